@@ -1,0 +1,171 @@
+"""The ``ganaug`` command line. ``fit``'s options are generated from FitConfig, so help and defaults match."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from .config import FitConfig
+from .errors import GanaugError
+
+# options that are handled by the command itself, not FitConfig fields
+FIT_HIDDEN = {"task"}
+
+
+def handle_errors(fn):
+    """Turn a GanaugError into a one-line ``Error: ...`` and exit status 1 (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except GanaugError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+def fit_options(fn):
+    """Add one ``--kebab-case`` option per FitConfig field, with its help text and default."""
+    for f in reversed(dataclasses.fields(FitConfig)):
+        if f.name in FIT_HIDDEN:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        helptext = f.metadata.get("help", "")
+        choices = f.metadata.get("choices")
+        if isinstance(f.default, bool):
+            decl = f"{flag}/--no-{f.name.replace('_', '-')}"
+            fn = click.option(decl, f.name, default=f.default, show_default=True, help=helptext)(fn)
+        else:
+            kind = click.Choice(choices) if choices else type(f.default)
+            fn = click.option(flag, f.name, type=kind, default=f.default, show_default=True, help=helptext)(fn)
+    return fn
+
+
+def _registry_help() -> str:
+    from .presets import PRESETS
+    from .registry import ARCHS, LOSSES
+
+    return (
+        f"Architectures: {', '.join(ARCHS.names())}. Losses: {', '.join(LOSSES.names())}. "
+        f"Presets: {', '.join(PRESETS)}."
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})
+@click.version_option(package_name="ganaug")
+def main() -> None:
+    """ganaug: train GANs on small labelled data and use them as augmentation."""
+
+
+class FitCommand(click.Command):
+    def format_help_text(self, ctx, formatter):
+        super().format_help_text(ctx, formatter)
+        with formatter.indentation():
+            formatter.write_paragraph()
+            formatter.write_text(_registry_help())
+
+
+@main.command(cls=FitCommand)
+@click.argument("data", nargs=-1)
+@fit_options
+@click.option("--resume", type=click.Path(), default=None, help="continue the run in this folder from its last checkpoint")
+@click.option("--dry-run", is_flag=True, help="print the resolved configuration and exit")
+@click.option("--quiet", is_flag=True, help="no progress bar")
+@click.pass_context
+@handle_errors
+def fit(ctx: click.Context, data: tuple[str, ...], resume: str | None, dry_run: bool, quiet: bool, **options) -> None:
+    """Train a class-conditional GAN on labelled DATA (class folder, .npz, or hf:NAME); prints the run folder last."""
+    from .fitting import fit as fit_fn
+
+    if len(data) > 1:
+        raise GanaugError(f"fit takes one DATA for the conditional task, got {len(data)}: {' '.join(data)}")
+    # only options given on the command line count as set, so the preset fills in the rest
+    chosen = {k: v for k, v in options.items() if ctx.get_parameter_source(k) != click.core.ParameterSource.DEFAULT}
+    result = fit_fn(
+        data[0] if data else None, resume=resume, dry_run=dry_run, progress=not quiet, command=_command(), **chosen
+    )
+    if dry_run:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"samples: {result.path / 'export' / 'samples.png'}")
+    click.echo(f"model:   {result.export}")
+    click.echo(str(result.path))
+
+
+def _command() -> str:
+    return shlex.join(["ganaug", *sys.argv[1:]])
+
+
+@main.command()
+@click.argument("model")
+@click.option("--class", "class_", required=True, help="class name or index")
+@click.option("--n", "n", type=int, default=16, show_default=True, help="number of samples")
+@click.option("--out", required=True, type=click.Path(), help="a .png grid, or a folder for one file per sample")
+@click.option("--seed", type=int, default=0, show_default=True, help="random seed")
+@click.option("--truncation", type=float, default=None, help="redraw noise values beyond +-T (sharper, less varied)")
+@handle_errors
+def sample(model: str, class_: str, n: int, out: str, seed: int, truncation: float | None) -> None:
+    """Write N samples of class C from MODEL as a PNG grid (*.png) or a folder of files."""
+    from .data.convert import write_sample
+    from .fileio import check_writable
+    from .grid import save_grid
+    from .sources import load_generator
+
+    g = load_generator(model)
+    x = g.sample(class_, n, seed=seed, truncation=truncation)
+    out_path = Path(out)
+    if out_path.suffix.lower() == ".png":
+        check_writable(out_path.parent if str(out_path.parent) else Path("."))
+        save_grid(x, min(n, 8), out_path)
+        click.echo(str(out_path))
+        return
+    check_writable(out_path)
+    arrays = g.to_data(x)
+    name = g.class_names[g.class_index(class_)]
+    for i, arr in enumerate(arrays):
+        write_sample(out_path / f"{name}_{seed}_{i:05d}", arr, g.data)
+    click.echo(str(out_path))
+
+
+@main.command()
+@click.argument("model", required=False)
+@handle_errors
+def info(model: str | None) -> None:
+    """Print a model's config, classes and metrics; without MODEL, list architectures, losses and presets."""
+    if model is None:
+        from .presets import PRESETS
+        from .registry import ARCHS, LOSSES
+
+        click.echo("architectures:")
+        for name, entry in ARCHS.items():
+            click.echo(f"  {name:10s} {entry.description} (defaults: {json.dumps(entry.defaults)})")
+        click.echo("losses:")
+        for name, entry in LOSSES.items():
+            click.echo(f"  {name:10s} {entry.description}")
+        click.echo("presets:")
+        for name, preset in PRESETS.items():
+            click.echo(f"  {name:10s} {preset['description']}")
+        return
+    from .sources import load_generator
+
+    g = load_generator(model)
+    d = g.data
+    click.echo(f"source:       {g.source}")
+    click.echo(f"architecture: {g.config['arch']} {json.dumps(g.config['arch_args'])}")
+    click.echo(f"samples:      {d.height}x{d.width}, {d.channels} channel(s), {d.dtype}, range {d.value_range}")
+    click.echo(f"classes ({g.num_classes}):")
+    for i, (c, n) in enumerate(zip(g.class_names, d.class_counts or [""] * g.num_classes, strict=False)):
+        click.echo(f"  {i:3d}  {c}  ({n} training samples)")
+    click.echo("training:     " + json.dumps(g.config.get("training", {})))
+    click.echo("metrics:      " + json.dumps(g.config.get("metrics", {})))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""DataConfig (what the data is) and FitConfig (how to train): every field has a default and a help text.
+
+Both round-trip through JSON, are saved with every run and export, and drive the CLI's options, so a
+field added here is an option of ``ganaug fit`` with its help and default shown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import GanaugError
+
+
+def opt(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
+    """A dataclass field with the help text (and choices) the CLI shows."""
+    meta = {"help": help, "choices": choices}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class DataConfig:
+    """What the generator's samples are: their size, channels, value range and classes.
+
+    Example:
+        >>> DataConfig(height=28, width=28, channels=1, class_names=["benign", "malignant"]).num_classes
+        2
+    """
+
+    modality: str = opt("image", "kind of sample", ("image", "spectrogram"))
+    format: str = opt("folder", "what the data was read from", ("folder", "npz", "hf"))
+    source: str = opt("", "where the data was read from")
+    height: int = opt(0, "sample height in pixels")
+    width: int = opt(0, "sample width in pixels")
+    channels: int = opt(0, "channels: 1 gray, 3 RGB, 4 RGBA")
+    dtype: str = opt("uint8", "data-space dtype of a sample", ("uint8", "uint16", "float32"))
+    value_range: list = opt([0.0, 255.0], "data-space values that map to -1 and 1 in model space")
+    file_format: str = opt("png", "file format samples are written in", ("png", "npy", "tiff"))
+    class_names: list = opt([], "class names, index order")
+    class_counts: list = opt([], "training samples per class")
+    extra: dict = opt({}, "modality-specific settings (e.g. spectrogram parameters)")
+
+    @property
+    def num_classes(self) -> int:
+        return max(1, len(self.class_names))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DataConfig:
+        return _from_dict(cls, d, "data config")
+
+
+@dataclass
+class FitConfig:
+    """Every training option of ``ganaug fit``; ``"auto"`` and 0 values are resolved from the arch and the data.
+
+    Example:
+        >>> FitConfig(arch="dcgan", steps=100).steps
+        100
+    """
+
+    preset: str = opt("natural", "named set of defaults for a kind of data (see `ganaug info`)")
+    task: str = opt("cgan", "what to train", ("cgan",))
+    arch: str = opt("biggan", "network architecture (see `ganaug info`)")
+    loss: str = opt("auto", "GAN loss; auto = the architecture's own (see `ganaug info`)")
+    resolution: str = opt("auto", "training size: N or HxW; auto = the data's size (halved until <= 128)")
+    channels: int = opt(0, "image channels; 0 = the data's")
+    latent_dim: int = opt(128, "size of the generator's noise vector")
+    ch: int = opt(0, "base channel width of the networks; 0 = the architecture's default")
+    upsample: str = opt("deconv", "dcgan upsampling layer", ("deconv", "pixelshuffle"))
+    steps: int = opt(5000, "training steps (generator updates)")
+    batch_size: int = opt(64, "images per step, over all processes")
+    optimizer: str = opt("adam", "optimizer for both networks", ("adam", "rmsprop", "sgd"))
+    lr_g: float = opt(2e-4, "generator learning rate")
+    lr_d: float = opt(2e-4, "discriminator learning rate")
+    beta1: float = opt(-1.0, "Adam beta1 (momentum for SGD/RMSProp); -1 = the architecture's default")
+    beta2: float = opt(0.999, "Adam beta2")
+    lr_decay: str = opt("none", "learning-rate schedule over the run", ("none", "linear", "cosine"))
+    grad_clip: float = opt(0.0, "clip gradient norm of both networks to this; 0 = off")
+    d_steps: int = opt(0, "discriminator updates per generator update; 0 = the loss's default")
+    r1_gamma: float = opt(0.0, "R1 penalty weight on real images; 0 = off")
+    gp_weight: float = opt(10.0, "gradient-penalty weight for wgan-gp")
+    clip_value: float = opt(0.01, "weight clip for wgan-clip")
+    augment: str = opt("auto", "differentiable augmentation policy: comma list or none; auto = the preset's")
+    augment_p: float = opt(-1.0, "fixed augmentation probability; -1 = adaptive (raised when D overfits)")
+    ada_target: float = opt(0.6, "adaptive augmentation: target of E[sign(D(real))]")
+    ada_kimg: float = opt(100.0, "adaptive augmentation: thousands of images for p to move by 1")
+    ema_decay: float = opt(0.999, "decay of the exported EMA generator")
+    balanced: bool = opt(True, "draw real batches class-balanced")
+    seed: int = opt(0, "random seed; a run is reproducible from it")
+    device: str = opt("auto", "where to train", ("auto", "cpu", "cuda"))
+    precision: str = opt("auto", "compute precision; auto = bf16/fp16 on CUDA, fp32 on CPU", ("auto", "fp32", "bf16", "fp16"))
+    channels_last: bool = opt(True, "channels-last memory format on CUDA")
+    compile: bool = opt(False, "torch.compile the networks")
+    sample_every: int = opt(500, "write a sample grid every N steps")
+    checkpoint_every: int = opt(1000, "write a checkpoint every N steps")
+    log_every: int = opt(10, "append losses to log.jsonl every N steps")
+    keep_checkpoints: int = opt(2, "checkpoints kept on disk")
+    skip_bad: bool = opt(False, "skip unreadable files (counted and reported) instead of stopping")
+    split: str = opt("train", "split to train on for .npz and Hugging Face data")
+    out: str = opt("runs", "folder that holds run folders")
+    name: str = opt("", "run folder name; empty = data name + time")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FitConfig:
+        return _from_dict(cls, d, "fit config")
+
+    def replace(self, **changes: Any) -> FitConfig:
+        return _from_dict(type(self), {**self.to_dict(), **changes}, "fit config")
+
+
+def _from_dict(cls: type, d: dict, what: str) -> Any:
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise GanaugError(f"unknown {what} field(s) {unknown}; known: {', '.join(sorted(names))}")
+    d = dict(d)
+    for f in dataclasses.fields(cls):
+        value = d.get(f.name)
+        if isinstance(value, os.PathLike) and isinstance(f.default, str):
+            d[f.name] = os.fspath(value)
+        elif isinstance(f.default, float) and isinstance(value, int) and not isinstance(value, bool):
+            d[f.name] = float(value)
+        elif f.name == "resolution" and isinstance(value, int):
+            d[f.name] = str(value)
+    obj = cls(**d)
+    for f in dataclasses.fields(cls):
+        choices = f.metadata.get("choices")
+        if choices and getattr(obj, f.name) not in choices:
+            raise GanaugError(f"{f.name}={getattr(obj, f.name)!r} is not accepted; choose one of {', '.join(choices)}")
+    return obj
+
+
+def parse_resolution(value: str | int | None, data_hw: tuple[int, int]) -> tuple[int, int]:
+    """``"auto"`` -> the data's size halved until it fits 128; ``"32"`` -> (32, 32); ``"64x48"`` -> (64, 48)."""
+    if value in (None, "", "auto", 0, "0"):
+        h, w = data_hw
+        while max(h, w) > 128 and h % 2 == 0 and w % 2 == 0:
+            h, w = h // 2, w // 2
+        return h, w
+    text = str(value).lower().strip()
+    try:
+        parts = [int(p) for p in text.split("x")]
+    except ValueError:
+        parts = []
+    if len(parts) == 1:
+        parts = parts * 2
+    if len(parts) != 2 or min(parts) < 4 or max(parts) > 1024:
+        raise GanaugError(f"resolution {value!r} is not accepted; give N or HxW with sides from 4 to 1024, or auto")
+    return parts[0], parts[1]

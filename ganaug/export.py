@@ -1,0 +1,53 @@
+"""Export folder: config.json + model.safetensors (EMA generator) + README.md (model card) + samples.png."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .card import render_card
+from .fileio import save_tensors, write_json, write_text
+from .generator import CONFIG_NAME, WEIGHTS_NAME
+from .grid import save_grid
+
+MAX_GRID_ROWS = 16
+
+
+@torch.no_grad()
+def class_grid(net: nn.Module, num_classes: int, latent_dim: int, ncol: int = 8, seed: int = 0) -> torch.Tensor:
+    """``ncol`` samples for each of the first 16 classes, class-major, from fixed noise (same noise every call)."""
+    rows = min(num_classes, MAX_GRID_ROWS)
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(ncol, latent_dim, generator=gen).repeat(rows, 1)
+    y = torch.arange(rows).repeat_interleave(ncol)
+    device = next(net.parameters()).device
+    was_training = net.training
+    net.eval()
+    out = net(z.to(device), y.to(device)).float().cpu()
+    net.train(was_training)
+    return out
+
+
+def write_export(folder: Path, net: nn.Module, config: dict, name: str, ncol: int = 8) -> Path:
+    """Write the export folder atomically: built beside ``folder`` and swapped in whole."""
+    folder = Path(folder)
+    tmp = folder.with_name(f".{folder.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    state = {k: v for k, v in net.state_dict().items()}
+    save_tensors(tmp / WEIGHTS_NAME, state, metadata={"format": "pt", "ganaug_arch": config["arch"]})
+    write_json(tmp / CONFIG_NAME, config)
+    nc = max(1, len(config["data"].get("class_names") or []))
+    save_grid(class_grid(net, nc, config["arch_args"]["latent_dim"], ncol), ncol, tmp / "samples.png")
+    write_text(tmp / "README.md", render_card(config, name))
+    old = folder.with_name(f".{folder.name}.old")
+    if folder.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(folder, old)
+    os.replace(tmp, folder)
+    shutil.rmtree(old, ignore_errors=True)
+    return folder

@@ -1,0 +1,152 @@
+"""``ganaug.fit``: read data, resolve the configuration, train with checkpoints, export the EMA generator."""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import DataConfig, FitConfig, parse_resolution
+from .errors import GanaugError
+from .fileio import read_json
+from .presets import get_preset
+from .registry import ARCHS, LOSSES
+
+RESUMABLE_CHANGES = {"steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "device"}
+
+
+@dataclass
+class Run:
+    """A finished (or resumed-and-finished) run folder.
+
+    Example:
+        >>> run = ganaug.fit("data/digits", steps=200)  # doctest: +SKIP
+        >>> run.load_generator().sample("3", n=4)  # doctest: +SKIP
+    """
+
+    path: Path
+    config: FitConfig
+    data: DataConfig
+    steps_done: int
+
+    @property
+    def export(self) -> Path:
+        return self.path / "export"
+
+    def load_generator(self, device: str = "cpu"):
+        from .sources import load_generator
+
+        return load_generator(self.export, device=device)
+
+
+def resolve_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
+    """Apply the preset under the user's options, then the architecture's and loss's own defaults."""
+    preset = get_preset(cfg.preset)
+    changes = {k: v for k, v in preset["fit"].items() if k not in user_set}
+    cfg = cfg.replace(**changes)
+    arch = ARCHS.get(cfg.arch)
+    loss = cfg.loss if cfg.loss != "auto" else arch.defaults.get("loss", "hinge")
+    LOSSES.get(loss)
+    beta1 = cfg.beta1 if cfg.beta1 >= 0 else arch.defaults.get("beta1", 0.5)
+    ch = cfg.ch or arch.defaults.get("ch", 64)
+    augment = cfg.augment if cfg.augment != "auto" else get_preset("natural")["fit"]["augment"]
+    d_steps = cfg.d_steps or LOSSES.get(loss).cls.d_steps
+    for name in ("steps", "batch_size", "latent_dim"):
+        if getattr(cfg, name) < 1:
+            raise GanaugError(f"{name}={getattr(cfg, name)} is not accepted; it must be >= 1")
+    if not 0 <= cfg.ema_decay < 1:
+        raise GanaugError(f"ema_decay={cfg.ema_decay} is not accepted; it must be in [0, 1)")
+    if cfg.augment_p > 1:
+        raise GanaugError(f"augment_p={cfg.augment_p} is not accepted; use a value in [0, 1], or -1 for adaptive")
+    return cfg.replace(loss=loss, beta1=beta1, ch=ch, augment=augment, d_steps=d_steps)
+
+
+def fit(
+    data: str | Path | None = None,
+    *,
+    resume: str | Path | None = None,
+    dry_run: bool = False,
+    progress: bool = True,
+    command: str | None = None,
+    **options: Any,
+) -> Run | dict:
+    """Train a class-conditional GAN on labelled ``data`` and export its EMA generator; the same as `ganaug fit`.
+
+    ``options`` are :class:`FitConfig` fields. Returns the :class:`Run` (or, with ``dry_run``, the resolved
+    configuration as a dict without training).
+    """
+    from .data import read_data
+
+    saved = None
+    if resume is not None:
+        from .training.run import find_run_dir
+
+        run_dir = find_run_dir(resume)
+        saved = read_json(run_dir / "fit_config.json")
+        changed = {k for k, v in options.items() if saved["fit"].get(k) != v} - RESUMABLE_CHANGES
+        if changed:
+            raise GanaugError(f"--resume continues a run as it was configured; these options cannot change: {sorted(changed)}")
+        cfg = FitConfig.from_dict({**saved["fit"], **options})
+        data = data or saved["data_source"]
+    else:
+        if data is None:
+            raise GanaugError("DATA is required (a class folder, a .npz file, or hf:NAME), or --resume RUN")
+        cfg = resolve_config(FitConfig.from_dict(options), set(options))
+    if cfg.task != "cgan":
+        raise GanaugError(f"task {cfg.task!r} is not accepted here; choose cgan")
+    labelled = read_data(data, resolution=cfg.resolution, channels=cfg.channels, split=cfg.split, skip_bad=cfg.skip_bad)
+    dc = labelled.config
+    h, w = parse_resolution(f"{dc.height}x{dc.width}", (dc.height, dc.width))
+    cfg = cfg.replace(resolution=f"{h}x{w}", channels=dc.channels)
+    arch_args = {
+        "latent_dim": cfg.latent_dim,
+        "num_classes": dc.num_classes,
+        "channels": dc.channels,
+        "height": dc.height,
+        "width": dc.width,
+        "ch": cfg.ch,
+    }
+    if cfg.arch == "dcgan":
+        arch_args["upsample"] = cfg.upsample
+    if saved is not None:
+        arch_args = saved["arch_args"]
+    resolved = {
+        "fit": cfg.to_dict(),
+        "data": dc.to_dict(),
+        "data_source": str(data),
+        "arch_args": arch_args,
+        "command": command or "ganaug.fit(...)",
+        "notes": labelled.notes,
+        "skipped": [list(s) for s in labelled.skipped],
+    }
+    if dry_run:
+        return resolved
+    from .training.session import train_session
+
+    path, steps_done = train_session(cfg, labelled, arch_args, resolved, run_dir if saved else None, progress)
+    return Run(path=path, config=cfg, data=dc, steps_done=steps_done)
+
+
+def export_config(resolved: dict, cfg: FitConfig, train_info: dict) -> dict:
+    """The export's ``config.json``: enough to rebuild the network, plus the training summary."""
+    from . import __version__
+
+    training = {
+        k: v
+        for k, v in cfg.to_dict().items()
+        if k in ("preset", "loss", "steps", "batch_size", "lr_g", "lr_d", "optimizer", "augment", "ema_decay", "seed")
+    }
+    training.update(train_info)
+    training["command"] = resolved["command"]
+    return {
+        "ganaug_version": __version__,
+        "task": cfg.task,
+        "arch": cfg.arch,
+        "arch_args": copy.deepcopy(resolved["arch_args"]),
+        "data": resolved["data"],
+        "training": training,
+        "metrics": {},
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }

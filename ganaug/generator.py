@@ -1,0 +1,148 @@
+"""A loaded generator: the network, its data description, and sampling in model or data space."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import DataConfig
+from .errors import GanaugError
+from .fileio import read_json
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+
+
+class Generator:
+    """A ganaug generator rebuilt from ``config.json`` + ``model.safetensors`` (no code from the files).
+
+    Example:
+        >>> g = ganaug.load_generator("runs/digits/export")  # doctest: +SKIP
+        >>> images = g.sample("3", n=8, seed=0)  # 8 x C x H x W in [-1, 1]
+    """
+
+    def __init__(self, net: nn.Module, config: dict, source: str = ""):
+        self.net = net.eval().requires_grad_(False)
+        self.config = config
+        self.source = source
+        self.data = DataConfig.from_dict(config["data"])
+
+    @classmethod
+    def from_folder(cls, folder: str | Path, source: str | None = None) -> Generator:
+        """Rebuild from an export folder; weights that do not match ``config.json`` are a clear error."""
+        from safetensors.torch import load_file
+
+        from .registry import build_generator
+
+        folder = Path(folder)
+        cfg_path, w_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
+        for p in (cfg_path, w_path):
+            if not p.is_file():
+                raise GanaugError(f"{folder} is not a ganaug export: {p.name} is missing (need config.json + model.safetensors)")
+        try:
+            config = read_json(cfg_path)
+            arch, arch_args = config["arch"], config["arch_args"]
+            DataConfig.from_dict(config["data"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise GanaugError(f"{cfg_path} is not a valid ganaug config ({exc!r})") from exc
+        if config.get("task", "cgan") != "cgan":
+            raise GanaugError(f"{folder} holds a {config.get('task')!r} model, not a class-conditional generator")
+        net = build_generator(arch, arch_args)
+        try:
+            state = load_file(str(w_path))
+        except Exception as exc:
+            raise GanaugError(f"{w_path} cannot be read as safetensors ({exc})") from exc
+        try:
+            net.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            first = str(exc).splitlines()[:4]
+            raise GanaugError(f"weights in {w_path} do not match {cfg_path} (arch {arch!r}): {' '.join(first)}") from exc
+        return cls(net, config, source or str(folder))
+
+    # -- description --------------------------------------------------------------------------------------
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.data.class_names) or ["0"]
+
+    @property
+    def num_classes(self) -> int:
+        return self.data.num_classes
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.config["arch_args"]["latent_dim"])
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.net.parameters()).device
+
+    def to(self, device: str | torch.device) -> Generator:
+        self.net.to(device)
+        return self
+
+    def class_index(self, c: int | str) -> int:
+        """A class given by index or name; a name that is all digits but not a class name counts as an index."""
+        names = self.class_names
+        if isinstance(c, str):
+            if c in names:
+                return names.index(c)
+            if not c.lstrip("-").isdigit():
+                raise GanaugError(f"class {c!r} is not one of this generator's classes: {', '.join(names)}")
+            c = int(c)
+        if isinstance(c, (int, np.integer)) and 0 <= int(c) < self.num_classes:
+            return int(c)
+        raise GanaugError(f"class {c!r} is out of range: this generator has {self.num_classes} classes ({', '.join(names)})")
+
+    # -- sampling -----------------------------------------------------------------------------------------
+    def noise(self, n: int, generator: torch.Generator, truncation: float | None = None) -> torch.Tensor:
+        """Standard normal noise; with ``truncation`` t, values beyond +-t are redrawn (the truncation trick)."""
+        z = torch.randn(n, self.latent_dim, generator=generator)
+        if truncation is not None:
+            if truncation <= 0:
+                raise GanaugError(f"truncation must be > 0, got {truncation}")
+            for _ in range(100):
+                bad = z.abs() > truncation
+                if not bad.any():
+                    break
+                z[bad] = torch.randn(int(bad.sum()), generator=generator)
+            z.clamp_(-truncation, truncation)
+        return z
+
+    @torch.no_grad()
+    def generate(
+        self, labels, seed: int | None = 0, truncation: float | None = None, batch_size: int = 256
+    ) -> torch.Tensor:
+        """Samples for the given class labels (indices or names), N x C x H x W in [-1, 1] on the CPU."""
+        idx = torch.tensor([self.class_index(c) for c in labels], dtype=torch.long)
+        gen = torch.Generator()
+        gen.manual_seed(int(seed) if seed is not None else int(torch.seed()))
+        out = []
+        for start in range(0, len(idx), batch_size):
+            y = idx[start : start + batch_size]
+            z = self.noise(len(y), gen, truncation)
+            out.append(self.net(z.to(self.device), y.to(self.device)).float().cpu())
+        if not out:
+            return torch.empty(0, self.data.channels, self.data.height, self.data.width)
+        return torch.cat(out)
+
+    def sample(self, c: int | str, n: int, seed: int | None = 0, truncation: float | None = None) -> torch.Tensor:
+        """``n`` samples of class ``c`` in model space."""
+        if n < 0:
+            raise GanaugError(f"n must be >= 0, got {n}")
+        return self.generate([self.class_index(c)] * n, seed=seed, truncation=truncation)
+
+    def to_data(self, x: torch.Tensor) -> np.ndarray:
+        """Model space -> data space (N x H x W x C of the data's dtype and value range)."""
+        from .data.convert import to_data
+
+        return to_data(x, self.data)
+
+    def __repr__(self) -> str:
+        d = self.data
+        return (
+            f"Generator(arch={self.config['arch']!r}, classes={self.class_names}, "
+            f"size={d.height}x{d.width}x{d.channels}, dtype={d.dtype}, source={self.source!r})"
+        )

@@ -1,0 +1,36 @@
+"""Sample grids as PNG: one row per class, cells upscaled so small images stay visible."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .fileio import atomic_write
+
+
+def grid_image(images: torch.Tensor, ncol: int, min_cell: int = 48, pad: int = 2) -> np.ndarray:
+    """Tile N x C x H x W model-space images (row-major, ``ncol`` per row) into an 8-bit HxWxC array."""
+    from torchvision.utils import make_grid
+
+    x = images.detach().float().cpu().clamp(-1, 1).add(1).mul(127.5)
+    h, w = x.shape[-2:]
+    scale = max(1, int(np.ceil(min_cell / max(1, min(h, w)))))
+    if scale > 1:
+        x = torch.nn.functional.interpolate(x, scale_factor=scale, mode="nearest")
+    c = x.shape[1]
+    if c == 1:
+        x = x.expand(-1, 3, -1, -1)
+    grid = make_grid(x[:, : max(3, c)], nrow=ncol, padding=pad, pad_value=255.0)
+    arr = grid.round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
+    return arr if c != 1 else arr[..., :1]
+
+
+def save_grid(images: torch.Tensor, ncol: int, path: str | Path, min_cell: int = 48) -> Path:
+    """Write :func:`grid_image` as a PNG, atomically."""
+    from PIL import Image
+
+    arr = grid_image(images, ncol, min_cell)
+    img = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)
+    return atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))

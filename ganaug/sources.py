@@ -1,0 +1,66 @@
+"""MODEL sources: a run folder, an export folder, ``hf-hub:OWNER/NAME[@REVISION]``. Strict, no fallback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import GanaugError
+from .generator import CONFIG_NAME, WEIGHTS_NAME, Generator
+
+REFUSED_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".bin", ".ckpt", ".pkl.gz")
+HUB_PREFIX = "hf-hub:"
+ACCEPTED = (
+    "a run folder made by `ganaug fit`, an export folder (config.json + model.safetensors), "
+    "or hf-hub:OWNER/NAME[@REVISION]"
+)
+
+
+def refuse_unsafe(path: str | Path) -> None:
+    name = str(path).lower()
+    if name.endswith(REFUSED_SUFFIXES):
+        raise GanaugError(
+            f"{path}: pickled weights (.pt/.pth/.pkl/.bin/.ckpt) are refused because loading them can run code; "
+            "ganaug loads safetensors only. Accepted MODEL forms: " + ACCEPTED
+        )
+
+
+def resolve_model(source: str | Path) -> Path:
+    """The local export folder that ``source`` names (downloading it for ``hf-hub:``)."""
+    text = str(source)
+    refuse_unsafe(text)
+    if text.startswith(HUB_PREFIX):
+        from .hub import download_model
+
+        return download_model(text[len(HUB_PREFIX) :])
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise GanaugError(f"model {text!r} does not exist; accepted MODEL forms: {ACCEPTED}")
+    if path.is_file():
+        if path.name in (CONFIG_NAME, WEIGHTS_NAME):
+            return path.parent
+        raise GanaugError(f"{text} is a file; accepted MODEL forms: {ACCEPTED}")
+    if (path / CONFIG_NAME).is_file():
+        return path
+    if (path / "fit_config.json").is_file():
+        export = path / "export"
+        if (export / CONFIG_NAME).is_file():
+            return export
+        raise GanaugError(
+            f"run folder {text} has no export yet (training did not finish); continue it with `ganaug fit --resume {text}`"
+        )
+    refused = sorted(p.name for p in path.iterdir() if p.name.lower().endswith(REFUSED_SUFFIXES))
+    if refused:
+        raise GanaugError(f"{text} holds only pickled weights ({', '.join(refused)}); ganaug loads safetensors only")
+    raise GanaugError(f"{text} is not a ganaug model folder (no config.json); accepted MODEL forms: {ACCEPTED}")
+
+
+def load_generator(source: str | Path | Generator, device: str = "cpu") -> Generator:
+    """Load a class-conditional generator from any MODEL form; safetensors only.
+
+    Example:
+        >>> g = load_generator("runs/digits")  # doctest: +SKIP
+    """
+    if isinstance(source, Generator):
+        return source
+    folder = resolve_model(source)
+    return Generator.from_folder(folder, source=str(source)).to(device)

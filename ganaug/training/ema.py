@@ -1,0 +1,60 @@
+"""The EMA generator: an exponential moving average of the generator's weights, the one that is exported."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+
+class EMA:
+    """Keeps ``shadow`` = decay * shadow + (1 - decay) * weights, with a warm-up so early steps are not frozen.
+
+    Buffers (BatchNorm statistics, spectral-norm vectors) are copied as they are.
+
+    Example:
+        >>> ema = EMA(torch.nn.Linear(2, 2), decay=0.999)
+        >>> ema.update(step=1)
+    """
+
+    def __init__(self, model: nn.Module, decay: float = 0.999):
+        self.model = model
+        self.decay = decay
+        self.shadow = copy.deepcopy(model).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, step: int) -> None:
+        # warm-up as in BigGAN/StyleGAN: the effective decay grows with the step count
+        decay = min(self.decay, (1 + step) / (10 + step))
+        for s, p in zip(self.shadow.parameters(), self.model.parameters(), strict=True):
+            s.lerp_(p.detach(), 1.0 - decay)
+        for s, b in zip(self.shadow.buffers(), self.model.buffers(), strict=True):
+            s.copy_(b)
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(
+    generator: nn.Module, num_classes: int, latent_dim: int, device: torch.device, batches: int = 16, batch: int = 64
+) -> None:
+    """Re-estimate BatchNorm running statistics for the EMA weights (BigGAN's "standing statistics").
+
+    The EMA's copied statistics belong to the raw generator's weights; this measures the EMA's own, so
+    samples drawn in eval mode (one at a time, in any batch size) match what training saw.
+    """
+    bns = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    saved = [(m.momentum, m.training) for m in bns]
+    gen = torch.Generator().manual_seed(12345)
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+        m.train()
+    for _ in range(batches):
+        z = torch.randn(batch, latent_dim, generator=gen).to(device)
+        y = torch.randint(0, num_classes, (batch,), generator=gen).to(device)
+        generator(z, y)
+    for m, (momentum, training) in zip(bns, saved, strict=True):
+        m.momentum = momentum
+        m.train(training)

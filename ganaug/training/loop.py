@@ -1,0 +1,212 @@
+"""The conditional-GAN trainer: phases of a plain PyTorch loop, with state that checkpoints bit for bit.
+
+Every random number of training comes from three explicit CPU generators (data, noise, augmentation),
+so a checkpoint holds the complete state and a resumed run reaches the same weights as an unbroken one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..config import FitConfig
+from ..errors import GanaugError
+from ..registry import LOSSES, build_discriminator, build_generator
+from .ada import AdaptiveStrength
+from .augment import DiffAugment
+from .checkpoint import load_module, load_optimizer, load_rng, module_tensors, optimizer_state, rng_tensors
+from .ema import EMA
+from .engine import Engine
+from .losses import gradient_penalty, r1_penalty
+
+
+class NonFiniteLossError(GanaugError):
+    """Training produced a NaN or infinite loss; nothing from that step was saved."""
+
+
+def make_optimizer(cfg: FitConfig, params, lr: float, beta1: float) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(beta1, cfg.beta2))
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, momentum=max(0.0, beta1))
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=max(0.0, beta1))
+    raise GanaugError(f"optimizer {cfg.optimizer!r} is not accepted; choose adam, rmsprop or sgd")
+
+
+def lr_factor(schedule: str, step: int, total: int) -> float:
+    """Learning-rate multiplier at ``step`` of ``total``: constant, linear to zero, or cosine to zero."""
+    t = min(1.0, step / max(1, total))
+    if schedule == "linear":
+        return 1.0 - t
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * t))
+    return 1.0
+
+
+class Trainer:
+    """Owns G, D, the EMA generator, optimizers, augmentation and random streams for one process."""
+
+    def __init__(self, cfg: FitConfig, images: torch.Tensor, labels: torch.Tensor, arch_args: dict, engine: Engine):
+        self.cfg = cfg
+        self.engine = engine
+        self.arch_args = arch_args
+        self.num_classes = arch_args["num_classes"]
+        if cfg.batch_size % engine.world_size:
+            raise GanaugError(f"--batch-size {cfg.batch_size} must divide evenly over {engine.world_size} processes")
+        self.batch = cfg.batch_size // engine.world_size
+        torch.manual_seed(cfg.seed)  # the same initial weights on every rank and every resume
+        self.G = engine.prepare(build_generator(cfg.arch, arch_args))
+        self.D = engine.prepare(build_discriminator(cfg.arch, arch_args))
+        self.ema = EMA(self.G, cfg.ema_decay)
+        self.loss = LOSSES.get(cfg.loss).cls()
+        self.d_steps = cfg.d_steps or self.loss.d_steps
+        self.opt_g = make_optimizer(cfg, self.G.parameters(), cfg.lr_g, cfg.beta1)
+        self.opt_d = make_optimizer(cfg, self.D.parameters(), cfg.lr_d, cfg.beta1)
+        self.augment = DiffAugment(cfg.augment)
+        fixed = None if cfg.augment_p < 0 else cfg.augment_p
+        self.ada = AdaptiveStrength(cfg.ada_target, cfg.ada_kimg, interval=4, fixed=fixed)
+        seed = cfg.seed * 1_000_003 + engine.rank  # per-rank streams
+        self.gens = {name: torch.Generator().manual_seed(seed + i) for i, name in enumerate(("data", "noise", "aug"))}
+        self.step = 0
+        self._set_data(images, labels)
+
+    # -- data ---------------------------------------------------------------------------------------------
+    def _set_data(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        on_device = self.engine.device.type != "cpu" and images.numel() * 4 < 2 * 1024**3
+        self.images = self.engine.to_device(images) if on_device else images
+        self.labels = labels
+        order = torch.argsort(labels, stable=True)
+        counts = torch.bincount(labels, minlength=self.num_classes)
+        self.order = order
+        self.counts = counts
+        self.starts = torch.cumsum(counts, 0) - counts
+        self.present = torch.nonzero(counts > 0).flatten()
+
+    def real_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """A real batch; class-balanced means each class is equally likely, then a uniform file within it."""
+        g = self.gens["data"]
+        if self.cfg.balanced:
+            cls = self.present[torch.randint(len(self.present), (self.batch,), generator=g)]
+            within = (torch.rand(self.batch, generator=g) * self.counts[cls]).long()
+            idx = self.order[self.starts[cls] + within]
+        else:
+            idx = torch.randint(len(self.labels), (self.batch,), generator=g)
+        x = self.images[idx.to(self.images.device)]
+        return self.engine.to_device(x), self.engine.to_device(self.labels[idx])
+
+    def noise(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        g = self.gens["noise"]
+        z = torch.randn(n, self.arch_args["latent_dim"], generator=g)
+        y = self.present[torch.randint(len(self.present), (n,), generator=g)]
+        return self.engine.to_device(z), self.engine.to_device(y)
+
+    # -- phases -------------------------------------------------------------------------------------------
+    def _update(self, net: nn.Module, opt: torch.optim.Optimizer, loss: torch.Tensor, name: str) -> None:
+        scaler = self.engine.scaler(name)
+        (scaler.scale(loss) if scaler else loss).backward()
+        self.engine.all_reduce_grads(net)
+        if self.cfg.grad_clip > 0:
+            if scaler:
+                scaler.unscale_(opt)
+            nn.utils.clip_grad_norm_(net.parameters(), self.cfg.grad_clip)
+        if scaler:
+            scaler.step(opt)
+            scaler.update()
+        else:
+            opt.step()
+
+    def d_phase(self) -> tuple[torch.Tensor, torch.Tensor]:
+        cfg, p = self.cfg, self.ada.p
+        self.D.requires_grad_(True)
+        real, y_real = self.real_batch()
+        z, y_fake = self.noise(self.batch)
+        with torch.no_grad(), self.engine.autocast():
+            fake = self.G(z, y_fake)
+        real_in = self.augment(real, p, self.gens["aug"]).detach()
+        fake_in = self.augment(fake.float(), p, self.gens["aug"]).detach()
+        if cfg.r1_gamma > 0:
+            real_in.requires_grad_(True)
+        with self.engine.autocast():
+            real_logits = self.D(real_in, y_real).float()
+            fake_logits = self.D(fake_in, y_fake).float()
+            loss = self.loss.d_loss(real_logits, fake_logits)
+        if self.loss.gradient_penalty:
+            loss = loss + cfg.gp_weight * gradient_penalty(self.D, real_in, fake_in, y_real, self.gens["aug"])
+        if cfg.r1_gamma > 0:
+            loss = loss + cfg.r1_gamma * r1_penalty(real_logits, real_in)
+        self.opt_d.zero_grad(set_to_none=True)
+        self._update(self.D, self.opt_d, loss, "d")
+        if self.loss.weight_clip:
+            with torch.no_grad():
+                for param in self.D.parameters():
+                    param.clamp_(-cfg.clip_value, cfg.clip_value)
+        return loss.detach(), torch.sign(real_logits.detach()).sum()
+
+    def g_phase(self) -> torch.Tensor:
+        self.D.requires_grad_(False)
+        z, y = self.noise(self.batch)
+        with self.engine.autocast():
+            fake = self.G(z, y)
+        fake_in = self.augment(fake.float(), self.ada.p, self.gens["aug"])
+        with self.engine.autocast():
+            loss = self.loss.g_loss(self.D(fake_in, y).float())
+        self.opt_g.zero_grad(set_to_none=True)
+        self._update(self.G, self.opt_g, loss, "g")
+        return loss.detach()
+
+    def train_step(self) -> dict[str, float]:
+        """One generator update after ``d_steps`` discriminator updates; raises on a non-finite loss."""
+        self.step += 1
+        for opt, base in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = base * lr_factor(self.cfg.lr_decay, self.step - 1, self.cfg.steps)
+        sign_sum = torch.zeros(())
+        for _ in range(self.d_steps):
+            loss_d, signs = self.d_phase()
+            sign_sum = sign_sum + signs.cpu()
+        loss_g = self.g_phase()
+        stats = torch.stack([loss_d.float().cpu(), loss_g.float().cpu()])
+        if self.engine.distributed:
+            stats = self.engine.all_reduce_sum(torch.cat([stats, sign_sum.view(1)])) / self.engine.world_size
+            stats, sign_sum = stats[:2], stats[2] * self.engine.world_size
+        if not bool(torch.isfinite(stats).all()):
+            raise NonFiniteLossError(
+                f"the loss became non-finite at step {self.step} (loss_d={stats[0].item()}, loss_g={stats[1].item()})"
+            )
+        self.ema.update(self.step)
+        self.ada.accumulate(float(sign_sum), float(self.batch * self.d_steps * self.engine.world_size))
+        self.ada.maybe_update(self.step, self.cfg.batch_size)
+        return {"loss_d": stats[0].item(), "loss_g": stats[1].item(), "augment_p": self.ada.p}
+
+    # -- state --------------------------------------------------------------------------------------------
+    def state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        tensors = {**module_tensors("G", self.G), **module_tensors("D", self.D)}
+        tensors.update(module_tensors("EMA", self.ema.shadow))
+        meta: dict = {"ada": self.ada.state_dict(), "scalers": {}}
+        for name, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
+            t, m = optimizer_state(name, opt)
+            tensors.update(t)
+            meta[name] = m
+        for name, scaler in self.engine.scalers.items():
+            meta["scalers"][name] = scaler.state_dict()
+        tensors.update(rng_tensors(self.gens))
+        meta["train_step"] = self.step
+        return tensors, meta
+
+    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+        load_module("G", self.G, tensors)
+        load_module("D", self.D, tensors)
+        load_module("EMA", self.ema.shadow, tensors)
+        load_optimizer("opt_g", self.opt_g, tensors, meta["opt_g"])
+        load_optimizer("opt_d", self.opt_d, tensors, meta["opt_d"])
+        for name, state in meta.get("scalers", {}).items():
+            self.engine.scaler(name).load_state_dict(state)
+        load_rng(self.gens, tensors)
+        if self.engine.rank != 0:  # the checkpoint holds rank 0's streams; other ranks derive fresh ones
+            for i, g in enumerate(self.gens.values()):
+                g.manual_seed(self.cfg.seed * 1_000_003 + self.engine.rank * 7919 + int(meta["train_step"]) + i)
+        self.ada.load_state_dict(meta["ada"])
+        self.step = int(meta["train_step"])

@@ -1,0 +1,100 @@
+"""The run folder: resolved config, log.jsonl, sample grids, loss curve. Only rank 0 owns one."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from ..errors import GanaugError
+from ..fileio import check_writable, write_json
+
+
+def new_run_dir(out: str | Path, name: str, data_source: str) -> Path:
+    """``out/name``; an empty name becomes ``<data name>-<time>``, with a suffix if that exists."""
+    out = check_writable(out)
+    if not name:
+        stem = Path(str(data_source).removeprefix("hf:").rstrip("/")).stem or "data"
+        name = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path = out / name
+    n = 2
+    while path.exists() and any(path.iterdir()):
+        path = out / f"{name}-{n}"
+        n += 1
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class RunFolder:
+    """Writes what people look at during and after training."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        (self.path / "samples").mkdir(parents=True, exist_ok=True)
+
+    @property
+    def log_path(self) -> Path:
+        return self.path / "log.jsonl"
+
+    def write_config(self, config: dict) -> None:
+        write_json(self.path / "fit_config.json", config)
+
+    def log(self, record: dict) -> None:
+        with open(self.log_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    def truncate_log(self, step: int) -> None:
+        """On resume, drop records past the checkpoint's step: those steps are trained again."""
+        if not self.log_path.exists():
+            return
+        keep = [line for line in self.read_log() if line.get("step", 0) <= step]
+        tmp = self.log_path.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in keep), encoding="utf-8")
+        tmp.replace(self.log_path)
+
+    def read_log(self) -> list[dict]:
+        if not self.log_path.exists():
+            return []
+        out = []
+        for line in self.log_path.read_text(encoding="utf-8").splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:  # a line cut by a kill
+                continue
+        return out
+
+    def plot_losses(self) -> Path | None:
+        """``loss_curve.png``: D and G losses (and augmentation strength) over steps."""
+        records = [r for r in self.read_log() if "loss_d" in r]
+        if not records:
+            return None
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        steps = [r["step"] for r in records]
+        fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
+        ax.plot(steps, [r["loss_d"] for r in records], label="discriminator", lw=1)
+        ax.plot(steps, [r["loss_g"] for r in records], label="generator", lw=1)
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.grid(alpha=0.3)
+        if any(r.get("augment_p", 0) for r in records):
+            ax2 = ax.twinx()
+            ax2.plot(steps, [r.get("augment_p", 0) for r in records], color="gray", ls="--", lw=1, label="augment p")
+            ax2.set_ylabel("augment p")
+            ax2.set_ylim(0, 1)
+        ax.legend(loc="upper right")
+        fig.tight_layout()
+        out = self.path / "loss_curve.png"
+        fig.savefig(out)
+        plt.close(fig)
+        return out
+
+
+def find_run_dir(path: str | Path) -> Path:
+    path = Path(path)
+    if not (path / "fit_config.json").exists():
+        raise GanaugError(f"{path} is not a ganaug run folder (no fit_config.json); pass the folder `ganaug fit` made")
+    return path

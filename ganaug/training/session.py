@@ -1,0 +1,136 @@
+"""One training session: engine, run folder, the step loop with progress, checkpoints, export."""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+import torch
+
+from ..config import FitConfig
+from ..data import LabelledData
+from ..export import class_grid, write_export
+from ..grid import save_grid
+from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from .ema import recalibrate_batchnorm
+from .engine import create_engine
+from .loop import NonFiniteLossError, Trainer
+from .run import RunFolder, new_run_dir
+
+
+def _progress(enabled: bool, total: int, start: int):
+    """A rich progress bar with ETA and current losses (a no-op object when disabled)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("[bold]fit"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[losses]}"),
+        disable=not enabled,
+        transient=False,
+    )
+    task = bar.add_task("fit", total=total, completed=start, losses="")
+    return bar, task
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def train_session(
+    cfg: FitConfig, labelled: LabelledData, arch_args: dict, resolved: dict, run_dir: Path | None, progress: bool
+) -> tuple[Path, int]:
+    from ..fitting import export_config
+
+    engine = create_engine(cfg.device, cfg.precision, cfg.channels_last)
+    try:
+        trainer = Trainer(cfg, labelled.images, labelled.labels, arch_args, engine)
+        if cfg.compile:
+            trainer.G = torch.compile(trainer.G)
+            trainer.D = torch.compile(trainer.D)
+        resuming = run_dir is not None
+        if not resuming:
+            run_dir = new_run_dir(cfg.out, cfg.name, resolved["data_source"]) if engine.is_main else Path(".")
+        run = RunFolder(run_dir) if engine.is_main else None
+        train_seconds = 0.0
+        if resuming:
+            ckpt = latest_checkpoint(run_dir)
+            if ckpt is not None:
+                tensors, meta = load_checkpoint(ckpt)
+                trainer.load_state(tensors, meta)
+                train_seconds = float(meta.get("train_seconds", 0.0))
+            if run:
+                run.truncate_log(trainer.step)
+        if run:
+            run.write_config(resolved)
+            for note in resolved["notes"]:
+                print(f"note: {note}")
+            if resolved["skipped"]:
+                print(f"note: skipped {len(resolved['skipped'])} unreadable file(s), e.g. {resolved['skipped'][0][0]}")
+
+        def checkpoint() -> None:
+            tensors, meta = trainer.state()
+            meta.update(train_seconds=train_seconds, config=cfg.to_dict())
+            save_checkpoint(run_dir, trainer.step, tensors, meta, keep=cfg.keep_checkpoints)
+
+        bar, task = _progress(progress and engine.is_main, cfg.steps, trainer.step)
+        last = time.perf_counter()
+        images_since = 0
+        with bar:
+            while trainer.step < cfg.steps:
+                t0 = time.perf_counter()
+                try:
+                    stats = trainer.train_step()
+                except NonFiniteLossError as exc:
+                    good = latest_checkpoint(run_dir) if run else None
+                    where = f"the last good checkpoint is {good}" if good else "no checkpoint was written yet"
+                    raise NonFiniteLossError(
+                        f"{exc}; stopped without saving that step, {where}. Try a lower --lr-d/--lr-g, --grad-clip 1, "
+                        "--r1-gamma 1 or --loss hinge"
+                    ) from None
+                train_seconds += time.perf_counter() - t0
+                images_since += cfg.batch_size
+                step = trainer.step
+                if not run:
+                    continue
+                if step % cfg.log_every == 0 or step == cfg.steps:
+                    now = time.perf_counter()
+                    run.log({"step": step, **stats, "images_per_s": images_since / max(now - last, 1e-9)})
+                    last, images_since = now, 0
+                    bar.update(task, completed=step, losses=f"D {stats['loss_d']:.3f} G {stats['loss_g']:.3f}")
+                else:
+                    bar.update(task, completed=step)
+                if step % cfg.sample_every == 0 or step == cfg.steps:
+                    ncol = 8
+                    images = class_grid(trainer.ema.shadow, arch_args["num_classes"], arch_args["latent_dim"], ncol)
+                    save_grid(images, ncol, run.path / "samples" / f"step-{step:07d}.png")
+                if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                    checkpoint()
+        if run:
+            net = copy.deepcopy(trainer.ema.shadow)
+            recalibrate_batchnorm(net, arch_args["num_classes"], arch_args["latent_dim"], engine.device)
+            net.eval()
+            last_log = (run.read_log() or [{}])[-1]
+            info = {
+                "steps_done": trainer.step,
+                "train_seconds": round(train_seconds, 1),
+                "device_name": device_name(engine.device),
+                "processes": engine.world_size,
+                "precision": engine.precision,
+                "final_augment_p": trainer.ada.p,
+                "final_loss_d": last_log.get("loss_d"),
+                "final_loss_g": last_log.get("loss_g"),
+            }
+            write_export(run.path / "export", net.cpu(), export_config(resolved, cfg, info), run.path.name)
+            run.plot_losses()
+        engine.barrier()
+        return run_dir, trainer.step
+    finally:
+        engine.close()

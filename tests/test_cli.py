@@ -1,0 +1,134 @@
+"""The ganaug command line, driven in fresh processes: fit, sample, info, dry run, kill + resume, torchrun."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from .helpers import REPO, run_cli, write_class_folder
+
+TINY_ARGS = ["--arch", "dcgan", "--ch", "8", "--batch-size", "8", "--latent-dim", "16", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    data = write_class_folder(root / "data", {"a": 6, "b": 6})
+    proc = run_cli("fit", str(data), *TINY_ARGS, "--steps", "4", "--out", str(root / "runs"), "--name", "m")
+    assert proc.returncode == 0, proc.stderr
+    return root, Path(proc.stdout.strip().splitlines()[-1])
+
+
+def test_fit_prints_run_folder_last(trained):
+    root, run = trained
+    assert run == root / "runs" / "m" and (run / "export" / "model.safetensors").is_file()
+    card = (run / "export" / "README.md").read_text()
+    assert "ganaug fit" in card and "--steps 4" in card
+
+
+def test_sample_grid_and_folder(trained, tmp_path):
+    _, run = trained
+    proc = run_cli("sample", str(run), "--class", "b", "--n", "5", "--out", str(tmp_path / "g.png"), "--seed", "3")
+    assert proc.returncode == 0, proc.stderr
+    assert Image.open(tmp_path / "g.png").size[0] > 5 * 8
+    proc = run_cli("sample", str(run / "export"), "--class", "0", "--n", "3", "--out", str(tmp_path / "files"))
+    assert proc.returncode == 0, proc.stderr
+    files = sorted((tmp_path / "files").iterdir())
+    assert len(files) == 3 and all(Image.open(f).size == (8, 8) for f in files)
+
+
+def test_info_model_and_registry(trained):
+    _, run = trained
+    proc = run_cli("info", str(run))
+    assert proc.returncode == 0 and "classes (2)" in proc.stdout and "dcgan" in proc.stdout
+    proc = run_cli("info")
+    assert proc.returncode == 0
+    for word in ("biggan", "dcgan", "mlp", "hinge", "wgan-gp", "wgan-clip", "lsgan", "bce", "natural", "medical"):
+        assert word in proc.stdout
+
+
+def test_fit_help_lists_registry_and_defaults():
+    proc = run_cli("fit", "--help")
+    assert proc.returncode == 0
+    assert "Architectures: biggan, dcgan, mlp" in proc.stdout and "--checkpoint-every" in proc.stdout
+    assert "[default: 5000]" in proc.stdout
+
+
+def test_dry_run_prints_config_and_trains_nothing(tmp_path):
+    data = write_class_folder(tmp_path / "data", {"a": 3, "b": 3})
+    proc = run_cli("fit", str(data), "--dry-run", "--preset", "medical", "--out", str(tmp_path / "runs"))
+    assert proc.returncode == 0, proc.stderr
+    resolved = json.loads(proc.stdout)
+    assert resolved["fit"]["augment"] == "translation,cutout" and resolved["fit"]["loss"] == "hinge"
+    assert resolved["fit"]["arch"] == "biggan" and not (tmp_path / "runs").exists()
+    proc = run_cli("fit", str(data), "--dry-run", "--preset", "medical", "--augment", "color")
+    assert json.loads(proc.stdout)["fit"]["augment"] == "color"
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".pth", ".pkl", ".bin"])
+def test_pickle_model_is_refused(tmp_path, suffix):
+    bad = tmp_path / f"model{suffix}"
+    bad.write_bytes(b"\x80\x04not really")
+    proc = run_cli("info", str(bad))
+    assert proc.returncode == 1 and "safetensors only" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_config_that_does_not_match_weights(trained, tmp_path):
+    _, run = trained
+    export = tmp_path / "export"
+    shutil.copytree(run / "export", export)
+    config = json.loads((export / "config.json").read_text())
+    config["arch_args"]["ch"] = 16
+    (export / "config.json").write_text(json.dumps(config))
+    proc = run_cli("info", str(export))
+    assert proc.returncode == 1 and "do not match" in proc.stderr
+
+
+def test_unknown_model_source(tmp_path):
+    proc = run_cli("info", str(tmp_path / "nothing"))
+    assert proc.returncode == 1 and "accepted MODEL forms" in proc.stderr
+
+
+def test_kill_then_resume(tmp_path):
+    data = write_class_folder(tmp_path / "data", {"a": 6, "b": 6})
+    run = tmp_path / "runs" / "k"
+    args = ["fit", str(data), *TINY_ARGS, "--steps", "3000", "--checkpoint-every", "20", "--log-every", "1"]
+    args += ["--sample-every", "1000", "--out", str(tmp_path / "runs"), "--name", "k"]
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "ganaug", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((run / "checkpoints").glob("step-*"))) < 2:
+        time.sleep(0.2)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    latest = json.loads((run / "checkpoints" / "latest.json").read_text())["step"]
+    assert latest >= 40 and not (run / "export").exists()
+    proc = run_cli("fit", "--resume", str(run), "--steps", str(latest + 10), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    steps = [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, latest + 11))
+    assert json.loads((run / "export" / "config.json").read_text())["training"]["steps_done"] == latest + 10
+
+
+def test_torchrun_two_processes_gloo(tmp_path):
+    data = write_class_folder(tmp_path / "data", {"a": 6, "b": 6})
+    torchrun = Path(sys.executable).with_name("torchrun")
+    cmd = [str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "ganaug", "fit", str(data), *TINY_ARGS]
+    cmd += ["--steps", "6", "--device", "cpu", "--out", str(tmp_path / "runs"), "--name", "ddp", "--log-every", "1"]
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = tmp_path / "runs" / "ddp"
+    config = json.loads((run / "export" / "config.json").read_text())
+    assert config["training"]["processes"] == 2 and config["training"]["steps_done"] == 6
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["ddp"]  # rank 1 wrote nothing

@@ -1,0 +1,128 @@
+"""ganaug.fit end to end on tiny data: run folder, export, exact resume, non-finite stop."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import ganaug
+from ganaug.errors import GanaugError
+from ganaug.training.loop import NonFiniteLossError
+
+from .helpers import TINY, write_class_folder
+
+
+@pytest.fixture()
+def folder(tmp_path):
+    return write_class_folder(tmp_path / "data", {"cat": 12, "dog": 4, "eel": 6})
+
+
+def test_fit_writes_run_folder_and_export(folder, tmp_path):
+    run = ganaug.fit(
+        folder, **TINY, steps=6, sample_every=3, checkpoint_every=3, log_every=1, out=tmp_path / "runs",
+        name="r", progress=False,
+    )
+    p = run.path
+    assert p == tmp_path / "runs" / "r" and run.steps_done == 6
+    resolved = json.loads((p / "fit_config.json").read_text())
+    assert resolved["fit"]["resolution"] == "8x8" and resolved["fit"]["loss"] == "bce"
+    assert resolved["data"]["class_names"] == ["cat", "dog", "eel"]
+    log = [json.loads(line) for line in (p / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3, 4, 5, 6]
+    assert all(set(r) >= {"loss_d", "loss_g", "augment_p", "images_per_s"} for r in log)
+    for name in ("samples/step-0000003.png", "samples/step-0000006.png", "loss_curve.png", "checkpoints/latest.json"):
+        assert (p / name).is_file(), name
+    export = p / "export"
+    assert sorted(x.name for x in export.iterdir()) == ["README.md", "config.json", "model.safetensors", "samples.png"]
+    config = json.loads((export / "config.json").read_text())
+    assert config["arch"] == "dcgan" and config["task"] == "cgan" and config["training"]["steps_done"] == 6
+    card = (export / "README.md").read_text()
+    assert "library_name: ganaug" in card and "| 1 | dog | 4 |" in card and "More Information Needed" not in card
+    g = ganaug.load_generator(p)
+    x = g.sample("dog", n=5, seed=1)
+    assert x.shape == (5, 1, 8, 8) and x.min() >= -1 and x.max() <= 1
+    assert torch.equal(x, g.sample(1, n=5, seed=1))
+    data = g.to_data(x)
+    assert data.dtype.name == "uint8" and data.shape == (5, 8, 8, 1)
+    with pytest.raises(GanaugError, match="not one of this generator's classes"):
+        g.sample("fox", n=1)
+
+
+def _final_g(run_path):
+    ckpt = run_path / "checkpoints" / json.loads((run_path / "checkpoints" / "latest.json").read_text())["path"]
+    return load_file(str(ckpt / "state.safetensors"))
+
+
+@pytest.mark.parametrize("arch", ["biggan", "dcgan"])
+def test_resume_reaches_the_same_weights(folder, tmp_path, arch):
+    opts = dict(TINY, arch=arch, steps=8, checkpoint_every=4, sample_every=100, augment_p=0.5, out=tmp_path / "runs")
+    whole = ganaug.fit(folder, **opts, name="whole", progress=False)
+    half = ganaug.fit(folder, **{**opts, "steps": 4}, name="half", progress=False)
+    assert half.steps_done == 4
+    resumed = ganaug.fit(resume=half.path, steps=8, progress=False)
+    assert resumed.steps_done == 8 and resumed.path == half.path
+    a, b = _final_g(whole.path), _final_g(resumed.path)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    wa = load_file(str(whole.export / "model.safetensors"))
+    wb = load_file(str(resumed.export / "model.safetensors"))
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    steps = [json.loads(line)["step"] for line in (half.path / "log.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps)) and steps[-1] == 8
+
+
+def test_resume_refuses_changed_options(folder, tmp_path):
+    run = ganaug.fit(folder, **TINY, steps=2, out=tmp_path / "runs", progress=False)
+    with pytest.raises(GanaugError, match="cannot change"):
+        ganaug.fit(resume=run.path, lr_g=0.1, progress=False)
+
+
+def test_non_finite_loss_stops_and_keeps_checkpoint(folder, tmp_path):
+    opts = dict(TINY, optimizer="sgd", lr_d=1e30, lr_g=1e30, steps=50, checkpoint_every=1, out=tmp_path / "runs")
+    with pytest.raises(NonFiniteLossError, match=r"non-finite at step \d+") as err:
+        ganaug.fit(folder, **opts, name="nan", progress=False)
+    run = tmp_path / "runs" / "nan"
+    assert "last good checkpoint" in str(err.value) or "no checkpoint" in str(err.value)
+    for ckpt in (run / "checkpoints").glob("step-*"):
+        state = load_file(str(ckpt / "state.safetensors"))
+        assert all(torch.isfinite(v).all() for k, v in state.items() if v.is_floating_point()), ckpt
+    assert not (run / "export").exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "match"),
+    [("arch", "resnet9000", "known: biggan, dcgan, mlp"), ("loss", "nope", "known: bce"), ("preset", "x", "natural")],
+)
+def test_unknown_names_list_known_ones(folder, tmp_path, option, value, match):
+    with pytest.raises(GanaugError, match=match):
+        ganaug.fit(folder, **{**TINY, option: value}, steps=1, out=tmp_path / "runs", progress=False)
+
+
+def test_unwritable_output_folder(folder, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(GanaugError, match="not writable"):
+        ganaug.fit(folder, **TINY, steps=1, out=blocker / "runs", progress=False)
+
+
+@pytest.mark.parametrize("loss", ["hinge", "lsgan", "wgan-gp", "wgan-clip", "bce"])
+def test_every_loss_trains(folder, tmp_path, loss):
+    run = ganaug.fit(folder, **TINY, loss=loss, steps=2, r1_gamma=1.0, out=tmp_path / "runs", progress=False)
+    assert json.loads((run.export / "config.json").read_text())["training"]["loss"] == loss
+
+
+@pytest.mark.parametrize(("opt", "decay"), [("rmsprop", "linear"), ("sgd", "cosine"), ("adam", "none")])
+def test_optimizers_and_schedules(folder, tmp_path, opt, decay):
+    run = ganaug.fit(folder, **TINY, optimizer=opt, lr_decay=decay, grad_clip=1.0, steps=3, out=tmp_path / "r",
+                     progress=False)
+    assert run.steps_done == 3
+
+
+def test_mlp_and_pixelshuffle(folder, tmp_path):
+    for extra in ({"arch": "mlp"}, {"arch": "dcgan", "upsample": "pixelshuffle"}):
+        run = ganaug.fit(folder, **{**TINY, **extra}, steps=2, out=tmp_path / "runs", progress=False)
+        assert ganaug.load_generator(run.path).sample(0, 2).shape == (2, 1, 8, 8)

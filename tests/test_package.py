@@ -1,0 +1,21 @@
+"""Package-level rules: light import, no pickle or torch.save/load anywhere in the package."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from .helpers import REPO
+
+
+def test_import_is_light():
+    code = "import sys, ganaug; print(sorted(m for m in ('torch', 'datasets', 'matplotlib', 'albumentations') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
+
+
+def test_no_pickle_in_package():
+    pattern = re.compile(r"torch\.save\(|torch\.load\(|^\s*import pickle|^\s*from pickle|cloudpickle", re.M)
+    hits = [str(p) for p in (REPO / "ganaug").rglob("*.py") if pattern.search(p.read_text())]
+    assert hits == []
