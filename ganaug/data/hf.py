@@ -1,0 +1,170 @@
+"""Hugging Face datasets reader: ``hf:NAME`` (the Hub or a builder name) or a folder written by ``save_to_disk``.
+
+``datasets`` is imported inside the functions, so ``import ganaug`` stays light.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import GanaugError
+from . import LabelledData
+from .convert import assemble
+from .images import decode_image, normalize_array, pil_to_array, read_image
+
+IMAGE_NAMES = ("image", "img", "pixel_values")
+LABEL_NAMES = ("label", "labels", "class")
+
+
+def _datasets() -> Any:
+    try:
+        import datasets
+    except ImportError as exc:
+        raise GanaugError("reading Hugging Face datasets needs the datasets library: pip install 'ganaug[hf]'") from exc
+    return datasets
+
+
+def read_hf(
+    source: str,
+    *,
+    resolution: str | int = "auto",
+    channels: int = 0,
+    split: str = "train",
+    skip_bad: bool = False,
+) -> LabelledData:
+    """``hf:NAME`` -> ``datasets.load_dataset(NAME, split=split)``; a path -> ``datasets.load_from_disk(path)``."""
+    datasets = _datasets()
+    if source.startswith("hf:"):
+        name = source[3:].strip()
+        if not name:
+            raise GanaugError("hf: needs a dataset name, e.g. hf:uoft-cs/cifar10")
+        try:
+            ds = datasets.load_dataset(name, split=split)
+        except Exception as exc:  # network, unknown name, unknown split: all user-facing
+            raise GanaugError(
+                f"cannot load Hugging Face dataset {name!r} (split {split!r}): {type(exc).__name__}: {exc}"
+            ) from exc
+    else:
+        try:
+            ds = datasets.load_from_disk(str(Path(source).expanduser()))
+        except Exception as exc:
+            raise GanaugError(f"cannot load the saved dataset in {source!r}: {type(exc).__name__}: {exc}") from exc
+    opts = {"resolution": resolution, "channels": channels, "split": split, "skip_bad": skip_bad}
+    return read_hf_dataset(ds, source=source, **opts)
+
+
+def read_hf_dataset(
+    ds: Any,
+    *,
+    source: str = "dataset",
+    resolution: str | int = "auto",
+    channels: int = 0,
+    split: str = "train",
+    skip_bad: bool = False,
+) -> LabelledData:
+    """Read a ``datasets.Dataset`` (or the ``split`` of a ``DatasetDict``) with an image and a class-label column."""
+    datasets = _datasets()
+    siblings = []
+    if isinstance(ds, datasets.DatasetDict):
+        if split not in ds:
+            raise GanaugError(f"{source!r} has no split {split!r}; splits found: {', '.join(ds) or 'none'}")
+        siblings = [d for name, d in ds.items() if name != split]
+        ds = ds[split]
+    if not isinstance(ds, datasets.Dataset):
+        raise GanaugError(f"{source!r} is a {type(ds).__name__}; a map-style datasets.Dataset is needed")
+    image_col, label_col, class_names = _find_columns(ds, source, datasets)
+    raw_labels = np.asarray(list(ds[label_col]))
+    if raw_labels.ndim != 1 or raw_labels.dtype.kind not in "iu":
+        raise GanaugError(f"label column {label_col!r} of {source!r} must hold one integer class per row")
+    if raw_labels.size and raw_labels.min() < 0:
+        raise GanaugError(
+            f"label column {label_col!r} of {source!r} holds {int(raw_labels.min())} (unlabelled rows?); "
+            f"use a labelled split instead of {split!r}"
+        )
+    if class_names is None:  # plain integer labels: K = 1 + the largest label in any split we can see
+        top = max([int(raw_labels.max()) if raw_labels.size else -1] + [_max_label(d, label_col) for d in siblings])
+        class_names = [str(k) for k in range(top + 1)]
+    samples: list[np.ndarray] = []
+    labels: list[int] = []
+    skipped: list[tuple[str, str]] = []
+    for i, value in enumerate(_column_values(ds, image_col, datasets)):
+        name = f"{source}[{i}]"
+        try:
+            array = _decode_value(value, name)
+        except GanaugError as exc:
+            if not skip_bad:
+                raise GanaugError(f"{exc}; fix the row or pass --skip-bad (skip_bad=True) to skip it") from exc
+            skipped.append((name, str(exc)))
+            continue
+        samples.append(array)
+        labels.append(int(raw_labels[i]))
+    notes: list[str] = []
+    if skipped:
+        notes.append(f"skipped {len(skipped)} unreadable rows (listed in skipped)")
+    images, labels_t, config = assemble(
+        samples,
+        labels,
+        class_names,
+        format="hf",
+        source=source,
+        resolution=resolution,
+        channels=channels,
+        notes=notes,
+    )
+    return LabelledData(images=images, labels=labels_t, config=config, skipped=skipped, notes=notes)
+
+
+def _find_columns(ds: Any, source: str, datasets: Any) -> tuple[str, str, list[str] | None]:
+    features = ds.features
+    described = ", ".join(f"{k} ({type(v).__name__})" for k, v in features.items())
+    image_col = next((k for k, v in features.items() if isinstance(v, datasets.Image)), None)
+    image_col = image_col or next((k for k in IMAGE_NAMES if k in features), None)
+    if image_col is None:
+        raise GanaugError(
+            f"{source!r} has no image column (an Image feature, or a column named {'/'.join(IMAGE_NAMES)}); "
+            f"columns: {described}"
+        )
+    label_col = next((k for k, v in features.items() if isinstance(v, datasets.ClassLabel)), None)
+    if label_col is not None:
+        return image_col, label_col, list(features[label_col].names)
+    for k in LABEL_NAMES:
+        feature = features.get(k)
+        if isinstance(feature, datasets.Value) and feature.dtype.startswith(("int", "uint")):
+            return image_col, k, None
+    raise GanaugError(
+        f"{source!r} has no class-label column (a ClassLabel feature, or an integer column named "
+        f"{'/'.join(LABEL_NAMES)}); columns: {described}"
+    )
+
+
+def _max_label(ds: Any, column: str) -> int:
+    try:
+        values = np.asarray(list(ds[column]))
+    except Exception:  # a split without the column: ignore it
+        return -1
+    return int(values.max()) if values.size and values.dtype.kind in "iu" else -1
+
+
+def _column_values(ds: Any, column: str, datasets: Any):
+    """The image column's raw values: {"bytes", "path"} dicts for Image features, numpy arrays otherwise."""
+    if isinstance(ds.features[column], datasets.Image):
+        return ds.cast_column(column, datasets.Image(decode=False))[column]
+    return (row[column] for row in ds.with_format("numpy", columns=[column]))
+
+
+def _decode_value(value: Any, name: str) -> np.ndarray:
+    if isinstance(value, dict):
+        data, path = value.get("bytes"), value.get("path")
+        if data:
+            return decode_image(data, f"{name} ({path})" if path else name, suffix=Path(path or "").suffix)
+        if path:
+            return read_image(path)
+        raise GanaugError(f"{name!r} has no image bytes and no path")
+    if value is None:
+        raise GanaugError(f"{name!r} has no image")
+    if hasattr(value, "mode") and hasattr(value, "size"):  # a PIL image
+        return normalize_array(pil_to_array(value), name)
+    return normalize_array(np.asarray(value), name)
