@@ -167,5 +167,4 @@ def info(model: str | None) -> None:
     click.echo("metrics:      " + json.dumps(g.config.get("metrics", {})))
 
 
-if __name__ == "__main__":
-    main()
+# Commands that live in their own modules register here (one line each).

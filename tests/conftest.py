@@ -137,3 +137,26 @@ def shared_data() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def _train_tiny(root: Path, classes: dict[str, int], channels: int, bits: int = 8) -> Path:
+    """Train a tiny dcgan for a few steps on a generated class folder and return its run folder."""
+    import ganaug
+
+    folder = make_image_folder(root / "data", class_counts=classes, size=(8, 8), channels=channels, bits=bits)
+    run = ganaug.fit(
+        folder, arch="dcgan", ch=8, latent_dim=16, batch_size=8, steps=4, out=root / "runs", name="tiny", progress=False
+    )
+    return run.path
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run folder (with export/) of a tiny 3-class RGB 8x8 conditional generator; classes circle/square/triangle."""
+    return _train_tiny(tmp_path_factory.mktemp("tiny_rgb"), TINY_CLASSES, channels=3)
+
+
+@pytest.fixture(scope="session")
+def tiny_gray_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run folder of a tiny 2-class gray 8x8 conditional generator (classes a, b)."""
+    return _train_tiny(tmp_path_factory.mktemp("tiny_gray"), {"a": 4, "b": 4}, channels=1)
