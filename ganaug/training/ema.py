@@ -27,8 +27,8 @@ class EMA:
     def update(self, step: int) -> None:
         # warm-up as in BigGAN/StyleGAN: the effective decay grows with the step count
         decay = min(self.decay, (1 + step) / (10 + step))
-        for s, p in zip(self.shadow.parameters(), self.model.parameters(), strict=True):
-            s.lerp_(p.detach(), 1.0 - decay)
+        shadow = list(self.shadow.parameters())
+        torch._foreach_lerp_(shadow, [p.detach() for p in self.model.parameters()], 1.0 - decay)
         for s, b in zip(self.shadow.buffers(), self.model.buffers(), strict=True):
             s.copy_(b)
 

@@ -1,0 +1,1 @@
+"""Training: the loop, its engine, losses, differentiable augmentation, EMA and checkpoints."""
