@@ -59,6 +59,7 @@ def plain_loop(args: argparse.Namespace, data: str) -> float:
         idx = torch.randint(n, (args.batch,), device=dev)
         real, y = images[idx].contiguous(memory_format=fmt), labels[idx]
         z, yf = torch.randn(args.batch, 128, device=dev), torch.randint(k, (args.batch,), device=dev)
+        D.requires_grad_(True)
         with torch.no_grad(), autocast:
             fake = G(z, yf)
         with autocast:
@@ -67,6 +68,7 @@ def plain_loop(args: argparse.Namespace, data: str) -> float:
         ld.backward()
         opt_d.step()
         z, yf = torch.randn(args.batch, 128, device=dev), torch.randint(k, (args.batch,), device=dev)
+        D.requires_grad_(False)  # no D weight gradients in the G phase, as in any careful loop
         with autocast:
             lg = loss.g_loss(D(G(z, yf), yf).float())
         opt_g.zero_grad()

@@ -47,8 +47,15 @@ def main() -> None:
     counts = write_digits(data) if not data.exists() else None
     if counts:
         print("wrote", data, "with", ", ".join(f"{k}:{v}" for k, v in sorted(counts.items())))
-    run = ganaug.fit(str(data), steps=args.steps, out=args.out, name="digits-demo", sample_every=250,
-                     checkpoint_every=500, command=f"python examples/demo_digits.py --steps {args.steps}")
+    run = ganaug.fit(
+        str(data),
+        steps=args.steps,
+        out=args.out,
+        name="digits-demo",
+        sample_every=250,
+        checkpoint_every=500,
+        command=f"python examples/demo_digits.py --steps {args.steps}",
+    )
     print(f"sample grid (one row per digit): {run.export / 'samples.png'}")
     print(f"model (safetensors + config + card): {run.export}")
     print(f"try: ganaug sample {run.path} --class 0 --n 16 --out digit0.png")

@@ -75,7 +75,9 @@ class FitCommand(click.Command):
 @main.command(cls=FitCommand)
 @click.argument("data", nargs=-1)
 @fit_options
-@click.option("--resume", type=click.Path(), default=None, help="continue the run in this folder from its last checkpoint")
+@click.option(
+    "--resume", type=click.Path(), default=None, help="continue the run in this folder from its last checkpoint"
+)
 @click.option("--dry-run", is_flag=True, help="print the resolved configuration and exit")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @click.pass_context
@@ -168,3 +170,12 @@ def info(model: str | None) -> None:
 
 
 # Commands that live in their own modules register here (one line each).
+from .commands.hub import list_cmd, pull, push  # noqa: E402
+
+main.add_command(push)
+main.add_command(pull)
+main.add_command(list_cmd)
+from .commands.pipeline import balance, generate  # noqa: E402
+
+main.add_command(balance)
+main.add_command(generate)

@@ -95,7 +95,9 @@ class FitConfig:
     balanced: bool = opt(True, "draw real batches class-balanced")
     seed: int = opt(0, "random seed; a run is reproducible from it")
     device: str = opt("auto", "where to train", ("auto", "cpu", "cuda"))
-    precision: str = opt("auto", "compute precision; auto = bf16/fp16 on CUDA, fp32 on CPU", ("auto", "fp32", "bf16", "fp16"))
+    precision: str = opt(
+        "auto", "compute precision; auto = bf16/fp16 on CUDA, fp32 on CPU", ("auto", "fp32", "bf16", "fp16")
+    )
     channels_last: bool = opt(True, "channels-last memory format on CUDA")
     compile: bool = opt(False, "torch.compile the networks")
     sample_every: int = opt(500, "write a sample grid every N steps")

@@ -87,7 +87,9 @@ def fit(
         saved = read_json(run_dir / "fit_config.json")
         changed = {k for k, v in options.items() if saved["fit"].get(k) != v} - RESUMABLE_CHANGES
         if changed:
-            raise GanaugError(f"--resume continues a run as it was configured; these options cannot change: {sorted(changed)}")
+            raise GanaugError(
+                f"--resume continues a run as it was configured; these options cannot change: {sorted(changed)}"
+            )
         cfg = FitConfig.from_dict({**saved["fit"], **options})
         data = data or saved["data_source"]
     else:

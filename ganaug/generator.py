@@ -41,7 +41,9 @@ class Generator:
         cfg_path, w_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
         for p in (cfg_path, w_path):
             if not p.is_file():
-                raise GanaugError(f"{folder} is not a ganaug export: {p.name} is missing (need config.json + model.safetensors)")
+                raise GanaugError(
+                    f"{folder} is not a ganaug export: {p.name} is missing (need config.json + model.safetensors)"
+                )
         try:
             config = read_json(cfg_path)
             arch, arch_args = config["arch"], config["arch_args"]
@@ -59,7 +61,9 @@ class Generator:
             net.load_state_dict(state, strict=True)
         except RuntimeError as exc:
             first = str(exc).splitlines()[:4]
-            raise GanaugError(f"weights in {w_path} do not match {cfg_path} (arch {arch!r}): {' '.join(first)}") from exc
+            raise GanaugError(
+                f"weights in {w_path} do not match {cfg_path} (arch {arch!r}): {' '.join(first)}"
+            ) from exc
         return cls(net, config, source or str(folder))
 
     # -- description --------------------------------------------------------------------------------------
@@ -94,7 +98,9 @@ class Generator:
             c = int(c)
         if isinstance(c, (int, np.integer)) and 0 <= int(c) < self.num_classes:
             return int(c)
-        raise GanaugError(f"class {c!r} is out of range: this generator has {self.num_classes} classes ({', '.join(names)})")
+        raise GanaugError(
+            f"class {c!r} is out of range: this generator has {self.num_classes} classes ({', '.join(names)})"
+        )
 
     # -- sampling -----------------------------------------------------------------------------------------
     def noise(self, n: int, generator: torch.Generator, truncation: float | None = None) -> torch.Tensor:

@@ -104,7 +104,9 @@ def test_kill_then_resume(tmp_path):
     args = ["fit", str(data), *TINY_ARGS, "--steps", "3000", "--checkpoint-every", "20", "--log-every", "1"]
     args += ["--sample-every", "1000", "--out", str(tmp_path / "runs"), "--name", "k"]
     env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "ganaug", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ganaug", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     deadline = time.time() + 120
     while time.time() < deadline and len(list((run / "checkpoints").glob("step-*"))) < 2:
         time.sleep(0.2)

@@ -22,8 +22,15 @@ def folder(tmp_path):
 
 def test_fit_writes_run_folder_and_export(folder, tmp_path):
     run = ganaug.fit(
-        folder, **TINY, steps=6, sample_every=3, checkpoint_every=3, log_every=1, out=tmp_path / "runs",
-        name="r", progress=False,
+        folder,
+        **TINY,
+        steps=6,
+        sample_every=3,
+        checkpoint_every=3,
+        log_every=1,
+        out=tmp_path / "runs",
+        name="r",
+        progress=False,
     )
     p = run.path
     assert p == tmp_path / "runs" / "r" and run.steps_done == 6
@@ -117,8 +124,9 @@ def test_every_loss_trains(folder, tmp_path, loss):
 
 @pytest.mark.parametrize(("opt", "decay"), [("rmsprop", "linear"), ("sgd", "cosine"), ("adam", "none")])
 def test_optimizers_and_schedules(folder, tmp_path, opt, decay):
-    run = ganaug.fit(folder, **TINY, optimizer=opt, lr_decay=decay, grad_clip=1.0, steps=3, out=tmp_path / "r",
-                     progress=False)
+    run = ganaug.fit(
+        folder, **TINY, optimizer=opt, lr_decay=decay, grad_clip=1.0, steps=3, out=tmp_path / "r", progress=False
+    )
     assert run.steps_done == 3
 
 

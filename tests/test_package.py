@@ -10,7 +10,8 @@ from .helpers import REPO
 
 
 def test_import_is_light():
-    code = "import sys, ganaug; print(sorted(m for m in ('torch', 'datasets', 'matplotlib', 'albumentations') if m in sys.modules))"
+    heavy = "('torch', 'torchvision', 'datasets', 'matplotlib', 'albumentations', 'huggingface_hub')"
+    code = f"import sys, ganaug; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
 

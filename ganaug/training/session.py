@@ -21,7 +21,14 @@ from .run import RunFolder, new_run_dir
 
 def _progress(enabled: bool, total: int, start: int):
     """A rich progress bar with ETA and current losses (a no-op object when disabled)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     bar = Progress(
         TextColumn("[bold]fit"),
@@ -52,9 +59,7 @@ def train_session(
     engine = create_engine(cfg.device, cfg.precision, cfg.channels_last)
     try:
         trainer = Trainer(cfg, labelled.images, labelled.labels, arch_args, engine)
-        if cfg.compile:
-            trainer.G = torch.compile(trainer.G)
-            trainer.D = torch.compile(trainer.D)
+        compile_notes = trainer.compile() if cfg.compile else []
         resuming = run_dir is not None
         if not resuming:
             run_dir = new_run_dir(cfg.out, cfg.name, resolved["data_source"]) if engine.is_main else Path(".")
@@ -70,7 +75,7 @@ def train_session(
                 run.truncate_log(trainer.step)
         if run:
             run.write_config(resolved)
-            for note in resolved["notes"]:
+            for note in resolved["notes"] + compile_notes:
                 print(f"note: {note}")
             if resolved["skipped"]:
                 print(f"note: skipped {len(resolved['skipped'])} unreadable file(s), e.g. {resolved['skipped'][0][0]}")
