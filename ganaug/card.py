@@ -1,103 +1,255 @@
-"""The model card (README.md of an export): YAML metadata for the Hub, then what a user needs to know."""
+"""The model card (README.md of an export): YAML metadata for the Hub, then what a user needs to know.
+
+Everything comes from ``config.json``: the data description, the training summary, measured metrics, and an
+optional ``"card"`` section with what ganaug cannot know by itself::
+
+    "card": {"license": "cc-by-4.0", "classes": {"0": "malignant"},
+             "dataset": {"name": "BreastMNIST", "url": "...", "license": "CC BY 4.0", "citation": "..."},
+             "description": "one paragraph"}
+"""
 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import PurePath
+
+# The marker after the YAML header: `ganaug push` re-renders a card that still carries it (with the repo id in
+# the usage lines); delete the line to keep hand edits.
+GENERATED_MARKER = "<!-- ganaug: generated card; `ganaug push` regenerates it unless this line is deleted -->"
+DEFAULT_LICENSE = "other"
+QUALITY_METRICS = ("fid", "kid", "precision", "recall", "density", "coverage", "inception_score", "memorization")
+PIPELINE_TAGS = {"cgan": "unconditional-image-generation", "cyclegan": "image-to-image"}
 
 
-def _yaml_list(items: list[str]) -> str:
-    return "\n".join(f"  - {json.dumps(i)}" for i in items)
+def _q(text: object) -> str:
+    """A YAML scalar (JSON strings are valid YAML)."""
+    return json.dumps(str(text))
 
 
-def render_card(config: dict, name: str) -> str:
-    """Render README.md from an export's ``config.json`` content."""
-    data, training, metrics = config["data"], config.get("training", {}), config.get("metrics", {})
-    preset = training.get("preset", "natural")
-    modality = data.get("modality", "image")
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "data"
+
+
+def _metric_values(metrics: dict, prefix: str = "") -> list[tuple[str, float]]:
+    """Flatten measured metrics to (name, value): numbers, ``{"mean": x, ...}`` dicts, and one level of groups."""
+    out = []
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            out.append((name, float(value)))
+        elif isinstance(value, dict) and isinstance(value.get("mean"), (int, float)):
+            out.append((name, float(value["mean"])))
+        elif isinstance(value, dict) and not prefix:
+            out += _metric_values(value, f"{key}.")
+    return out
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def _class_table(classes: list[str], counts: list, meanings: dict[str, str]) -> list[str]:
+    rows = []
+    for i, c in enumerate(classes):
+        count = counts[i] if i < len(counts) else "—"
+        rows.append(f"| {i} | `{c}` | {meanings.get(c, '—')} | {count} |" if meanings else f"| {i} | `{c}` | {count} |")
+    if meanings:
+        return ["| index | class | meaning | training samples |", "| --- | --- | --- | --- |", *rows]
+    return ["| index | class | training samples |", "| --- | --- | --- |", *rows]
+
+
+def dataset_info(config: dict) -> dict:
+    """Name, Hub id (when the data came from the Hub), url, license and citation of the training data."""
+    data, card = config["data"], config.get("card") or {}
+    info = dict(card.get("dataset") or {})
+    source = str(data.get("source", ""))
+    if source.startswith("hf:"):
+        info.setdefault("hub_id", source[3:])
+    info.setdefault("name", info.get("hub_id") or PurePath(source).name or "training data")
+    return info
+
+
+def _yaml_header(config: dict, name: str) -> list[str]:
+    data, training, card = config["data"], config.get("training", {}), config.get("card") or {}
+    preset, modality, task = (
+        training.get("preset", "natural"),
+        data.get("modality", "image"),
+        config.get("task", "cgan"),
+    )
     tags = ["ganaug", "gan", "data-augmentation", modality]
-    if preset == "medical":
-        tags.append("medical")
-    datasets = [data["source"][3:]] if str(data.get("source", "")).startswith("hf:") else []
-    lines = ["---", "library_name: ganaug", "tags:", _yaml_list(tags), f"license: {training.get('license', 'other')}"]
-    if datasets:
-        lines += ["datasets:", _yaml_list(datasets)]
-    if metrics:
-        lines += ["model-index:", f"  - name: {json.dumps(name)}", "    results:"]
-        for key, value in metrics.items():
-            if isinstance(value, (int, float)):
+    tags += [t for t in ("medical" if preset == "medical" else "", task) if t and t not in tags]
+    license_ = card.get("license") or training.get("license") or DEFAULT_LICENSE
+    ds = dataset_info(config)
+    lines = ["---", "library_name: ganaug", "tags:", *[f"  - {_q(t)}" for t in tags], f"license: {_q(license_)}"]
+    if license_ == "other":
+        lines.append('license_name: "same-as-training-data"')
+    if ds.get("hub_id"):
+        lines += ["datasets:", f"  - {_q(ds['hub_id'])}"]
+    if modality == "image" and task in PIPELINE_TAGS:
+        lines.append(f"pipeline_tag: {PIPELINE_TAGS[task]}")
+    measured = _metric_values(config.get("metrics") or {})
+    if measured:
+        groups: dict[str, list[tuple[str, float]]] = {}
+        for key, value in measured:
+            quality = key.rsplit(".", 1)[-1].lower() in QUALITY_METRICS
+            groups.setdefault("unconditional-image-generation" if quality else "image-classification", []).append(
+                (key, value)
+            )
+        lines += ["model-index:", f"  - name: {_q(name)}", "    results:"]
+        for task_type, values in groups.items():
+            lines += ["      - task:", f"          type: {task_type}", "        dataset:"]
+            lines += [
+                f"          name: {_q(ds['name'])}",
+                f"          type: {_q(ds.get('hub_id') or _slug(ds['name']))}",
+            ]
+            lines.append("        metrics:")
+            for key, value in values:
                 lines += [
-                    "      - task:",
-                    "          type: unconditional-image-generation",
-                    "        metrics:",
-                    f"          - type: {json.dumps(key)}",
-                    f"            value: {value}",
+                    f"          - type: {_q(key)}",
+                    f"            value: {value:.6g}",
+                    f"            name: {_q(key)}",
                 ]
-    lines.append("---")
-    classes = data.get("class_names") or ["0"]
-    counts = data.get("class_counts") or [""] * len(classes)
-    size = f"{data['height']}×{data['width']}, {data['channels']} channel(s), {data['dtype']}"
-    arch = config["arch"]
-    cond = "class-conditional" if len(classes) > 1 else "unconditional (one class)"
+    return lines + ["---"]
+
+
+def render_card(config: dict, name: str, repo_id: str | None = None, source: str | None = None) -> str:
+    """Render README.md from an export's ``config.json`` content.
+
+    The usage lines load ``source`` (e.g. a registry name), else ``hf-hub:<repo_id>``, else a local export path.
+    """
+    data, training, card = config["data"], config.get("training", {}), config.get("card") or {}
+    preset, modality = training.get("preset", "natural"), data.get("modality", "image")
+    medical = preset == "medical" or modality == "medical"
+    classes = [str(c) for c in (data.get("class_names") or ["0"])]
+    counts = list(data.get("class_counts") or [])
+    meanings = {str(k): str(v) for k, v in (card.get("classes") or {}).items()}
+    ds = dataset_info(config)
+    source = source or (f"hf-hub:{repo_id}" if repo_id else "path/to/export")
+    plural = "" if data["channels"] == 1 else "s"
+    size = f"{data['height']}×{data['width']}, {data['channels']} channel{plural}, {data['dtype']}"
+    rows = "one row per class" if len(classes) <= 16 else "one row per class for the first 16 classes"
+    arch, task = config["arch"], config.get("task", "cgan")
+    cond = "class-conditional" if len(classes) > 1 else "single-class"
+    n_train = sum(int(c) for c in counts) if counts else None
+    steps = training.get("steps_done", training.get("steps"))
+    seconds = float(training.get("train_seconds") or 0)
+    first = classes[0]
+    dataset_line = f"[{ds['name']}]({ds['url']})" if ds.get("url") else f"`{ds['name']}`"
     body = [
         f"# {name}",
         "",
-        f"A {cond} `{arch}` generator trained with ganaug on `{data.get('source', '?')}`. It makes labelled "
-        f"synthetic samples ({size}) for data augmentation and class balancing.",
+        GENERATED_MARKER,
         "",
-        "![samples, one row per class](samples.png)",
+        card.get("description")
+        or (
+            f"A {cond} `{arch}` GAN generator trained with ganaug on {dataset_line}. It makes "
+            f"labelled synthetic samples ({size}) to augment or class-balance a training set of the same kind of data."
+        ),
+        "",
+        f"![Samples from the EMA generator: {rows}, 8 samples each, seed 0](samples.png)",
         "",
         "## Classes",
         "",
-        "| index | class | training samples |",
-        "| --- | --- | --- |",
-        *[f"| {i} | {c} | {n} |" for i, (c, n) in enumerate(zip(classes, counts, strict=False))],
+        *_class_table(classes, counts, meanings),
+        "",
+        "## Model",
+        "",
+        f"- task: `{task}`; architecture `{arch}` with arguments `{json.dumps(config['arch_args'])}`",
+        f"- output: {size}; data values {data.get('value_range')} map to [-1, 1] in model space",
+        f"- weights: `model.safetensors` (the EMA generator); `config.json` rebuilds the network with ganaug "
+        f"{config.get('ganaug_version', '')} and runs no code from the repository",
         "",
         "## Training",
         "",
-        f"- preset: `{preset}`; architecture `{arch}` (arguments `{json.dumps(config['arch_args'])}`)",
-        f"- loss `{training.get('loss')}`, {training.get('steps_done', training.get('steps'))} steps at batch "
-        f"{training.get('batch_size')}, EMA decay {training.get('ema_decay')}, augmentation "
-        f"`{training.get('augment')}` (final p = {training.get('final_augment_p', 0):.3f})",
-        f"- training time: {training.get('train_seconds', 0):.0f} s on {training.get('device_name', '?')}",
-        f"- value range: data values {data.get('value_range')} map to [-1, 1]",
+        f"- data: {dataset_line}"
+        + (f", {n_train} training samples" if n_train else "")
+        + (f", split `{training.get('split')}`" if training.get("split") else ""),
+        f"- preset `{preset}`; loss `{training.get('loss')}`; optimizer `{training.get('optimizer')}` "
+        f"(lr G {training.get('lr_g')}, D {training.get('lr_d')}); batch {training.get('batch_size')}; "
+        f"EMA decay {training.get('ema_decay')}; seed {training.get('seed')}",
+        f"- discriminator augmentation `{training.get('augment')}`, final strength p = "
+        f"{float(training.get('final_augment_p') or 0):.3f}",
+        f"- {steps} steps in {_duration(seconds)} on {training.get('device_name', 'unknown')}, "
+        f"{training.get('precision', 'fp32')}"
+        + (f"; exported {config['created'][:10]}" if config.get("created") else ""),
         "",
-        "Command that trained it:",
+        "The exact command:",
         "",
         "```bash",
         training.get("command", "ganaug fit ..."),
         "```",
         "",
+        "## Measured quality",
+        "",
+    ]
+    measured = _metric_values(config.get("metrics") or {})
+    if measured:
+        body += ["| metric | value |", "| --- | --- |", *[f"| {k} | {v:.4g} |" for k, v in measured]]
+    else:
+        body += [
+            "Not measured yet. Synthetic samples often fail to help a classifier: before relying on them, measure",
+            f"the downstream effect with `ganaug evaluate {source} DATA --test TEST_DATA`, which also writes the",
+            "result into this card.",
+        ]
+    body += [
+        "",
         "## Use",
         "",
         "```python",
         "import ganaug",
-        f'g = ganaug.load_generator("{name}")  # or hf-hub:OWNER/NAME',
-        f"x = g.sample({json.dumps(classes[0])}, n=16, seed=0)  # model space, [-1, 1]",
+        "",
+        f'g = ganaug.load_generator("{source}")',
+        f'x = g.sample("{first}", n=16, seed=0)'.ljust(40)
+        + f"# 16 x {data['channels']} x {data['height']} x {data['width']} in model space [-1, 1]",
+        "arrays = g.to_data(x)".ljust(40) + "# 16 x H x W x C in the data's dtype and value range",
+        "```",
+        "",
+        "In a torchvision pipeline, `GANAugment` replaces an `(image, label)` pair's image, with probability `p`, by",
+        "a synthetic image of the same class, type, size, channels, dtype and value range; the label passes through:",
+        "",
+        "```python",
+        "import torch",
+        "from torchvision.transforms import v2",
+        "",
+        "augment = v2.Compose([",
+        f'    ganaug.GANAugment("{source}", p=0.3),',
+        "    v2.ToImage(),",
+        "    v2.ToDtype(torch.float32, scale=True),",
+        "])",
+        "image, label = augment(image, label)",
+        "",
+        f'mixed = ganaug.SyntheticMixDataset(train_set, "{source}", ratio=0.25)  # or ClassBalancedDataset',
         "```",
         "",
         "```bash",
-        f"ganaug sample {name} --class {classes[0]} --n 16 --out grid.png",
+        f"ganaug sample {source} --class {first} --n 16 --out grid.png",
+        f"ganaug balance DATA {source} --out balanced/   # top up minority classes, marked in a manifest",
         "```",
-        "",
-        "## Measured quality",
-        "",
-    ]
-    if metrics:
-        body += [f"- {k}: {v}" for k, v in metrics.items()]
-    else:
-        body += ["Not measured yet: run `ganaug evaluate` to measure whether these samples help a classifier."]
-    body += [
         "",
         "## Intended use and limits",
         "",
-        "- Intended for augmenting and balancing training sets of the same kind of data it was trained on.",
-        "- Synthetic samples can repeat or blend training samples and can carry the training data's biases;",
-        "  measure the effect on a held-out test set before relying on them.",
+        f"- Intended for augmenting and class-balancing training sets of the same kind of data as {ds['name']}",
+        f"  ({size}); other sizes, modalities or acquisition settings are out of scope.",
+        "- A sample's label is the class it was asked for, not a verified annotation; mixing in too many",
+        "  synthetic samples can hurt. Keep validation and test sets real.",
+        f"- It learned from {n_train or 'few'} samples: it can repeat or blend training samples and carries the",
+        "  training data's biases. Do not publish samples where the training data's terms forbid it.",
         "- Weights are safetensors; loading them runs no code.",
     ]
-    if preset == "medical" or modality == "medical":
+    if medical:
         body += [
-            "- **Not for diagnosis.** Generated medical images are not real patients' images and must not be used",
-            "  for clinical decisions or presented as real cases.",
+            "- **Not for diagnosis.** Generated medical images are not images of real patients. They must not be",
+            "  used for clinical decisions, shown as real cases, or used to validate a diagnostic system.",
+            "- Synthetic images can contain artefacts that look like findings, or miss real ones; a model trained",
+            "  with them must be validated on real, independent data.",
         ]
-    return "\n".join(lines + [""] + body) + "\n"
+    if card.get("notes"):
+        body += ["", "## Notes", "", str(card["notes"])]
+    if ds.get("license") or ds.get("citation"):
+        body += ["", "## Training data", ""]
+        body += [f"- license: {ds['license']}"] if ds.get("license") else []
+        body += [f"- cite: {ds['citation']}"] if ds.get("citation") else []
+    return "\n".join(_yaml_header(config, name) + [""] + body) + "\n"

@@ -1,4 +1,7 @@
-"""MODEL sources: a run folder, an export folder, ``hf-hub:OWNER/NAME[@REVISION]``. Strict, no fallback."""
+"""MODEL sources: a run folder, an export folder, ``hf-hub:OWNER/NAME[@REVISION]``, or a pretrained registry name.
+
+Strict, no fallback: a bare name that is both a registry entry and a local folder is ambiguous and an error.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ REFUSED_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".bin", ".ckpt", ".pkl.gz"
 HUB_PREFIX = "hf-hub:"
 ACCEPTED = (
     "a run folder made by `ganaug fit`, an export folder (config.json + model.safetensors), "
-    "or hf-hub:OWNER/NAME[@REVISION]"
+    "hf-hub:OWNER/NAME[@REVISION], or a name from the pretrained registry (`ganaug list`)"
 )
 
 
@@ -33,6 +36,16 @@ def resolve_model(source: str | Path) -> Path:
 
         return download_model(text[len(HUB_PREFIX) :])
     path = Path(text).expanduser()
+    if isinstance(source, str) and _is_bare_name(text):
+        from . import pretrained
+
+        if pretrained.get(text) is not None:
+            if path.exists():
+                raise GanaugError(
+                    f"{text!r} is both a pretrained registry name and a local path; write ./{text} for the folder "
+                    f"or hf-hub:OWNER/NAME for a Hub repo"
+                )
+            return pretrained.resolve(text)
     if not path.exists():
         raise GanaugError(f"model {text!r} does not exist; accepted MODEL forms: {ACCEPTED}")
     if path.is_file():
@@ -46,12 +59,18 @@ def resolve_model(source: str | Path) -> Path:
         if (export / CONFIG_NAME).is_file():
             return export
         raise GanaugError(
-            f"run folder {text} has no export yet (training did not finish); continue it with `ganaug fit --resume {text}`"
+            f"run folder {text} has no export yet (training did not finish); "
+            f"continue it with `ganaug fit --resume {text}`"
         )
     refused = sorted(p.name for p in path.iterdir() if p.name.lower().endswith(REFUSED_SUFFIXES))
     if refused:
         raise GanaugError(f"{text} holds only pickled weights ({', '.join(refused)}); ganaug loads safetensors only")
     raise GanaugError(f"{text} is not a ganaug model folder (no config.json); accepted MODEL forms: {ACCEPTED}")
+
+
+def _is_bare_name(text: str) -> bool:
+    """A registry-style name: no path separator, no scheme, not a dot path."""
+    return bool(text) and "/" not in text and "\\" not in text and ":" not in text and not text.startswith(".")
 
 
 def load_generator(source: str | Path | Generator, device: str = "cpu") -> Generator:
