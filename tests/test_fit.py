@@ -47,7 +47,7 @@ def test_fit_writes_run_folder_and_export(folder, tmp_path):
     config = json.loads((export / "config.json").read_text())
     assert config["arch"] == "dcgan" and config["task"] == "cgan" and config["training"]["steps_done"] == 6
     card = (export / "README.md").read_text()
-    assert "library_name: ganaug" in card and "| 1 | `dog` | — | 4 |" in card and "More Information Needed" not in card
+    assert "library_name: ganaug" in card and "| 1 | `dog` | 4 |" in card and "More Information Needed" not in card
     g = ganaug.load_generator(p)
     x = g.sample("dog", n=5, seed=1)
     assert x.shape == (5, 1, 8, 8) and x.min() >= -1 and x.max() <= 1
