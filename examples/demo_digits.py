@@ -36,7 +36,7 @@ def write_digits(folder: Path) -> dict[str, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=1500, help="training steps")
+    parser.add_argument("--steps", type=int, default=3000, help="training steps")
     parser.add_argument("--out", default="runs", help="folder for the run")
     parser.add_argument("--data", default="demo_data/digits", help="where to write the digits")
     args = parser.parse_args()
