@@ -1,0 +1,92 @@
+"""albumentations 2.0 transforms: ``GANAugment`` reads the class label from the data dict (``label_key``).
+
+Import this module before ``A.from_dict`` so the transform is registered. Constructor arguments are plain values,
+so ``A.to_dict`` / ``A.from_dict`` round-trip a pipeline that holds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import albumentations as A
+import numpy as np
+
+from .errors import GanaugError
+from .sampling import Sampler
+from .transforms import functional as F
+from .transforms.options import check_options, class_filter, missing_label_error
+
+__all__ = ["GANAugment"]
+
+
+class GANAugment(A.ImageOnlyTransform):
+    """With probability ``p``, replace ``image`` by a synthetic image of the class in ``data[label_key]``.
+
+    numpy H x W or H x W x C images, uint8 / uint16 / float (float taken as [0, 1], albumentations' convention),
+    come back with the same shape, dtype and range; gray <-> RGB and size are converted. ``mode="mix"`` blends with
+    a weight drawn from ``mix_weight``. ``sample_seed`` seeds ganaug's noise stream (``None``: torch's RNG; the
+    albumentations ``seed`` drives only ``p`` and the mix weight).
+
+    Example:
+        >>> import albumentations as A
+        >>> pipeline = A.Compose([GANAugment("runs/digits", p=0.5), A.HorizontalFlip()])
+        >>> out = pipeline(image=image, label=3)["image"]  # doctest: +SKIP
+        >>> A.from_dict(A.to_dict(pipeline))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        source: str,
+        p: float = 0.5,
+        label_key: str = "label",
+        mode: str = "replace",
+        mix_weight: Sequence[float] = (0.25, 0.75),
+        truncation: float | None = None,
+        classes: Sequence[str | int] | None = None,
+        device: str = "cpu",
+        sample_seed: int | None = None,
+        batch_size: int = 64,
+    ):
+        if not isinstance(source, (str, Path)):
+            raise GanaugError(
+                f"source must be a model path or hf-hub:OWNER/NAME (a serializable value), not {type(source).__name__}"
+            )
+        p, weights = check_options(p, mode, mix_weight)
+        super().__init__(p=p)
+        self.source = str(source)
+        self.label_key = label_key
+        self.mode = mode
+        self.mix_weight = list(weights)
+        self.truncation = truncation
+        self.device = device
+        self.sample_seed = sample_seed
+        self.batch_size = batch_size
+        self._sampler = Sampler(
+            self.source, seed=sample_seed, truncation=truncation, device=device, batch_size=batch_size
+        )
+        self.classes = None if classes is None else [classes] if isinstance(classes, (str, int)) else list(classes)
+        self._classes = class_filter(self._sampler, self.classes)
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        if self.label_key in data:
+            label = self._sampler.class_index(data[self.label_key])
+        elif self._sampler.num_classes == 1:
+            label = 0
+        else:
+            raise missing_label_error(f"pass it as pipeline(image=..., {self.label_key}=...) (label_key)")
+        if self._classes is not None and label not in self._classes:
+            return {"synthetic_class": None, "weight": None}
+        weight = float(self.random_generator.uniform(*self.mix_weight)) if self.mode == "mix" else None
+        return {"synthetic_class": label, "weight": weight}
+
+    def apply(self, img: np.ndarray, synthetic_class: int | None = None, weight: float | None = None, **params: Any):
+        """``synthetic_class``: the class to draw a sample of, or None to leave the image as it is."""
+        if synthetic_class is None:
+            return img
+        out = F.prepared_draw(self._sampler, synthetic_class, F.describe(img))
+        return out if weight is None else F.blend(img, out, weight)
+
+
+from .albumentations_translate import GANTranslate  # noqa: E402, F401  (CycleGAN translation; own module)

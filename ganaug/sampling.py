@@ -1,0 +1,269 @@
+"""The Sampler behind GANAugment and the dataset wrappers: batched, buffered and seeded generation.
+
+Two ways to draw samples, both batched so that one sample costs a fraction of a forward pass:
+
+- a **stream** (``draw``): per-class buffers refilled ``batch_size`` samples at a time from a random stream that is
+  distinct in every DataLoader worker. Used by the transforms, where no index exists.
+- **indexed items** (``item`` / ``items``): sample ``k`` of class ``c`` has its own noise seed derived from
+  ``(seed, c, k)``, so it is the same whatever the access order, process or worker. Items are generated
+  ``block_size`` at a time and the blocks are cached. Used by the dataset wrappers and the CLI; the per-item seed
+  (``item_seed``) reproduces the sample with ``ganaug sample MODEL --class C --n 1 --seed SEED``.
+
+The generator is loaded in the constructor (so a bad source fails at once), dropped when the sampler is pickled and
+loaded again on first use in each DataLoader worker.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict, deque
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .config import DataConfig
+from .errors import GanaugError
+from .generator import Generator
+from .sources import resolve_model
+
+SEED_BITS = 63
+
+
+def derive_seed(*keys: int) -> int:
+    """A 63-bit seed derived from non-negative integers with numpy's ``SeedSequence`` (well mixed, order-sensitive)."""
+    state = np.random.SeedSequence([int(k) for k in keys]).generate_state(1, np.uint64)[0]
+    return int(state) >> (64 - SEED_BITS)
+
+
+def worker_id() -> int:
+    """The DataLoader worker id of this process, or -1 in the main process."""
+    info = torch.utils.data.get_worker_info()
+    return -1 if info is None else int(info.id)
+
+
+class Sampler:
+    """Batched, buffered sampling from a ganaug generator; picklable, loads the generator lazily in each worker.
+
+    ``seed=None`` follows torch's random state (``torch.manual_seed`` in the main process, the DataLoader's per-worker
+    seeds in workers) for the stream, and counts as 0 for indexed items.
+
+    Example:
+        >>> sampler = Sampler("runs/digits", seed=0)  # doctest: +SKIP
+        >>> sampler.draw("3").shape  # the next sample of class "3" from the buffered stream, C x H x W in [-1, 1]
+        >>> sampler.item("3", 17)  # sample 17 of class "3": the same for the same seed, in any process
+    """
+
+    def __init__(
+        self,
+        source: str | Path | Generator,
+        *,
+        seed: int | None = None,
+        truncation: float | None = None,
+        device: str = "cpu",
+        batch_size: int = 64,
+        block_size: int = 64,
+        cache_mb: float = 256,
+    ):
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise GanaugError(f"seed must be a non-negative integer or None, got {seed!r}")
+        if truncation is not None and not truncation > 0:
+            raise GanaugError(f"truncation must be > 0 (or None), got {truncation!r}")
+        for name, value in (("batch_size", batch_size), ("block_size", block_size)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise GanaugError(f"{name} must be an integer >= 1, got {value!r}")
+        self.seed = None if seed is None else int(seed)
+        self.truncation = truncation
+        self.device = str(device)
+        self.batch_size = int(batch_size)
+        self.block_size = int(block_size)
+        self.cache_bytes = int(cache_mb * 2**20)
+        if isinstance(source, Generator):
+            self.source = source.source
+            self._folder = _local_folder(source.source)
+            self._generator: Generator | None = source.to(self.device)
+        else:
+            self.source = str(source)
+            self._folder = resolve_model(source)
+            self._generator = self._load()
+        self._reset_process_state()
+
+    # -- pickling and processes ------------------------------------------------------------------------------
+    def _reset_process_state(self) -> None:
+        self._owner = (os.getpid(), worker_id())
+        self._stream: torch.Generator | None = None
+        self._buffers: dict[int, tuple[torch.Tensor, int]] = {}
+        self._prepared: dict[tuple[int, Hashable], deque] = {}
+        self._cache: OrderedDict[tuple[int, int], torch.Tensor] = OrderedDict()
+        self._cached_bytes = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if self._folder is not None:
+            state["_generator"] = None  # reloaded from the folder on first use in the new process
+        state.update(_stream=None, _buffers={}, _prepared={}, _cache=OrderedDict(), _cached_bytes=0, _owner=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def _check_process(self) -> None:
+        """New process or worker (pickled or forked): fresh buffers, cache and stream; the network is reused on CPU."""
+        owner = (os.getpid(), worker_id())
+        if owner != self._owner:
+            if owner[0] != (self._owner or (None,))[0] and self.device != "cpu" and self._folder is not None:
+                self._generator = None  # an accelerator context does not survive a fork
+            self._reset_process_state()
+
+    @property
+    def generator(self) -> Generator:
+        """The loaded generator (loaded here on first use after unpickling)."""
+        if self._generator is None:
+            self._generator = self._load()
+        return self._generator
+
+    def _load(self) -> Generator:
+        g = Generator.from_folder(self._folder, source=self.source).to(self.device)
+        g.net.to(memory_format=torch.channels_last)  # faster batched convolutions (oneDNN on CPU, cuDNN)
+        return g
+
+    # -- description ----------------------------------------------------------------------------------------
+    @property
+    def data(self) -> DataConfig:
+        return self.generator.data
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.generator.class_names
+
+    @property
+    def num_classes(self) -> int:
+        return self.generator.num_classes
+
+    def class_index(self, label: Any) -> int:
+        """A class given as an index, a name, or a one-element tensor/array; unknown classes are a GanaugError."""
+        if type(label) is int and 0 <= label < self.generator.num_classes:
+            return label
+        if isinstance(label, (torch.Tensor, np.ndarray)):
+            if (label.numel() if isinstance(label, torch.Tensor) else label.size) != 1:
+                raise GanaugError(
+                    f"the label has shape {tuple(label.shape)}; one class index per sample is needed "
+                    "(not a one-hot or soft label)"
+                )
+            label = label.item()
+        if isinstance(label, float) and label.is_integer():
+            label = int(label)
+        if isinstance(label, bool) or not isinstance(label, (int, np.integer, str)):
+            raise GanaugError(f"label {label!r} is not a class index or name; classes: {', '.join(self.class_names)}")
+        return self.generator.class_index(label)
+
+    # -- the buffered stream --------------------------------------------------------------------------------
+    def _stream_generator(self) -> torch.Generator:
+        if self._stream is None:
+            base = self.seed if self.seed is not None else torch.initial_seed()
+            self._stream = torch.Generator().manual_seed(derive_seed(base, self._owner[1] + 1))
+        return self._stream
+
+    def take(self, label: Any, n: int) -> torch.Tensor:
+        """The next ``n`` samples of class ``label`` (N x C x H x W) from its buffer, refilled a batch at a time."""
+        self._check_process()
+        c = self.class_index(label)
+        parts = []
+        while n > 0:
+            buffer, pos = self._buffers.get(c, (None, 0))
+            if buffer is None or pos >= len(buffer):
+                seed = int(torch.randint(2**62, (1,), generator=self._stream_generator()))
+                buffer, pos = self.generator.generate([c] * self.batch_size, seed=seed, truncation=self.truncation), 0
+            k = min(n, len(buffer) - pos)
+            parts.append(buffer[pos : pos + k])
+            self._buffers[c] = (buffer, pos + k)
+            n -= k
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+    def draw(self, label: Any) -> torch.Tensor:
+        """The next sample of class ``label`` from its buffer: C x H x W."""
+        return self.take(label, 1)[0]
+
+    def draw_prepared(self, label: Any, key: Hashable, prepare: Callable[[torch.Tensor], Sequence[Any]]) -> Any:
+        """The next sample of class ``label`` after ``prepare``, a batched conversion named by ``key`` (for example
+        to a target size), which is applied to ``batch_size`` samples at a time and queued."""
+        c = self.class_index(label)
+        queue = self._prepared.get((c, key)) if (os.getpid(), worker_id()) == self._owner else None
+        if not queue:
+            batch = self.take(c, self.batch_size)  # resets the process state first if this is a new worker
+            queue = self._prepared[(c, key)] = deque(prepare(batch))
+        return queue.popleft()
+
+    def draw_many(self, labels: Iterable[Any]) -> torch.Tensor:
+        """One buffered sample per label: N x C x H x W."""
+        samples = [self.draw(label) for label in labels]
+        if not samples:
+            d = self.data
+            return torch.empty(0, d.channels, d.height, d.width)
+        return torch.stack(samples)
+
+    # -- indexed items --------------------------------------------------------------------------------------
+    def item_seed(self, label: Any, index: int) -> int:
+        """The noise seed of item ``index`` of class ``label`` (``ganaug sample ... --n 1 --seed`` reproduces it)."""
+        return derive_seed(self.seed or 0, self.class_index(label), index)
+
+    def _block(self, c: int, b: int) -> torch.Tensor:
+        key = (c, b)
+        block = self._cache.get(key)
+        if block is not None:
+            self._cache.move_to_end(key)
+            return block
+        g = self.generator
+        start = b * self.block_size
+        z = torch.cat(
+            [
+                g.noise(1, torch.Generator().manual_seed(derive_seed(self.seed or 0, c, k)), self.truncation)
+                for k in range(start, start + self.block_size)
+            ]
+        )
+        y = torch.full((self.block_size,), c, dtype=torch.long)
+        with torch.no_grad():
+            block = g.net(z.to(g.device), y.to(g.device)).float().cpu()
+        self._cache[key] = block
+        self._cached_bytes += block.numel() * block.element_size()
+        while self._cached_bytes > self.cache_bytes and len(self._cache) > 1:
+            _, old = self._cache.popitem(last=False)
+            self._cached_bytes -= old.numel() * old.element_size()
+        return block
+
+    def item(self, label: Any, index: int) -> torch.Tensor:
+        """Item ``index`` (>= 0) of class ``label``: C x H x W in [-1, 1], reproducible from (seed, class, index)."""
+        self._check_process()
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
+            raise GanaugError(f"item index must be an integer >= 0, got {index!r}")
+        c = self.class_index(label)
+        return self._block(c, int(index) // self.block_size)[int(index) % self.block_size]
+
+    def items(self, label: Any, indices: Sequence[int]) -> torch.Tensor:
+        """Several items of one class: N x C x H x W."""
+        samples = [self.item(label, k) for k in indices]
+        if not samples:
+            d = self.data
+            return torch.empty(0, d.channels, d.height, d.width)
+        return torch.stack(samples)
+
+    def __repr__(self) -> str:
+        return (
+            f"Sampler(source={self.source!r}, seed={self.seed}, truncation={self.truncation}, device={self.device!r}, "
+            f"batch_size={self.batch_size})"
+        )
+
+
+def _local_folder(source: str) -> Path | None:
+    """The export folder a loaded Generator came from, if it can be found again (for reloading in workers)."""
+    if not source:
+        return None
+    try:
+        return resolve_model(source)
+    except GanaugError:
+        return None
+
+
+__all__ = ["Sampler", "derive_seed", "worker_id"]
