@@ -323,3 +323,16 @@ def test_push_any_export_folder(hub, tmp_path):
         "b2a.safetensors",
         "config.json",
     ]
+
+
+def test_generate_hf_push_cli(hub, tiny_run, tmp_path):
+    pytest.importorskip("datasets")
+    env = client_env(hub, str(tmp_path / "gen-home"), token=ALICE)
+    out = tmp_path / "synthetic"
+    proc = run_cli("generate", str(tiny_run), "--per-class", "2", "--out", str(out), "--format", "hf",
+                   "--push", "alice/gen", "--quiet", env=env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"{hub.url}/datasets/alice/gen" in proc.stdout and ALICE not in proc.stdout + proc.stderr
+    assert "data/train-00000-of-00001.parquet" in hub.files("alice/gen", kind="dataset")
+    bad = run_cli("generate", str(tiny_run), "--per-class", "1", "--out", str(tmp_path / "f"), "--push", "alice/x")
+    assert bad.returncode == 1 and "use it with --format hf" in bad.stderr

@@ -261,6 +261,9 @@ def _integer(text: str, option: str, accepted: str) -> int:
 @click.option("--seed", type=int, default=0, show_default=True, help="random seed")
 @click.option("--truncation", type=float, default=None, help="redraw noise values beyond +-T (sharper, less varied)")
 @click.option("--device", default="cpu", show_default=True, help="where the generator runs (cpu, cuda)")
+@click.option("--push", "push_repo", default=None, help="with --format hf: also upload the dataset to this Hub repo")
+@click.option("--private", is_flag=True, help="with --push: create the Hub repo private")
+@click.option("--token", default=None, help="with --push: Hub access token (default: $HF_TOKEN or the saved login)")
 @click.option("--dry-run", is_flag=True, help="print what would be written and exit")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @handle_errors
@@ -273,12 +276,17 @@ def generate(
     seed: int,
     truncation: float | None,
     device: str,
+    push_repo: str | None,
+    private: bool,
+    token: str | None,
     dry_run: bool,
     quiet: bool,
 ) -> None:
     """Write a synthetic labelled dataset from MODEL: N samples per class, as a class folder or a datasets dataset."""
     if per_class < 0 or seed < 0:
         raise GanaugError(f"--per-class and --seed must be >= 0, got {per_class} and {seed}")
+    if push_repo and fmt != "hf":
+        raise GanaugError("--push uploads a Hugging Face dataset: use it with --format hf")
     sampler = _sampler(model, seed, truncation, device)
     names = sampler.class_names
     chosen = range(len(names)) if not classes else sorted({sampler.class_index(c.strip()) for c in classes.split(",")})
@@ -292,6 +300,10 @@ def generate(
             _generate_folder(sampler, chosen, per_class, out_path, seed, advance)
         else:
             _generate_hf(sampler, chosen, per_class, out_path, advance)
+    if push_repo:
+        from ..hub import push_dataset
+
+        click.echo(str(push_dataset(out_path, push_repo, private=private, token=token)))
     click.echo(str(out_path))
 
 
