@@ -20,3 +20,17 @@ def test_no_pickle_in_package():
     pattern = re.compile(r"torch\.save\(|torch\.load\(|^\s*import pickle|^\s*from pickle|cloudpickle", re.M)
     hits = [str(p) for p in (REPO / "ganaug").rglob("*.py") if pattern.search(p.read_text())]
     assert hits == []
+
+
+def test_atomic_writes_get_normal_permissions(tmp_path):
+    import os
+
+    from ganaug.fileio import write_json
+
+    mask = os.umask(0o022)
+    try:
+        path = write_json(tmp_path / "x.json", {"a": 1})
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]  # no temp file left behind
