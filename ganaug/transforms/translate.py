@@ -1,0 +1,203 @@
+"""``GANTranslate``: a torchvision v2 transform that turns an image of domain A into domain B (or back) with a CycleGAN.
+
+The label is untouched; the output has the input's type, size, channels, dtype and value range. With a ``guard``, a
+translation that the guard classifies differently from the original is dropped and the original is returned.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import PIL.Image
+import torch
+from torchvision import tv_tensors
+from torchvision.transforms.v2 import Transform
+from torchvision.transforms.v2.functional import is_pure_tensor
+
+from ..errors import GanaugError
+from ..translate import Translator, check_direction, to_unit, unit_to_model
+from . import functional as F
+
+GuardSpec = Callable[[Any], Any] | str | None
+
+
+class LazyTranslator:
+    """A translator loaded from its folder on first use in each process; pickled without its networks.
+
+    Example:
+        >>> lazy = LazyTranslator("runs/monet-photo")  # doctest: +SKIP
+        >>> lazy.get().translate(x, "a2b")  # doctest: +SKIP
+    """
+
+    def __init__(self, source: str | Path | Translator, device: str = "cpu"):
+        from ..sources import resolve_model
+
+        self.device = str(device)
+        if isinstance(source, Translator):
+            self.source = source.source
+            try:
+                self._folder: Path | None = resolve_model(source.source)
+            except GanaugError:
+                self._folder = None  # kept in memory and pickled whole
+            self._translator: Translator | None = source.to(self.device)
+        else:
+            self.source = str(source)
+            self._folder = resolve_model(source)
+            self._translator = Translator.from_folder(self._folder, source=self.source).to(self.device)
+        self._pid = os.getpid()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if self._folder is not None:
+            state["_translator"] = None
+        return state
+
+    def get(self) -> Translator:
+        if self._pid != os.getpid() and self.device != "cpu" and self._folder is not None:
+            self._translator = None  # an accelerator context does not survive a fork
+        if self._translator is None:
+            self._translator = Translator.from_folder(self._folder, source=self.source).to(self.device)
+        self._pid = os.getpid()
+        return self._translator
+
+
+def guard_labels(prediction: Any, n: int) -> list:
+    """A guard's output for ``n`` images as ``n`` labels: ints/strings, label tensors, or logits (argmax)."""
+    if isinstance(prediction, (torch.Tensor, np.ndarray)):
+        arr = prediction.detach().cpu().numpy() if isinstance(prediction, torch.Tensor) else np.asarray(prediction)
+        if arr.size > n:  # logits or probabilities: N x K (or K for one image)
+            arr = arr.reshape(n, -1).argmax(-1)
+        values = arr.reshape(-1).tolist()
+    elif isinstance(prediction, (list, tuple)):
+        values = list(prediction)
+    else:
+        values = [prediction]
+    if len(values) != n:
+        raise GanaugError(f"the guard returned {len(values)} labels for {n} image(s); it must return one per image")
+    return values
+
+
+def resolve_guard(guard: GuardSpec, translator: Translator) -> GuardSpec:
+    if guard is None or callable(guard):
+        return guard
+    if guard == "auto":
+        if translator.guard is None:
+            raise GanaugError(
+                f"guard='auto' needs the guard classifier of the export, but {translator.source} has none (its domains "
+                "had no class labels when it was trained); pass guard=a callable returning a label, or None"
+            )
+        return guard
+    raise GanaugError(f"guard must be None, 'auto' or a callable returning labels, got {guard!r}")
+
+
+def guard_keep(
+    guard: GuardSpec, t: Translator, original: Any, out: Any, x: torch.Tensor, y: torch.Tensor, stats: dict
+) -> list[bool]:
+    """Per translated image: keep it (True) or fall back to the original (False); counts go into ``stats``.
+
+    ``original``/``out`` are the images in the input's type (for a callable guard), ``x``/``y`` the same in model
+    space (for ``"auto"``, the export's classifier).
+    """
+    n = len(x)
+    if guard is None:
+        return [True] * n
+    if guard == "auto":
+        same = (t.classify(x) == t.classify(y)).tolist()
+    else:
+        before, after = guard_labels(guard(original), n), guard_labels(guard(out), n)
+        same = [a == b for a, b in zip(before, after, strict=True)]
+    stats["checked"] += n
+    stats["rejected"] += n - sum(same)
+    return same
+
+
+def check_probability(p: Any) -> float:
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or math.isnan(p) or not 0.0 <= p <= 1.0:
+        raise GanaugError(f"p must be a probability in [0, 1], got {p!r}")
+    return float(p)
+
+
+class GANTranslate(Transform):
+    """With probability ``p``, translate an image from domain A to B (``direction="a2b"``) or back (``"b2a"``).
+
+    PIL images and tensors / ``tv_tensors.Image`` (also N x C x H x W batches, one draw per row) come
+    back with the same type, size, channels, dtype and value range; labels and other items pass through. Images of
+    any size are translated at their own size. ``guard``: ``None``; ``"auto"`` (the classifier stored with the
+    CycleGAN); or a callable taking an image (or a batch) of the input's type and returning labels or logits.
+    When the guard's label for the translation differs from its label for the original, the original is returned;
+    ``guard_stats`` counts checks and rejections in this process (each DataLoader worker keeps its own).
+    ``mean``/``std`` give the normalisation of float inputs (as for ``GANAugment``).
+
+    Example:
+        >>> from torchvision.transforms import v2
+        >>> tf = v2.Compose([GANTranslate("runs/monet-photo", direction="a2b", p=0.5), v2.ToImage()])
+        >>> image, label = tf(pil_image, 3)  # doctest: +SKIP
+    """
+
+    _transformed_types = (PIL.Image.Image, tv_tensors.Image, is_pure_tensor)
+
+    def __init__(
+        self,
+        source: str | Path | Translator,
+        direction: str = "a2b",
+        p: float = 0.5,
+        guard: GuardSpec = None,
+        *,
+        mean: Any = None,
+        std: Any = None,
+        device: str = "cpu",
+    ):
+        super().__init__()
+        self.direction = check_direction(direction)
+        self.p = check_probability(p)
+        self.translator = LazyTranslator(source, device)
+        self.source = self.translator.source
+        self.guard = resolve_guard(guard, self.translator.get())
+        self.mean, self.std = mean, std
+        self.guard_stats = {"checked": 0, "rejected": 0}
+
+    @property
+    def rejection_rate(self) -> float:
+        """Rejected / checked translations in this process (0 before any check)."""
+        return self.guard_stats["rejected"] / max(1, self.guard_stats["checked"])
+
+    def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
+        first = flat_inputs[0] if flat_inputs else None
+        n = first.shape[0] if isinstance(first, torch.Tensor) and first.ndim == 4 else 1
+        if n == 1:
+            apply = [self.p >= 1.0 or (self.p > 0.0 and float(torch.rand(())) < self.p)]
+        else:
+            apply = (torch.rand(n) < self.p).tolist()
+        rows = [i for i in range(n) if apply[i]]
+        return {"rows": rows or None}
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        rows = params["rows"]
+        if rows is None:
+            return inpt
+        t = self.translator.get()
+        spec = F.describe(inpt, self.mean, self.std)
+        src, dst = t.domains(self.direction)
+        x = unit_to_model(to_unit(inpt, spec), src)
+        if spec.batched:
+            x = x[rows]
+        y = t.translate(x, self.direction)
+        out = F.finish(F.prepare(y, dst, spec.channels, spec.height, spec.width), spec)
+        original = inpt[torch.as_tensor(rows, device=inpt.device)] if spec.batched else inpt
+        keep = guard_keep(self.guard, t, original, out, x, y, self.guard_stats)
+        if not spec.batched:
+            return out if keep[0] else inpt
+        result = inpt.clone()
+        kept = [r for r, k in zip(rows, keep, strict=True) if k]
+        if kept:
+            result[torch.as_tensor(kept, device=inpt.device)] = out[torch.as_tensor(keep, device=out.device)]
+        return result
+
+    def extra_repr(self) -> str:
+        guard = "None" if self.guard is None else repr(self.guard) if isinstance(self.guard, str) else "callable"
+        return f"source={self.source!r}, direction={self.direction!r}, p={self.p}, guard={guard}"
