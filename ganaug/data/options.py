@@ -1,0 +1,114 @@
+"""What the presets change around reading: reader options from a FitConfig, handling after reading, card facts.
+
+Example:
+    >>> from ganaug.config import FitConfig
+    >>> reader_options(FitConfig(labels="labels.csv"))["labels"]
+    'labels.csv'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..config import FitConfig
+from ..errors import GanaugError
+from . import LabelledData
+
+AUDIO_FIELDS = ("sample_rate", "duration", "n_fft", "hop_length", "n_mels", "f_min", "f_max")
+
+
+def reader_options(cfg: FitConfig) -> dict[str, Any]:
+    """``read_data``'s folder options for a resolved FitConfig (audio settings only with the spectrogram preset)."""
+    audio = {k: getattr(cfg, k) for k in AUDIO_FIELDS}
+    spectrogram = None
+    if cfg.preset == "spectrogram":
+        spectrogram = audio
+    else:
+        given = [f"--{k.replace('_', '-')}" for k, v in audio.items() if v]
+        if given:
+            raise GanaugError(f"{', '.join(given)} apply to audio; add --preset spectrogram (preset is {cfg.preset!r})")
+    return {"labels": cfg.labels, "label_pattern": cfg.label_pattern, "window": cfg.window, "spectrogram": spectrogram}
+
+
+def read_with_options(source: Any, opts: dict, folder_options: dict) -> LabelledData:
+    """``read_data`` for a folder with labels, a label pattern, a window or spectrogram settings."""
+    known = {"labels", "label_pattern", "window", "spectrogram"}
+    unknown = sorted(set(folder_options) - known)
+    if unknown:
+        raise GanaugError(f"unknown read_data option(s) {unknown}; known: {', '.join(sorted(known))}")
+    given = [k for k, v in folder_options.items() if v]
+    text = os.fspath(source) if isinstance(source, (str, os.PathLike)) else ""
+    path = Path(text).expanduser() if text and not text.startswith("hf:") else None
+    if path is None or not path.is_dir():
+        what = "does not exist" if path is not None and not path.exists() else "is not a folder"
+        names = ", ".join("the spectrogram preset" if k == "spectrogram" else f"--{k.replace('_', '-')}" for k in given)
+        raise GanaugError(f"{names} read a folder of files, but DATA {text or type(source).__name__!r} {what}")
+    options = {k: v for k, v in folder_options.items() if k != "spectrogram"}
+    if folder_options.get("spectrogram"):
+        from .audio import read_audio_folder
+
+        if options.get("window"):
+            raise GanaugError("--window applies to DICOM/NIfTI images, not to audio")
+        options.pop("window", None)
+        return read_audio_folder(path, settings=folder_options["spectrogram"], **opts, **options)
+    from .folder import read_folder
+
+    return read_folder(path, **opts, **options)
+
+
+def after_reading(labelled: LabelledData, cfg: FitConfig) -> dict:
+    """The preset's handling of read data (in place) and the model card's ``card`` section for config.json."""
+    dc = labelled.config
+    if cfg.preset == "medical":
+        from .medical import prepare_medical
+
+        labelled.images = prepare_medical(labelled.images, dc, cfg.channels, labelled.notes)
+        if cfg.window:
+            dc.extra = {**dc.extra, "window": cfg.window}
+    from .medical import medmnist_card
+
+    card = medmnist_card(dc.source, dc.class_names) if dc.format == "npz" else {}
+    if cfg.class_meanings:
+        card["classes"] = {**card.get("classes", {}), **parse_class_meanings(cfg.class_meanings, dc.class_names)}
+    if dc.modality == "spectrogram":
+        from .audio import card_notes
+
+        card["notes"] = card_notes(dc)
+    return card
+
+
+def parse_class_meanings(value: str, class_names: list[str]) -> dict[str, str]:
+    """``--class-meanings``: a JSON file ``{"class": "meaning"}`` or ``"a=meaning;b=meaning"``; keys are class names
+    or indices. Unknown classes are an error listing the known ones."""
+    text = value.strip()
+    if text.lower().endswith(".json") or Path(text).is_file():
+        try:
+            raw = json.loads(Path(text).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise GanaugError(f"cannot read --class-meanings file {text!r}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise GanaugError(f"--class-meanings file {text!r} is not valid JSON ({exc})") from None
+        if not isinstance(raw, dict) or not all(isinstance(v, (str, int, float)) for v in raw.values()):
+            raise GanaugError(f"--class-meanings file {text!r} must hold one object {{class: meaning}}")
+        pairs = [(str(k), str(v)) for k, v in raw.items()]
+    else:
+        pairs = []
+        for part in (p for p in text.split(";") if p.strip()):
+            key, sep, meaning = part.partition("=")
+            if not sep or not key.strip() or not meaning.strip():
+                raise GanaugError(
+                    f"--class-meanings part {part.strip()!r} is not class=meaning; give 'a=...;b=...' or a JSON file"
+                )
+            pairs.append((key.strip(), meaning.strip()))
+    out = {}
+    for key, meaning in pairs:
+        if key in class_names:
+            out[key] = meaning
+        elif key.isdigit() and int(key) < len(class_names):
+            out[class_names[int(key)]] = meaning
+        else:
+            raise GanaugError(f"--class-meanings names class {key!r}, which the data does not have: {class_names}")
+    return out

@@ -1,0 +1,252 @@
+"""The spectrogram preset: audio folders -> log-mel spectrograms with saved settings, bad audio, listening (--audio),
+GANAugment on (..., n_mels, time) tensors, GANAugmentWaveform, and refusing mismatched classifier settings."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import ganaug
+from ganaug.cli import main
+from ganaug.data import read_data
+from ganaug.errors import GanaugError
+
+sf = pytest.importorskip("soundfile")
+pytest.importorskip("torchaudio")
+
+RATE = 8000
+TONES = {"low": 400.0, "high": 1500.0}
+SPEC = {"duration": 0.256, "n_mels": 16}  # 16 mels x 16 frames at 8 kHz: quick
+TINY = {"arch": "dcgan", "ch": 8, "latent_dim": 16, "batch_size": 4, "steps": 2, "progress": False}
+
+
+def tone(freq: float, seconds: float, rate: int = RATE, channels: int = 1) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    wave = (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+    return wave if channels == 1 else np.stack([wave] * channels, axis=1)
+
+
+def write_tones(root: Path, per_class: int = 3, seconds: float = 0.2) -> Path:
+    for name, freq in TONES.items():
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            sf.write(root / name / f"{name}_{i}.wav", tone(freq * (1 + 0.02 * i), seconds), RATE)
+    return root
+
+
+@pytest.fixture
+def tones(tmp_path: Path) -> Path:
+    return write_tones(tmp_path / "tones")
+
+
+@pytest.fixture(scope="module")
+def tone_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tone_run")
+    run = ganaug.fit(write_tones(root / "data"), preset="spectrogram", out=root / "runs", name="t", **SPEC, **TINY)
+    return run.path
+
+
+def read(folder: Path, **kwargs) -> ganaug.data.LabelledData:
+    return read_data(folder, spectrogram={**SPEC, **kwargs.pop("settings", {})}, **kwargs)
+
+
+# --- reading ---------------------------------------------------------------------------------------------------------
+
+
+def test_audio_folder_becomes_log_mel_with_saved_settings(tones: Path) -> None:
+    data = read(tones)
+    cfg = data.config
+    assert data.images.shape == (6, 1, 16, 16) and data.images.min() >= -1 and data.images.max() <= 1
+    assert (cfg.modality, cfg.dtype, cfg.file_format, cfg.class_names) == (
+        "spectrogram",
+        "float32",
+        "npy",
+        ["high", "low"],
+    )
+    extra = cfg.extra
+    assert (extra["sample_rate"], extra["n_fft"], extra["hop_length"], extra["n_mels"]) == (8000, 512, 128, 16)
+    assert extra["f_max"] == 4000.0 and extra["log_offset"] == 1e-6 and "normalisation" in extra
+    assert any("padded 6 clips shorter than 0.256 s" in n for n in data.notes)
+    low, high = data.images[data.labels == 1].mean(dim=(0, 1, 3)), data.images[data.labels == 0].mean(dim=(0, 1, 3))
+    assert low.argmax() < high.argmax()  # the low tone's energy sits in lower mel bands
+
+
+def test_non_square_sizes_and_resolution_check(tones: Path) -> None:
+    assert read(tones, settings={"n_mels": 32, "duration": 0.512}).images.shape[-2:] == (32, 32)
+    assert read(tones, settings={"n_mels": 16, "duration": 0.512}).images.shape[-2:] == (16, 32)
+    with pytest.raises(GanaugError, match="n_mels x frames = 16x16"):
+        read(tones, resolution="8x8")
+    with pytest.raises(GanaugError, match="n_mels=300"):
+        read(tones, settings={"n_mels": 300})
+
+
+def test_stereo_resampled_long_and_short_clips_are_reported(tones: Path) -> None:
+    sf.write(tones / "low" / "stereo.flac", tone(400, 0.2, rate=16000, channels=2), 16000)
+    sf.write(tones / "high" / "long.ogg", tone(1500, 1.0), RATE)
+    sf.write(tones / "high" / "bit_long.wav", tone(1500, 0.3), RATE)
+    data = read(tones)
+    notes = " | ".join(data.notes)
+    assert "mixed 1 multi-channel files down to mono (e.g. stereo.flac)" in notes
+    assert "resampled 1 files (1 at 16000 Hz) to 8000 Hz" in notes
+    assert "cropped 2 clips longer than 0.256 s" in notes and "1 were more than 1.5x as long" in notes
+    assert "long.ogg (1.00 s)" in notes and "padded 7 clips" in notes
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "match"),
+    [
+        ("bad.wav", b"RIFF....WAVEnot really audio", "cannot decode"),
+        ("empty.flac", b"", "cannot decode"),
+        ("header.wav", "header", "Format not recognised|cannot decode"),
+        ("rate0.wav", "rate0", "sample rate of 0"),
+        ("notes.txt", b"hello", "not an audio file"),
+    ],
+)
+def test_bad_audio_files(tones: Path, name: str, content, match: str) -> None:
+    if isinstance(content, str):
+        good = bytearray((tones / "low" / "low_0.wav").read_bytes())
+        if content == "rate0":
+            good[24:28] = struct.pack("<I", 0)
+        else:
+            good[8:12] = b"XXXX"
+        content = bytes(good)
+    (tones / "low" / name).write_bytes(content)
+    with pytest.raises(GanaugError, match=match) as info:
+        read(tones)
+    assert name in str(info.value) and "--skip-bad" in str(info.value)
+    data = read(tones, skip_bad=True)
+    assert len(data) == 6 and Path(data.skipped[0][0]).name == name
+
+
+def test_audio_in_an_image_preset_points_to_the_spectrogram_preset(tones: Path) -> None:
+    with pytest.raises(GanaugError, match="--preset spectrogram"):
+        read_data(tones)
+    with pytest.raises(GanaugError, match="--n-mels apply to audio; add --preset spectrogram"):
+        ganaug.fit(tones, n_mels=32, dry_run=True)
+
+
+def test_spectrogram_dry_run_and_overrides(tones: Path) -> None:
+    result = CliRunner().invoke(main, ["fit", str(tones), "--preset", "spectrogram", "--dry-run"])
+    resolved = json.loads(result.output)
+    assert resolved["fit"]["augment"] == "time" and resolved["fit"]["resolution"] == "64x64"
+    assert resolved["data"]["extra"]["duration"] == 1.024 and resolved["preset"]["name"] == "spectrogram"
+    args = ["--n-mels", "32", "--duration", "0.512", "--augment", "time,cutout", "--hop-length", "64"]
+    resolved = json.loads(
+        CliRunner().invoke(main, ["fit", str(tones), "--preset", "spectrogram", *args, "--dry-run"]).output
+    )
+    assert resolved["fit"]["augment"] == "time,cutout" and resolved["fit"]["resolution"] == "32x64"
+
+
+# --- listening and waveforms ---------------------------------------------------------------------------------------
+
+
+def test_griffin_lim_recovers_the_tone(tones: Path) -> None:
+    from ganaug.audio import to_waveform
+
+    data = read(tones, settings={"duration": 0.512, "n_mels": 64})
+    wave = to_waveform(data.images[:1], data.config)[0].numpy()  # class "high", 1500 Hz, lasting 0.2 s
+    spectrum = np.abs(np.fft.rfft(wave[: int(0.2 * RATE)]))
+    peak = np.fft.rfftfreq(int(0.2 * RATE), 1 / RATE)[spectrum.argmax()]
+    assert abs(peak - 1500) < 120
+
+
+def test_sample_audio_writes_wav_files(tone_run: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["sample", str(tone_run), "--class", "low", "--n", "2", "--audio", "--out", str(tmp_path / "w")]
+    )
+    assert result.exit_code == 0, result.output
+    files = sorted((tmp_path / "w").glob("*.wav"))
+    assert [f.name for f in files] == ["low_0_00000.wav", "low_0_00001.wav"]
+    info = sf.info(files[0])
+    assert (info.samplerate, info.frames, info.subtype) == (8000, 2048, "PCM_16")
+    card = (tone_run / "export" / "README.md").read_text()
+    assert "ganaug.audio.LogMel" in card and "--audio" in card
+
+
+def test_sample_audio_refuses_an_image_model(tone_run: Path, tmp_path: Path) -> None:
+    image_model = tmp_path / "image_model"
+    shutil.copytree(tone_run / "export", image_model)
+    config = json.loads((image_model / "config.json").read_text())
+    config["data"].update(modality="image", extra={})
+    (image_model / "config.json").write_text(json.dumps(config))
+    result = CliRunner().invoke(main, ["sample", str(image_model), "--class", "low", "--audio", "--out", str(tmp_path)])
+    assert result.exit_code == 1 and "not spectrograms" in result.output
+
+
+def test_ganaugment_on_spectrogram_tensors(tone_run: Path) -> None:
+    from ganaug.audio import LogMel
+
+    features = LogMel(tone_run)
+    spec = features(torch.from_numpy(tone(400, 0.256))[None])  # (1, 16, 16) like torchaudio's transforms
+    assert spec.shape == (1, 16, 16)
+    aug = ganaug.GANAugment(tone_run, p=1.0, seed=0, batch_size=4)
+    out, label = aug(spec, "low")
+    assert label == "low" and out.shape == spec.shape and out.dtype == spec.dtype and not torch.equal(out, spec)
+    longer, _ = aug(torch.zeros(2, 16, 40), 0)  # time padded with the model's floor, channels repeated
+    assert longer.shape == (2, 16, 40) and torch.equal(longer[0], longer[1])
+    batch, labels = aug(torch.zeros(3, 1, 16, 16), torch.tensor([0, 1, 1]))
+    assert batch.shape == (3, 1, 16, 16) and labels.tolist() == [0, 1, 1]
+    with pytest.raises(GanaugError, match="32 mel bands but the model makes 16"):
+        aug(torch.zeros(1, 32, 16), 0)
+    assert pickle.loads(pickle.dumps(aug))(spec, 1)[0].shape == spec.shape
+
+
+def test_ganaugment_waveform(tone_run: Path) -> None:
+    from ganaug.audio import GANAugmentWaveform
+
+    aug = GANAugmentWaveform(tone_run, p=1.0, seed=0, n_iter=4, batch_size=2)
+    wave = torch.from_numpy(tone(400, 0.3))
+    out, label = aug(wave, "low")
+    assert out.shape == wave.shape and out.dtype == torch.float32 and label == "low"
+    stereo, _ = aug(torch.zeros(2, 1000), 1)
+    assert stereo.shape == (2, 1000) and torch.equal(stereo[0], stereo[1])
+    pcm, _ = aug(torch.zeros(1, 500, dtype=torch.int16), 0)
+    assert pcm.dtype == torch.int16 and pcm.shape == (1, 500)
+    resampled = GANAugmentWaveform(tone_run, p=1.0, sample_rate=16000, n_iter=2, batch_size=1)
+    assert resampled(torch.zeros(5000), 0)[0].shape == (5000,)
+    with pytest.raises(GanaugError, match="one clip"):
+        aug(torch.zeros(2, 1, 100), 0)
+    restored = pickle.loads(pickle.dumps(aug))
+    assert restored(wave, 0)[0].shape == wave.shape
+
+
+def test_check_settings_refuses_mismatched_features(tone_run: Path) -> None:
+    import torchaudio
+
+    from ganaug.audio import LogMel, check_settings
+
+    same = torchaudio.transforms.MelSpectrogram(8000, n_fft=512, hop_length=128, n_mels=16)
+    assert check_settings(tone_run, same).n_mels == 16
+    assert check_settings(tone_run, torch.nn.Sequential(same, torchaudio.transforms.AmplitudeToDB())).n_mels == 16
+    assert check_settings(tone_run, LogMel(tone_run)).hop_length == 128
+    other = torchaudio.transforms.MelSpectrogram(16000, n_fft=400, hop_length=160, n_mels=64)
+    with pytest.raises(GanaugError) as info:
+        check_settings(tone_run, other)
+    message = str(info.value)
+    assert "n_mels 64 (yours) vs 16 (model)" in message and "sample_rate 16000" in message and "LogMel" in message
+    mfcc = torchaudio.transforms.MFCC(8000, n_mfcc=13, melkwargs={"n_fft": 512, "hop_length": 128, "n_mels": 40})
+    with pytest.raises(GanaugError, match="n_mels 40"):
+        check_settings(tone_run, mfcc)
+    with pytest.raises(GanaugError, match="not spectrograms"):
+        check_settings(ganaug.load_generator(tone_run).config | {"data": {"modality": "image"}}, same)
+
+
+def test_fsdd_files_with_a_label_pattern(shared_data: Path, tmp_path: Path) -> None:
+    recordings = shared_data / "fsdd" / "recordings"
+    flat = tmp_path / "fsdd"
+    flat.mkdir()
+    for digit in (3, 7):
+        for n in (0, 1, 2):
+            name = f"{digit}_jackson_{n}.wav"
+            (flat / name).symlink_to(recordings / name)
+    data = read_data(flat, label_pattern=r"^(\d)_", spectrogram={"duration": 1.024, "n_mels": 64})
+    assert data.config.class_names == ["3", "7"] and data.images.shape == (6, 1, 64, 64)
+    assert data.config.extra["sample_rate"] == 8000
