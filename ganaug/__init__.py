@@ -9,24 +9,57 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-__all__ = ["DataConfig", "FitConfig", "Generator", "GanaugError", "Run", "fit", "load_generator", "__version__"]
+__all__ = [
+    "ClassBalancedDataset",
+    "DataConfig",
+    "FitConfig",
+    "GANAugment",
+    "GANTranslate",
+    "Generator",
+    "GanaugError",
+    "Run",
+    "Sampler",
+    "SyntheticMixDataset",
+    "TransformedDataset",
+    "Translator",
+    "fit",
+    "load_generator",
+    "load_translator",
+    "push_to_hub",
+    "__version__",
+]
 
 _LAZY = {
     "fit": ("ganaug.fitting", "fit"),
     "Run": ("ganaug.fitting", "Run"),
     "load_generator": ("ganaug.sources", "load_generator"),
+    "push_to_hub": ("ganaug.hub", "push_to_hub"),
     "Generator": ("ganaug.generator", "Generator"),
     "DataConfig": ("ganaug.config", "DataConfig"),
     "FitConfig": ("ganaug.config", "FitConfig"),
     "GanaugError": ("ganaug.errors", "GanaugError"),
+    "GANAugment": ("ganaug.transforms.torchvision", "GANAugment"),
+    "GANTranslate": ("ganaug.transforms.translate", "GANTranslate"),
+    "Translator": ("ganaug.translate", "Translator"),
+    "load_translator": ("ganaug.translate", "load_translator"),
+    "SyntheticMixDataset": ("ganaug.datasets", "SyntheticMixDataset"),
+    "ClassBalancedDataset": ("ganaug.datasets", "ClassBalancedDataset"),
+    "TransformedDataset": ("ganaug.datasets", "TransformedDataset"),
+    "Sampler": ("ganaug.sampling", "Sampler"),
 }
 
 if TYPE_CHECKING:
     from .config import DataConfig, FitConfig
+    from .datasets import ClassBalancedDataset, SyntheticMixDataset, TransformedDataset
     from .errors import GanaugError
     from .fitting import Run, fit
     from .generator import Generator
+    from .hub import push_to_hub
+    from .sampling import Sampler
     from .sources import load_generator
+    from .transforms.torchvision import GANAugment
+    from .transforms.translate import GANTranslate
+    from .translate import Translator, load_translator
 
 
 def __getattr__(name: str):

@@ -15,7 +15,7 @@ from .config import FitConfig
 from .errors import GanaugError
 
 # options that are handled by the command itself, not FitConfig fields
-FIT_HIDDEN = {"task"}
+FIT_HIDDEN: set[str] = set()
 
 
 def handle_errors(fn):
@@ -83,16 +83,24 @@ class FitCommand(click.Command):
 @click.pass_context
 @handle_errors
 def fit(ctx: click.Context, data: tuple[str, ...], resume: str | None, dry_run: bool, quiet: bool, **options) -> None:
-    """Train a class-conditional GAN on labelled DATA (class folder, .npz, or hf:NAME); prints the run folder last."""
+    """Train a class-conditional GAN on labelled DATA (class folder, .npz, or hf:NAME); prints the run folder last.
+
+    With --task cyclegan, give two DATA (DATA_A DATA_B, folders of images with or without class subfolders) to train
+    an unpaired A<->B translator.
+    """
     from .fitting import fit as fit_fn
 
-    if len(data) > 1:
+    if options["task"] == "cyclegan" and not resume:
+        from .training.cyclegan_session import domain_pair
+
+        source = domain_pair(data)
+    elif len(data) > 1:
         raise GanaugError(f"fit takes one DATA for the conditional task, got {len(data)}: {' '.join(data)}")
+    else:
+        source = data[0] if data else None
     # only options given on the command line count as set, so the preset fills in the rest
     chosen = {k: v for k, v in options.items() if ctx.get_parameter_source(k) != click.core.ParameterSource.DEFAULT}
-    result = fit_fn(
-        data[0] if data else None, resume=resume, dry_run=dry_run, progress=not quiet, command=_command(), **chosen
-    )
+    result = fit_fn(source, resume=resume, dry_run=dry_run, progress=not quiet, command=_command(), **chosen)
     if dry_run:
         click.echo(json.dumps(result, indent=2))
         return
@@ -112,9 +120,10 @@ def _command() -> str:
 @click.option("--out", required=True, type=click.Path(), help="a .png grid, or a folder for one file per sample")
 @click.option("--seed", type=int, default=0, show_default=True, help="random seed")
 @click.option("--truncation", type=float, default=None, help="redraw noise values beyond +-T (sharper, less varied)")
+@click.option("--audio", is_flag=True, help="spectrogram models: write .wav files (Griffin-Lim) to the --out folder")
 @handle_errors
-def sample(model: str, class_: str, n: int, out: str, seed: int, truncation: float | None) -> None:
-    """Write N samples of class C from MODEL as a PNG grid (*.png) or a folder of files."""
+def sample(model: str, class_: str, n: int, out: str, seed: int, truncation: float | None, audio: bool) -> None:
+    """Write N samples of class C from MODEL as a PNG grid (*.png) or a folder of files (--audio: wav files)."""
     from .data.convert import write_sample
     from .fileio import check_writable
     from .grid import save_grid
@@ -123,6 +132,13 @@ def sample(model: str, class_: str, n: int, out: str, seed: int, truncation: flo
     g = load_generator(model)
     x = g.sample(class_, n, seed=seed, truncation=truncation)
     out_path = Path(out)
+    if audio:
+        from .audio import write_audio_samples
+
+        check_writable(out_path)
+        write_audio_samples(g, x, out_path, f"{g.class_names[g.class_index(class_)]}_{seed}")
+        click.echo(str(out_path))
+        return
     if out_path.suffix.lower() == ".png":
         check_writable(out_path.parent if str(out_path.parent) else Path("."))
         save_grid(x, min(n, 8), out_path)
@@ -148,6 +164,10 @@ def info(model: str | None) -> None:
         click.echo("architectures:")
         for name, entry in ARCHS.items():
             click.echo(f"  {name:10s} {entry.description} (defaults: {json.dumps(entry.defaults)})")
+        from .registry import TRANSLATORS
+
+        for name, entry in TRANSLATORS.items():
+            click.echo(f"  {name:10s} --task cyclegan: {entry.description}")
         click.echo("losses:")
         for name, entry in LOSSES.items():
             click.echo(f"  {name:10s} {entry.description}")
@@ -155,8 +175,14 @@ def info(model: str | None) -> None:
         for name, preset in PRESETS.items():
             click.echo(f"  {name:10s} {preset['description']}")
         return
-    from .sources import load_generator
+    from .fileio import read_json
+    from .sources import load_generator, resolve_model
 
+    if read_json(resolve_model(model) / "config.json").get("task") == "cyclegan":
+        from .commands.translate import info_lines
+
+        click.echo("\n".join(info_lines(model)))
+        return
     g = load_generator(model)
     d = g.data
     click.echo(f"source:       {g.source}")
@@ -179,3 +205,15 @@ from .commands.pipeline import balance, generate  # noqa: E402
 
 main.add_command(balance)
 main.add_command(generate)
+from .commands.translate import translate  # noqa: E402
+
+main.add_command(translate)
+from .commands.evaluate import evaluate  # noqa: E402
+
+main.add_command(evaluate)
+from .commands.report import report  # noqa: E402
+
+main.add_command(report)
+from .commands.tune import tune  # noqa: E402
+
+main.add_command(tune)

@@ -66,7 +66,7 @@ class FitConfig:
     """
 
     preset: str = opt("natural", "named set of defaults for a kind of data (see `ganaug info`)")
-    task: str = opt("cgan", "what to train", ("cgan",))
+    task: str = opt("cgan", "what to train: cgan (DATA) or cyclegan (DATA_A DATA_B)", ("cgan", "cyclegan"))
     arch: str = opt("biggan", "network architecture (see `ganaug info`)")
     loss: str = opt("auto", "GAN loss; auto = the architecture's own (see `ganaug info`)")
     resolution: str = opt("auto", "training size: N or HxW; auto = the data's size (halved until <= 128)")
@@ -102,10 +102,34 @@ class FitConfig:
     compile: bool = opt(False, "torch.compile the networks")
     sample_every: int = opt(500, "write a sample grid every N steps")
     checkpoint_every: int = opt(1000, "write a checkpoint every N steps")
+    eval_every: int = opt(0, "measure FID every N steps, log it and export the best EMA weights by it; 0 = off")
     log_every: int = opt(10, "append losses to log.jsonl every N steps")
     keep_checkpoints: int = opt(2, "checkpoints kept on disk")
     skip_bad: bool = opt(False, "skip unreadable files (counted and reported) instead of stopping")
     split: str = opt("train", "split to train on for .npz and Hugging Face data")
+    labels: str = opt("", "CSV file of path,label rows labelling the files of a flat DATA folder")
+    label_pattern: str = opt("", "regex; its first group in each file name is the label (a flat DATA folder)")
+    class_meanings: str = opt("", "class meanings for the model card: a JSON file {class: meaning} or 'a=...;b=...'")
+    window: str = opt("", "DICOM/NIfTI intensity window 'center,width'; empty = the DICOM window tags, else raw values")
+    sample_rate: int = opt(0, "audio: resample clips to this rate in Hz; 0 = the data's most common rate")
+    duration: float = opt(0.0, "audio: pad or crop clips to this many seconds; 0 = the preset's")
+    n_fft: int = opt(0, "audio: FFT size of the spectrogram; 0 = about 64 ms at the sample rate")
+    hop_length: int = opt(0, "audio: samples between spectrogram frames; 0 = n_fft / 4")
+    n_mels: int = opt(0, "audio: mel bands, the spectrogram's height; 0 = the preset's")
+    f_min: float = opt(0.0, "audio: lowest mel frequency in Hz")
+    f_max: float = opt(0.0, "audio: highest mel frequency in Hz; 0 = sample_rate / 2")
+    cyclegan_lambda: float = opt(10.0, "cyclegan: weight of the cycle-consistency loss (lambda)")
+    cyclegan_identity: float = opt(0.5, "cyclegan: identity-loss weight as a fraction of lambda; 0 = off")
+    cyclegan_pool: int = opt(50, "cyclegan: history pool of generated images shown to D; 0 = off")
+    cyclegan_decay_from: float = opt(0.5, "cyclegan: fraction of steps at constant LR before linear decay to 0")
+    cyclegan_blocks: int = opt(0, "cyclegan: resnet generator blocks; 0 = 9 from 256 pixels up, else 6")
+    cyclegan_d_layers: int = opt(0, "cyclegan: PatchGAN depth (3 = 70x70 patches); 0 = 3, fewer under 64 pixels")
+    cyclegan_jitter: str = opt(
+        "auto",
+        "cyclegan: random resize-crop and flip of images; auto = off for medical/spectrogram",
+        ("auto", "on", "off"),
+    )
+    cyclegan_guard_steps: int = opt(300, "cyclegan: steps to train the content-guard classifier on labelled domains")
     out: str = opt("runs", "folder that holds run folders")
     name: str = opt("", "run folder name; empty = data name + time")
 

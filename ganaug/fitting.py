@@ -74,11 +74,17 @@ def fit(
 ) -> Run | dict:
     """Train a class-conditional GAN on labelled ``data`` and export its EMA generator; the same as `ganaug fit`.
 
+    With ``task="cyclegan"``, ``data`` is a pair ``(DATA_A, DATA_B)`` and an A<->B translator is trained instead.
+
     ``options`` are :class:`FitConfig` fields. Returns the :class:`Run` (or, with ``dry_run``, the resolved
     configuration as a dict without training).
     """
     from .data import read_data
 
+    if options.get("task") == "cyclegan" or (resume is not None and _saved_task(resume) == "cyclegan"):
+        from .training.cyclegan_session import fit_cyclegan
+
+        return fit_cyclegan(data, resume=resume, dry_run=dry_run, progress=progress, command=command, **options)
     saved = None
     if resume is not None:
         from .training.run import find_run_dir
@@ -97,8 +103,14 @@ def fit(
             raise GanaugError("DATA is required (a class folder, a .npz file, or hf:NAME), or --resume RUN")
         cfg = resolve_config(FitConfig.from_dict(options), set(options))
     if cfg.task != "cgan":
-        raise GanaugError(f"task {cfg.task!r} is not accepted here; choose cgan")
-    labelled = read_data(data, resolution=cfg.resolution, channels=cfg.channels, split=cfg.split, skip_bad=cfg.skip_bad)
+        raise GanaugError(f"task {cfg.task!r} is not accepted here; choose cgan or cyclegan")
+    from .data.options import after_reading, reader_options
+
+    opts = reader_options(cfg)
+    labelled = read_data(
+        data, resolution=cfg.resolution, channels=cfg.channels, split=cfg.split, skip_bad=cfg.skip_bad, **opts
+    )
+    card = after_reading(labelled, cfg)
     dc = labelled.config
     h, w = parse_resolution(f"{dc.height}x{dc.width}", (dc.height, dc.width))
     cfg = cfg.replace(resolution=f"{h}x{w}", channels=dc.channels)
@@ -122,6 +134,8 @@ def fit(
         "command": command or "ganaug.fit(...)",
         "notes": labelled.notes,
         "skipped": [list(s) for s in labelled.skipped],
+        "preset": {"name": cfg.preset, **get_preset(cfg.preset)},
+        "card": card,
     }
     if dry_run:
         return resolved
@@ -129,6 +143,12 @@ def fit(
 
     path, steps_done = train_session(cfg, labelled, arch_args, resolved, run_dir if saved else None, progress)
     return Run(path=path, config=cfg, data=dc, steps_done=steps_done)
+
+
+def _saved_task(resume: str | Path) -> str:
+    from .training.run import find_run_dir
+
+    return read_json(find_run_dir(resume) / "fit_config.json")["fit"].get("task", "cgan")
 
 
 def export_config(resolved: dict, cfg: FitConfig, train_info: dict) -> dict:
@@ -150,5 +170,6 @@ def export_config(resolved: dict, cfg: FitConfig, train_info: dict) -> dict:
         "data": resolved["data"],
         "training": training,
         "metrics": {},
+        **({"card": copy.deepcopy(resolved["card"])} if resolved.get("card") else {}),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

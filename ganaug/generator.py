@@ -51,7 +51,11 @@ class Generator:
         except (ValueError, KeyError, TypeError) as exc:
             raise GanaugError(f"{cfg_path} is not a valid ganaug config ({exc!r})") from exc
         if config.get("task", "cgan") != "cgan":
-            raise GanaugError(f"{folder} holds a {config.get('task')!r} model, not a class-conditional generator")
+            hint = "; use it with `ganaug translate MODEL INPUT --out DIR` or ganaug.GANTranslate"
+            raise GanaugError(
+                f"{source or folder} holds a {config.get('task')!r} model, not a class-conditional generator, so it "
+                "cannot sample classes" + (hint if config.get("task") == "cyclegan" else "")
+            )
         net = build_generator(arch, arch_args)
         try:
             state = load_file(str(w_path))

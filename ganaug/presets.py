@@ -13,6 +13,10 @@ PRESETS: dict[str, dict] = {
         "description": "1-channel / 16-bit scans: intensity-preserving augmentation only (translation, cutout)",
         "fit": {"augment": "translation,cutout"},
     },
+    "spectrogram": {
+        "description": "audio folders as 1 s log-mel spectrograms (64 mels x 64 frames at 8/16 kHz): time shifts only",
+        "fit": {"augment": "time", "duration": 1.024, "n_mels": 64},
+    },
 }
 
 

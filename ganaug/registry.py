@@ -64,6 +64,9 @@ class Registry:
 
 ARCHS = Registry("architecture", ("ganaug.models",))
 LOSSES = Registry("loss", ("ganaug.training.losses",))
+# CycleGAN translators (task "cyclegan"): generator(channels_in, channels_out, **arch_args["generator"]) and
+# discriminator(channels, **arch_args["discriminator"]); see ganaug.models.cyclegan
+TRANSLATORS = Registry("translator architecture", ("ganaug.models.cyclegan",))
 
 
 def register_arch(name: str, *, discriminator: Callable[..., Any], description: str, **defaults: Any):
@@ -74,6 +77,13 @@ def register_arch(name: str, *, discriminator: Callable[..., Any], description: 
         return generator
 
     return deco
+
+
+def register_translator(
+    name: str, generator: Callable[..., Any], *, discriminator: Callable[..., Any], description: str, **defaults: Any
+) -> None:
+    """Register a CycleGAN generator class and its discriminator under ``name`` (``--task cyclegan --arch NAME``)."""
+    TRANSLATORS.add(name, ArchEntry(name, generator, discriminator, description, defaults))
 
 
 def register_loss(name: str, description: str):

@@ -60,14 +60,21 @@ def read_data(
     channels: int = 0,
     split: str = "train",
     skip_bad: bool = False,
+    **folder_options: Any,
 ) -> LabelledData:
     """Read labelled DATA (class folder, ``.npz``, ``hf:NAME`` or a ``save_to_disk`` folder) into model space.
 
     ``resolution`` is ``"auto"`` (the data's size, halved until <= 128), N or ``"HxW"``; ``channels=0`` keeps the
     data's most common channel count; ``split`` picks the ``.npz`` / Hugging Face split; ``skip_bad=True`` skips
     unreadable files (listed in ``skipped``) instead of raising. A ``datasets.Dataset`` object is accepted too.
+    ``folder_options`` are for folders: ``labels``, ``label_pattern``, ``window`` and ``spectrogram`` (a dict of
+    audio settings: read the folder's audio files as log-mel spectrograms); see ``ganaug.data.options``.
     """
     opts = {"resolution": resolution, "channels": channels, "split": split, "skip_bad": skip_bad}
+    if any(folder_options.values()):
+        from .options import read_with_options
+
+        return read_with_options(source, opts, folder_options)
     if not isinstance(source, (str, os.PathLike)):
         if hasattr(source, "features") and hasattr(source, "column_names"):
             from .hf import read_hf_dataset

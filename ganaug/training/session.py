@@ -85,6 +85,11 @@ def train_session(
             meta.update(train_seconds=train_seconds, config=cfg.to_dict())
             save_checkpoint(run_dir, trainer.step, tensors, meta, keep=cfg.keep_checkpoints)
 
+        tracker = None
+        if run and cfg.eval_every > 0:
+            from ..metrics.tracking import FidTracker
+
+            tracker = FidTracker(run.path, labelled, arch_args, engine.device)
         bar, task = _progress(progress and engine.is_main, cfg.steps, trainer.step)
         last = time.perf_counter()
         images_since = 0
@@ -116,13 +121,15 @@ def train_session(
                     ncol = 8
                     images = class_grid(trainer.ema.shadow, arch_args["num_classes"], arch_args["latent_dim"], ncol)
                     save_grid(images, ncol, run.path / "samples" / f"step-{step:07d}.png")
+                if tracker and (step % cfg.eval_every == 0 or step == cfg.steps):
+                    run.log(tracker.evaluate(step, trainer.ema.shadow))
                 if step % cfg.checkpoint_every == 0 or step == cfg.steps:
                     checkpoint()
         if run:
             net = copy.deepcopy(trainer.ema.shadow)
             recalibrate_batchnorm(net, arch_args["num_classes"], arch_args["latent_dim"], engine.device)
-            net.eval()
-            last_log = (run.read_log() or [{}])[-1]
+            net = tracker.best_net(net.eval()) if tracker else net.eval()
+            last_log = ([r for r in run.read_log() if "loss_d" in r] or [{}])[-1]
             info = {
                 "steps_done": trainer.step,
                 "train_seconds": round(train_seconds, 1),
@@ -133,7 +140,10 @@ def train_session(
                 "final_loss_d": last_log.get("loss_d"),
                 "final_loss_g": last_log.get("loss_g"),
             }
-            write_export(run.path / "export", net.cpu(), export_config(resolved, cfg, info), run.path.name)
+            config = export_config(resolved, cfg, info)
+            write_export(
+                run.path / "export", net.cpu(), tracker.update_config(config) if tracker else config, run.path.name
+            )
             run.plot_losses()
         engine.barrier()
         return run_dir, trainer.step

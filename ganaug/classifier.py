@@ -1,0 +1,158 @@
+"""The small ResNet-style classifier that ganaug measures with: the feature extractor of the quality metrics and the
+downstream model of ``ganaug evaluate``. Trained on model-space tensors ([-1, 1], N x C x H x W) held in memory.
+
+Example:
+    >>> net = SmallResNet(channels=1, num_classes=2, height=28, width=28)
+    >>> net(torch.zeros(4, 1, 28, 28)).shape
+    torch.Size([4, 2])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+ModelFactory = Callable[[int, int, int, int], nn.Module]
+"""``factory(channels, num_classes, height, width) -> nn.Module`` returning logits; ``ganaug evaluate`` takes one."""
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.skip = (
+            nn.Identity()
+            if stride == 1 and cin == cout
+            else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(out)) + self.skip(x))
+
+
+class SmallResNet(nn.Module):
+    """A ResNet-style CNN sized to the data: one residual block per stage, a stage per halving down to ~4 pixels.
+
+    ``width`` is the first stage's channels (0: 16 for images up to 32 pixels, else 32). ``features(x)`` gives the
+    pooled penultimate vector (``num_features`` long) that the quality metrics use.
+
+    Example:
+        >>> SmallResNet(3, 5, 28, 28).num_features
+        64
+    """
+
+    def __init__(self, channels: int, num_classes: int, height: int, width: int, base: int = 0):
+        super().__init__()
+        base = base or (16 if min(height, width) <= 32 else 32)
+        downs = max(0, min(3, int(math.floor(math.log2(max(1, min(height, width)) / 4)))))
+        widths = [base * 2**i for i in range(downs + 1)]
+        self.config = {"channels": channels, "num_classes": num_classes, "height": height, "width": width, "base": base}
+        self.stem = nn.Sequential(nn.Conv2d(channels, base, 3, 1, 1, bias=False), nn.BatchNorm2d(base), nn.ReLU())
+        blocks, cin = [], base
+        for i, w in enumerate(widths):
+            blocks.append(ResidualBlock(cin, w, 1 if i == 0 else 2))
+            cin = w
+        self.blocks = nn.Sequential(*blocks)
+        self.num_features = cin
+        self.head = nn.Linear(cin, num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return F.adaptive_avg_pool2d(self.blocks(self.stem(x)), 1).flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def default_factory(channels: int, num_classes: int, height: int, width: int) -> nn.Module:
+    """The default :data:`ModelFactory`: a :class:`SmallResNet`."""
+    return SmallResNet(channels, num_classes, height, width)
+
+
+@contextlib.contextmanager
+def cpu_threads_for(x: torch.Tensor, device: torch.device) -> Iterator[None]:
+    """One intra-op CPU thread for small images (up to 64x64x3): on tiny convolutions more threads cost more than
+    they gain, and many times more on a busy machine. The thread count is restored afterwards."""
+    before = torch.get_num_threads()
+    small = device.type == "cpu" and x.ndim == 4 and x[0].numel() <= 64 * 64 * 3
+    if small and before > 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def train_classifier(
+    net: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int = 30,
+    batch_size: int = 64,
+    lr: float = 2e-3,
+    weight_decay: float = 5e-4,
+    seed: int = 0,
+    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+    device: str | torch.device = "cpu",
+    min_steps: int = 0,
+) -> nn.Module:
+    """Train ``net`` with AdamW and a cosine schedule on in-memory tensors; returns it in eval mode on ``device``.
+
+    With ``min_steps``, at least that many updates are made whatever the data size. ``augment(batch, gen)``
+    is applied to every batch. Everything random comes from ``seed``.
+    """
+    device = torch.device(device)
+    gen = torch.Generator().manual_seed(seed)
+    net = net.to(device).train()
+    n = len(y)
+    per_epoch = max(1, math.ceil(n / batch_size))
+    epochs = max(epochs, math.ceil(min_steps / per_epoch)) if n else 0
+    total = max(1, epochs * per_epoch)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(1.0, s / total))))
+    with cpu_threads_for(x, device):
+        for _ in range(epochs):
+            for idx in torch.randperm(n, generator=gen).split(batch_size):
+                if len(idx) < 2 and n >= 2:  # BatchNorm needs two samples
+                    continue
+                xb = x[idx]
+                if augment is not None:
+                    xb = augment(xb, gen)
+                loss = F.cross_entropy(net(xb.to(device)), y[idx].to(device))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+    return net.eval()
+
+
+@torch.no_grad()
+def predict_proba(net: nn.Module, x: torch.Tensor, batch_size: int = 512) -> np.ndarray:
+    """Class probabilities, N x K float64."""
+    device = next(net.parameters()).device
+    net.eval()
+    with cpu_threads_for(x, device):
+        out = [torch.softmax(net(chunk.to(device)).float(), 1).cpu() for chunk in x.split(batch_size)]
+    return torch.cat(out).double().numpy() if out else np.zeros((0, 0))
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch's global generator (initial weights) for one training."""
+    torch.manual_seed(seed)

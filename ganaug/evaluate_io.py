@@ -1,0 +1,133 @@
+"""Where ``ganaug evaluate`` writes: ``evaluation.json``, ``evaluation.md``, and the model card's metrics."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .fileio import check_writable, read_json, write_json, write_text
+from .uplift import METRICS, PRIMARY, fmt, markdown
+
+EVALUATION_JSON = "evaluation.json"
+EVALUATION_MD = "evaluation.md"
+CARD_NOTE = "Measured with `ganaug evaluate`"
+
+
+@contextmanager
+def progress_bar(label: str, total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar with ETA on stderr; yields ``advance(n)``."""
+    from rich import progress as rp
+    from rich.console import Console
+
+    bar = rp.Progress(
+        rp.TextColumn(f"[bold]{label}"),
+        rp.BarColumn(),
+        rp.MofNCompleteColumn(),
+        rp.TimeElapsedColumn(),
+        rp.TextColumn("ETA"),
+        rp.TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+    )
+    with bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+def output_folder(model: Any, out: str | Path | None) -> Path:
+    """``out``; else the export folder of a local MODEL (run or export folder); else ``./evaluation``."""
+    if out is not None:
+        return check_writable(out)
+    if isinstance(model, (str, Path)) and Path(model).expanduser().is_dir():
+        from .sources import resolve_model
+
+        return check_writable(resolve_model(model))
+    return check_writable(Path("evaluation"))
+
+
+def card_entry(result: dict) -> dict:
+    """The model card's metrics for an evaluation: balanced accuracy per arm and ganaug's uplift, with intervals."""
+    entry: dict[str, Any] = {}
+    for arm in ("real", "duplicate", "classical", "ganaug"):
+        entry[f"{arm}_{PRIMARY}"] = result["arms"][arm]["summary"][PRIMARY]
+    for metric in METRICS:
+        if metric != PRIMARY and result["arms"]["ganaug"]["summary"][metric]["mean"] is not None:
+            entry[f"ganaug_{metric}"] = result["arms"]["ganaug"]["summary"][metric]
+    for control, u in result["uplift"].items():
+        entry[f"uplift_vs_{control}_{PRIMARY}"] = u[PRIMARY]
+    entry["verdict"] = result["verdict"]
+    name = Path(str(result["test"]["source"]).rstrip("/")).name or "test"
+    return {f"downstream[{name}]": entry}
+
+
+def quality_markdown(q: dict) -> str:
+    def num(v: Any) -> str:
+        return "—" if v is None else f"{v:.4g}"
+
+    lines = [f"Sample quality against the held-out data, extractor `{q['extractor']}`:", ""]
+    lines += ["| FID | KID | precision | recall | density | coverage | CAS balanced acc. |", "| --- " * 7 + "|"]
+    cas = (q.get("cas") or {}).get("balanced_accuracy")
+    keys = ("fid", "kid", "precision", "recall", "density", "coverage")
+    lines.append("| " + " | ".join(num(q.get(k)) for k in keys) + f" | {num(cas)} |")
+    m = q.get("memorisation")
+    if m:
+        lines += [
+            "",
+            f"Memorisation: median nearest-training distance {m['median_nn_synthetic']:.3g} for synthetic samples vs "
+            f"{m['median_nn_heldout']:.3g} for held-out real ones; {m['suspected_copies']} suspected copies.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(result: dict, model: Any, out_dir: Path, warn: Callable[[str], None] = print) -> dict:
+    """Write ``evaluation.json`` / ``evaluation.md`` into ``out_dir``; update its model card if it is an export."""
+    text = markdown(result)
+    if result.get("quality"):
+        text += "\n" + quality_markdown(result["quality"])
+    result["outputs"] = {"json": str(out_dir / EVALUATION_JSON), "markdown": str(out_dir / EVALUATION_MD)}
+    result["markdown"] = text
+    write_text(out_dir / EVALUATION_MD, text)
+    config_path = out_dir / "config.json"
+    if config_path.is_file():
+        update_card(out_dir, result)
+        result["outputs"]["card"] = str(out_dir / "README.md")
+    else:
+        warn(f"note: {out_dir} is not an export folder; the model card was not updated")
+    write_json(out_dir / EVALUATION_JSON, json.loads(json.dumps({k: v for k, v in result.items() if k != "markdown"})))
+    return result
+
+
+def update_card(export: Path, result: dict) -> None:
+    """Put the evaluation (and quality figures) into ``config.json``'s metrics and re-render ``README.md``."""
+    from .card import render_card
+    from .metrics import card_metrics
+
+    config = read_json(export / "config.json")
+    metrics = config.setdefault("metrics", {})
+    metrics.update(card_entry(result))
+    if result.get("quality"):
+        metrics.update(card_metrics(result["quality"]))
+    card = config.setdefault("card", {})
+    chosen = result["arms"]["ganaug"]
+    u = result["uplift"]["duplicate"][PRIMARY]
+    note = (
+        f"{CARD_NOTE} ({result['seeds']} seeds, test `{Path(str(result['test']['source'])).name}`): "
+        f"**{result['verdict']}**. Balanced accuracy with ganaug samples {fmt(chosen['summary'][PRIMARY])} vs "
+        f"{fmt(result['arms']['duplicate']['summary'][PRIMARY])} with duplicated minority samples "
+        f"(uplift {fmt(u, signed=True)}, 95% interval over seeds)."
+    )
+    old = str(card.get("notes") or "")
+    kept = old.split(CARD_NOTE)[0].rstrip()
+    card["notes"] = f"{kept}\n\n{note}".strip()
+    write_json(export / "config.json", config)
+    readme = export / "README.md"
+    name = export.parent.name if export.name == "export" else export.name
+    if readme.is_file():
+        heading = next(
+            (ln[2:].strip() for ln in readme.read_text(encoding="utf-8").splitlines() if ln.startswith("# ")), ""
+        )
+        name = heading or name
+    write_text(readme, render_card(config, name))

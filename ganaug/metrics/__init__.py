@@ -1,0 +1,123 @@
+"""Quality metrics of a generator, reused by ``fit --eval-every``, ``ganaug evaluate``, the report and the card.
+
+Example:
+    >>> from ganaug.data import read_data
+    >>> q = measure_quality("runs/breast", read_data("breast.npz"), heldout=read_data("breast.npz", split="test"))
+    >>> q["extractor"], q["fid"], q["precision"], q["memorisation"]["suspected_copies"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import GanaugError
+from .extractor import ClassifierExtractor, FeatureExtractor, InceptionExtractor, get_extractor
+from .memorisation import memorisation, save_pairs
+from .quality import classifier_accuracy_score, fid, kid, per_class_fid, precision_recall
+
+__all__ = [
+    "ClassifierExtractor",
+    "FeatureExtractor",
+    "InceptionExtractor",
+    "card_metrics",
+    "classifier_accuracy_score",
+    "fid",
+    "get_extractor",
+    "kid",
+    "labels_for",
+    "measure_quality",
+    "memorisation",
+    "per_class_fid",
+    "precision_recall",
+]
+
+CARD_KEYS = ("fid", "kid", "precision", "recall", "density", "coverage")
+
+
+def labels_for(data, class_names: list[str], what: str = "DATA") -> torch.Tensor:
+    """``data``'s labels as indices into ``class_names`` (matched by name); a class not there is a clear error."""
+    names = [str(n) for n in (data.config.class_names or ["0"])]
+    unknown = sorted(set(names[int(i)] for i in data.labels.unique()) - set(class_names))
+    if unknown:
+        raise GanaugError(
+            f"{what} has class(es) {', '.join(map(repr, unknown))} that the model does not know; "
+            f"the model's classes are: {', '.join(class_names)}"
+        )
+    lookup = torch.tensor([class_names.index(n) if n in class_names else -1 for n in names])
+    return lookup[data.labels]
+
+
+def synthetic_like(
+    generator, labels: torch.Tensor, seed: int = 0, minimum: int = 2
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Synthetic samples with the class counts of ``labels`` (at least ``minimum`` per class present)."""
+    counts = torch.bincount(labels, minlength=generator.num_classes)
+    want = torch.where(counts > 0, counts.clamp(min=minimum), counts)
+    y = torch.repeat_interleave(torch.arange(generator.num_classes), want)
+    return generator.generate(y.tolist(), seed=seed), y
+
+
+def measure_quality(
+    model: Any,
+    real,
+    *,
+    heldout=None,
+    extractor: str | FeatureExtractor = "auto",
+    folder: str | Path | None = None,
+    seed: int = 0,
+    cas: bool = True,
+    epochs: int = 30,
+    device: str = "auto",
+    pairs_path: str | Path | None = None,
+) -> dict:
+    """FID, KID, precision/recall/density/coverage, per-class FID, classifier accuracy score (train on synthetic, test
+    on real) and the memorisation check of ``model`` against real data (:class:`~ganaug.data.LabelledData`).
+
+    The reference set is ``heldout`` when given (else ``real``); synthetic samples follow its class counts. The
+    classifier extractor trains on ``real`` and is kept in ``folder``. Every figure is reported with the extractor's
+    name; ``pairs_path`` writes the memorisation check's closest pairs as a PNG.
+    """
+    from ..sources import load_generator
+
+    g = load_generator(model)
+    names = g.class_names
+    real_y = labels_for(real, names, "DATA")
+    train = type(real)(real.images, real_y, g.data)
+    ref = heldout if heldout is not None else real
+    ref_y = labels_for(ref, names, "the held-out data") if heldout is not None else real_y
+    ex = get_extractor(extractor, data=train, folder=folder, device=device, epochs=epochs)
+    fake_x, fake_y = synthetic_like(g, ref_y, seed=seed)
+    f_ref, f_fake = ex(ref.images), ex(fake_x)
+    out: dict[str, Any] = {
+        "extractor": ex.name,
+        "reference": "held-out" if heldout is not None else "train",
+        "n_real": int(len(ref_y)),
+        "n_synthetic": int(len(fake_y)),
+        "fid": fid(f_ref, f_fake),
+    }
+    k = kid(f_ref, f_fake, seed=seed)
+    out["kid"], out["kid_std"] = k if k else (None, None)
+    out.update(precision_recall(f_ref, f_fake))
+    out["per_class_fid"] = per_class_fid(f_ref, ref_y, f_fake, fake_y, names)
+    if cas:
+        out["cas"] = classifier_accuracy_score(
+            fake_x, fake_y, ref.images, ref_y, g.num_classes, epochs=epochs, seed=seed, device=device
+        )
+    if heldout is not None:
+        report, pairs = memorisation(fake_x, real.images, heldout.images)
+        out["memorisation"] = report
+        if pairs_path is not None:
+            save_pairs(pairs, pairs_path)
+            out["memorisation"]["pairs_image"] = Path(pairs_path).name
+    return out
+
+
+def card_metrics(quality: dict) -> dict:
+    """The model card's entry for a :func:`measure_quality` result: one group named after the extractor."""
+    values = {k: round(float(quality[k]), 6) for k in CARD_KEYS if isinstance(quality.get(k), (int, float))}
+    if "memorisation" in quality:
+        values["memorization"] = round(float(quality["memorisation"]["suspected_fraction"]), 6)
+    return {f"quality[{quality['extractor']}]": values}

@@ -1,0 +1,138 @@
+"""ganaug evaluate: statistics and verdicts, arms, bad input, and the command end to end on a tiny generator."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from ganaug.errors import GanaugError
+from ganaug.evaluate import carve_validation, duplicate_minority, evaluate, overlap_count, synthetic_plan
+from ganaug.uplift import interval, paired_uplift, scores, verdict
+
+from .helpers import run_cli
+
+FAST = {"seeds": 1, "epochs": 1, "ratios": (0.5,), "filters": ("none",), "quality": False, "progress": False}
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [(0.01, 0.05, "helps"), (-0.02, 0.03, "no measurable effect"), (-0.05, -0.01, "hurts"), (None, None,
+     "no measurable effect"), (0.0, 0.02, "no measurable effect")],
+)  # fmt: skip
+def test_verdict_is_honest_about_overlap(low, high, expected):
+    assert verdict({"mean": 0.0, "low": low, "high": high}) == expected
+
+
+def test_intervals_and_paired_uplift():
+    iv = interval([0.80, 0.82, 0.84])
+    assert iv["mean"] == pytest.approx(0.82) and iv["low"] < 0.80 and iv["high"] > 0.84 and iv["n"] == 3
+    assert interval([0.5])["low"] is None and interval([])["mean"] is None
+    # constant +0.03 per seed: the paired interval is tight even though the arms' own intervals overlap
+    control = [0.70, 0.80, 0.75, 0.72]
+    up = paired_uplift([c + 0.03 for c in control], control)
+    assert up["mean"] == pytest.approx(0.03) and verdict(up) == "helps"
+    assert verdict(paired_uplift(control, [c + 0.01 for c in control])) == "hurts"
+
+
+def test_scores_binary_and_multiclass_with_a_missing_class():
+    truth = np.array([0, 0, 1, 1])
+    proba = np.array([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7], [0.45, 0.55]])
+    s = scores(truth, proba)
+    assert s["accuracy"] == 1 and s["balanced_accuracy"] == 1 and s["macro_f1"] == 1 and s["auc"] == 1
+    three = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.2, 0.7, 0.1]])
+    s3 = scores(np.array([0, 1, 0]), three)  # class 2 absent from the truth
+    assert s3["accuracy"] == pytest.approx(2 / 3) and 0 <= s3["auc"] <= 1
+
+
+def test_plans_and_controls():
+    plan = synthetic_plan([10, 4], 0.5)
+    assert sum(plan) == 7 and abs((10 + plan[0]) - (4 + plan[1])) <= 1
+    assert synthetic_plan([5, 0, 5], 1.0)[1] == 0  # a class absent from DATA gets nothing
+    y = torch.tensor([0] * 8 + [1] * 3)
+    assert torch.bincount(y[duplicate_minority(y, 0)]).tolist() == [8, 8]
+    tr, va = carve_validation(torch.tensor([0] * 10 + [1] * 5), 0.2, ["a", "b"])
+    assert len(va) == 3 and len(set(tr) & set(va)) == 0 and len(tr) + len(va) == 15
+    with pytest.raises(GanaugError, match=r"class 'b' has 3 sample\(s\).*at least 5 per class"):
+        carve_validation(torch.tensor([0] * 10 + [1] * 3), 0.2, ["a", "b"])
+    x = torch.randn(6, 1, 4, 4)
+    assert overlap_count(torch.cat([x[:2], torch.randn(3, 1, 4, 4)]), x) == 2
+
+
+@pytest.fixture
+def gray_sets(image_folder_factory):
+    """DATA (a: 10, b: 5) and TEST (a: 4, b: 4) for the tiny gray generator (classes a, b)."""
+    data = image_folder_factory("data", class_counts={"a": 10, "b": 5}, channels=1, seed=1)
+    test = image_folder_factory("test", class_counts={"a": 4, "b": 4}, channels=1, seed=2)
+    return data, test
+
+
+@pytest.fixture
+def gray_model(tiny_gray_run, tmp_path):
+    """A private copy of the tiny gray run: evaluate writes into its export."""
+    return shutil.copytree(tiny_gray_run, tmp_path / "run")
+
+
+def test_bad_input_unknown_test_class(gray_model, image_folder_factory, gray_sets):
+    data, _ = gray_sets
+    test = image_folder_factory("t3", class_counts={"a": 2, "zebra": 2}, channels=1)
+    with pytest.raises(GanaugError, match="TEST has class.*'zebra'.*does not know.*a, b"):
+        evaluate(gray_model, data, test, **FAST)
+
+
+def test_bad_input_too_few_for_validation(gray_model, image_folder_factory, gray_sets):
+    _, test = gray_sets
+    small = image_folder_factory("small", class_counts={"a": 6, "b": 2}, channels=1)
+    with pytest.raises(GanaugError, match=r"class 'b' has 2 sample\(s\).*needs at least 5"):
+        evaluate(gray_model, small, test, **FAST)
+
+
+def test_overlapping_test_set_warns_with_the_count(gray_model, gray_sets, tmp_path):
+    data, test = gray_sets
+    for name in ("a_000.png", "a_001.png"):
+        shutil.copy(data / "a" / name, test / "a" / f"copy_{name}")
+    warnings: list[str] = []
+    result = evaluate(gray_model, data, test, out=tmp_path / "ev", warn=warnings.append, **FAST)
+    assert any("TEST shares 2 sample(s) identical to DATA" in w for w in warnings)
+    assert result["test"]["identical_to_train"] == 2 and result["notes"]
+    assert any("not an export folder" in w for w in warnings)  # --out elsewhere: the card is left alone
+
+
+def test_evaluate_command_end_to_end(gray_model, gray_sets):
+    data, test = gray_sets
+    proc = run_cli(
+        "evaluate", str(gray_model), str(data), "--test", str(test), "--seeds", "2", "--epochs", "1",
+        "--ratios", "0.5", "--filters", "none,confidence", "--quiet",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    for title in ("real only", "real + duplicated minority", "real + classical augmentation", "chosen on validation"):
+        assert title in proc.stdout
+    assert "**Verdict:" in proc.stdout and "[" in proc.stdout
+    export = gray_model / "export"
+    result = json.loads((export / "evaluation.json").read_text())
+    assert result["seeds"] == 2 and result["verdict"] in ("helps", "no measurable effect", "hurts")
+    assert set(result["uplift"]) == {"real", "duplicate", "classical"}
+    assert result["chosen"]["ratio"] == 0.5 and result["chosen"]["filter"] in ("none", "confidence")
+    for arm in ("real", "duplicate", "classical", "ganaug"):
+        assert len(result["arms"][arm]["test"]) == 2
+        assert set(result["arms"][arm]["summary"]) == {"accuracy", "balanced_accuracy", "macro_f1", "auc"}
+    assert result["quality"]["extractor"].startswith("ganaug-cnn-")
+    config = json.loads((export / "config.json").read_text())
+    entry = config["metrics"][f"downstream[{test.name}]"]
+    assert entry["verdict"] == result["verdict"] and "mean" in entry["uplift_vs_duplicate_balanced_accuracy"]
+    card = (export / "README.md").read_text()
+    assert "uplift_vs_duplicate_balanced_accuracy" in card and "Measured with `ganaug evaluate`" in card
+    assert (export / "evaluation.md").read_text().startswith("Downstream classifier")
+    assert (export / "memorisation_pairs.png").is_file()
+
+
+def test_small_images_train_on_one_cpu_thread_and_the_count_is_restored():
+    from ganaug.classifier import cpu_threads_for
+
+    before = torch.get_num_threads()
+    with cpu_threads_for(torch.zeros(2, 1, 28, 28), torch.device("cpu")):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before

@@ -1,0 +1,126 @@
+"""ganaug.metrics: FID/KID/PRDC properties, per-class FID, memorisation, extractors, fit --eval-every."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+import ganaug
+from ganaug.data import read_data
+from ganaug.errors import GanaugError
+from ganaug.metrics import card_metrics, fid, kid, measure_quality, memorisation, per_class_fid, precision_recall
+from ganaug.metrics.extractor import ClassifierExtractor, InceptionExtractor, get_extractor
+
+from .helpers import TINY
+
+
+@pytest.fixture(scope="module")
+def feats():
+    gen = torch.Generator().manual_seed(0)
+    real = torch.randn(300, 8, generator=gen)
+    other = torch.randn(300, 8, generator=gen)
+    noise = torch.randn(300, 8, generator=gen) * 3 + 4
+    return real, other, noise
+
+
+def test_fid_and_kid_of_a_set_with_itself_is_zero_and_larger_for_noise(feats):
+    real, other, noise = feats
+    assert fid(real, real) == pytest.approx(0, abs=1e-6)
+    same_dist, far = fid(real, other), fid(real, noise)
+    assert 0 < same_dist < 1 < far
+    far_kid = kid(real, noise)[0]
+    assert abs(kid(real, real)[0]) < 0.01 * far_kid and abs(kid(real, other)[0]) < 0.01 * far_kid
+    assert fid(real[:1], noise) is None
+
+
+def test_precision_recall_density_coverage(feats):
+    real, _, noise = feats
+    same = precision_recall(real, real, k=5)
+    assert same["precision"] == 1 and same["recall"] == 1 and same["coverage"] == 1
+    apart = precision_recall(real, noise + 20, k=5)
+    assert apart["precision"] == 0 and apart["coverage"] == 0
+
+
+def test_per_class_fid(feats):
+    real, _, noise = feats
+    y = torch.arange(300) % 2
+    out = per_class_fid(real, y, torch.cat([real[y == 0], noise[:1]]), torch.tensor([0] * 150 + [1]), ["a", "b"])
+    assert out["a"] == pytest.approx(0, abs=1e-6) and out["b"] is None
+
+
+def test_memorisation_flags_an_exact_copy():
+    gen = torch.Generator().manual_seed(1)
+    train, held, fake = (torch.rand(n, 1, 8, 8, generator=gen) * 2 - 1 for n in (30, 15, 12))
+    clean, _ = memorisation(fake, train, held)
+    assert clean["suspected_copies"] == 0 and not clean["flag"]
+    fake[5] = train[7]
+    report, pairs = memorisation(fake, train, held, pairs=4)
+    assert report["flag"] and report["suspected_copies"] == 1
+    assert report["closest"][0] == {"synthetic": 5, "train": 7, "distance": 0.0}
+    assert pairs.shape == (8, 1, 8, 8) and torch.equal(pairs[0], pairs[4])
+
+
+def test_classifier_extractor_round_trip_and_reuse(image_folder_factory, tmp_path):
+    data = read_data(image_folder_factory("d", class_counts={"a": 6, "b": 6}))
+    ex = ClassifierExtractor.train(data, epochs=2)
+    assert ex.name.startswith("ganaug-cnn-") and ex.info["train_samples"] == 12
+    ex.save(tmp_path / "m")
+    back = get_extractor("classifier", data=data, folder=tmp_path / "m")
+    assert back.name == ex.name and torch.allclose(back(data.images), ex(data.images))
+    assert json.loads((tmp_path / "m" / "extractor.json").read_text())["name"] == ex.name
+    other = read_data(image_folder_factory("e", class_counts={"a": 5, "b": 5}, seed=3))
+    assert get_extractor("classifier", data=other, folder=tmp_path / "m", epochs=1).name != ex.name
+    with pytest.raises(GanaugError, match="unknown feature extractor"):
+        get_extractor("vgg")
+
+
+def test_inception_only_from_local_safetensors(tmp_path, monkeypatch):
+    import torch_fidelity.feature_extractor_inceptionv3 as tfi
+    from safetensors.torch import save_file
+
+    monkeypatch.setenv("GANAUG_INCEPTION_WEIGHTS", str(tmp_path / "missing.safetensors"))
+    with pytest.raises(GanaugError, match="InceptionV3 weights are not on this machine"):
+        get_extractor("inception")
+    # random weights of the right shapes stand in for the real ones
+    with monkeypatch.context() as m:
+        m.setattr(tfi, "load_state_dict_from_url", lambda *a, **k: {})
+        m.setattr(tfi.FeatureExtractorInceptionV3, "load_state_dict", lambda self, *a, **k: None)
+        state = tfi.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"]).state_dict()
+    save_file({k: v.contiguous() for k, v in state.items()}, str(tmp_path / "w.safetensors"))
+    monkeypatch.setenv("GANAUG_INCEPTION_WEIGHTS", str(tmp_path / "w.safetensors"))
+    ex = get_extractor("auto")
+    assert isinstance(ex, InceptionExtractor) and ex.name == "inception-v3-compat"
+    assert ex(torch.zeros(2, 1, 8, 8)).shape == (2, 2048)
+
+
+def test_measure_quality_names_the_extractor(tiny_gray_run, image_folder_factory, tmp_path):
+    train = read_data(tiny_gray_run.parent.parent / "data")
+    held = read_data(image_folder_factory("held", class_counts={"a": 4, "b": 4}, channels=1, seed=5))
+    q = measure_quality(tiny_gray_run, train, heldout=held, epochs=2, folder=tmp_path, pairs_path=tmp_path / "p.png")
+    assert q["extractor"].startswith("ganaug-cnn-") and q["reference"] == "held-out"
+    assert q["fid"] > 0 and set(q["per_class_fid"]) == {"a", "b"} and 0 <= q["cas"]["accuracy"] <= 1
+    assert {"precision", "recall", "density", "coverage", "kid"} <= set(q) and (tmp_path / "p.png").is_file()
+    assert list(card_metrics(q)) == [f"quality[{q['extractor']}]"]
+
+
+def test_fit_eval_every_tracks_fid_and_exports_the_best(tiny_folder, tmp_path):
+    run = ganaug.fit(tiny_folder, **TINY, steps=6, eval_every=2, out=tmp_path, name="r", progress=False)
+    log = [json.loads(line) for line in (run.path / "log.jsonl").read_text().splitlines()]
+    evals = [r for r in log if "fid" in r]
+    assert [r["step"] for r in evals] == [2, 4, 6]
+    name = evals[0]["extractor"]
+    assert name.startswith("ganaug-cnn-") and (run.path / "metrics" / "extractor.safetensors").is_file()
+    best = json.loads((run.path / "checkpoints" / "best" / "best.json").read_text())
+    assert best["fid"] == min(r["fid"] for r in evals)
+    config = json.loads((run.path / "export" / "config.json").read_text())
+    assert config["metrics"][f"quality[{name}]"]["fid"] == pytest.approx(best["fid"], rel=1e-5)
+    assert config["training"]["best_step"] == best["step"]
+    from safetensors.torch import load_file
+
+    exported = load_file(str(run.path / "export" / "model.safetensors"))
+    kept = load_file(str(run.path / "checkpoints" / "best" / "model.safetensors"))
+    assert all(torch.equal(exported[k], kept[k]) for k in kept)
+    shutil.rmtree(run.path)
