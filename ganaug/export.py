@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from .card import render_card
-from .fileio import save_tensors, write_json, write_text
+from .fileio import atomic_folder, save_tensors, write_json, write_text
 from .generator import CONFIG_NAME, WEIGHTS_NAME
 from .grid import save_grid
 
@@ -34,20 +32,11 @@ def class_grid(net: nn.Module, num_classes: int, latent_dim: int, ncol: int = 8,
 
 def write_export(folder: Path, net: nn.Module, config: dict, name: str, ncol: int = 8) -> Path:
     """Write the export folder atomically: built beside ``folder`` and swapped in whole."""
-    folder = Path(folder)
-    tmp = folder.with_name(f".{folder.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    state = {k: v for k, v in net.state_dict().items()}
-    save_tensors(tmp / WEIGHTS_NAME, state, metadata={"format": "pt", "ganaug_arch": config["arch"]})
-    write_json(tmp / CONFIG_NAME, config)
-    nc = max(1, len(config["data"].get("class_names") or []))
-    save_grid(class_grid(net, nc, config["arch_args"]["latent_dim"], ncol), ncol, tmp / "samples.png")
-    write_text(tmp / "README.md", render_card(config, name))
-    old = folder.with_name(f".{folder.name}.old")
-    if folder.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    shutil.rmtree(old, ignore_errors=True)
-    return folder
+    with atomic_folder(folder) as tmp:
+        state = {k: v for k, v in net.state_dict().items()}
+        save_tensors(tmp / WEIGHTS_NAME, state, metadata={"format": "pt", "ganaug_arch": config["arch"]})
+        write_json(tmp / CONFIG_NAME, config)
+        nc = max(1, len(config["data"].get("class_names") or []))
+        save_grid(class_grid(net, nc, config["arch_args"]["latent_dim"], ncol), ncol, tmp / "samples.png")
+        write_text(tmp / "README.md", render_card(config, name))
+    return Path(folder)

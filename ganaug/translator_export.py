@@ -6,8 +6,6 @@ as ``a2b.*`` / ``b2a.*``, and the guard classifier as ``guard.*`` when one was t
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from .card import _metric_values, _q, dataset_info
-from .fileio import save_tensors, write_json, write_text
+from .fileio import atomic_folder, save_tensors, write_json, write_text
 from .generator import CONFIG_NAME, WEIGHTS_NAME
 from .grid import save_grid
 
@@ -38,24 +36,15 @@ def write_translator_export(
     folder: Path, nets: dict[str, nn.Module], config: dict, grid: torch.Tensor, name: str, ncol: int
 ) -> Path:
     """Write the export folder atomically (built beside ``folder``, then swapped in whole)."""
-    folder = Path(folder)
-    tmp = folder.with_name(f".{folder.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     tensors = {}
     for key, net in nets.items():
         tensors.update({PREFIXES[key] + k: v for k, v in net.state_dict().items()})
-    save_tensors(tmp / WEIGHTS_NAME, tensors, metadata={"format": "pt", "ganaug_task": "cyclegan"})
-    write_json(tmp / CONFIG_NAME, config)
-    save_grid(grid, ncol, tmp / "samples.png")
-    write_text(tmp / "README.md", render_translator_card(config, name))
-    old = folder.with_name(f".{folder.name}.old")
-    if folder.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    shutil.rmtree(old, ignore_errors=True)
-    return folder
+    with atomic_folder(folder) as tmp:
+        save_tensors(tmp / WEIGHTS_NAME, tensors, metadata={"format": "pt", "ganaug_task": "cyclegan"})
+        write_json(tmp / CONFIG_NAME, config)
+        save_grid(grid, ncol, tmp / "samples.png")
+        write_text(tmp / "README.md", render_translator_card(config, name))
+    return Path(folder)
 
 
 def _domain_line(data: dict) -> str:

@@ -18,11 +18,11 @@ from ..fileio import read_json
 from ..grid import save_grid
 from ..presets import get_preset
 from ..registry import TRANSLATORS
-from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import latest_checkpoint, save_checkpoint
 from .cyclegan import CYCLEGAN_LOSSES, GRID_IMAGES, CycleTrainer
 from .engine import create_engine
 from .loop import NonFiniteLossError
-from .run import RunFolder, find_run_dir, new_run_dir
+from .run import RunFolder, find_run_dir, start_run
 from .session import _progress, device_name
 
 # FitConfig fields of the conditional task that mean nothing to a CycleGAN: setting one is an error, not a no-op
@@ -163,24 +163,10 @@ def train_cyclegan(
             cfg, dom_a.images, dom_b.images, resolved["arch_args"], engine, cfg.cyclegan_jitter == "on"
         )
         compile_notes = trainer.compile() if cfg.compile else []
-        resuming = run_dir is not None
-        if not resuming:
-            name_source = "-".join(Path(s.removeprefix("hf:").rstrip("/")).name for s in resolved["data_source"])
-            run_dir = new_run_dir(cfg.out, cfg.name, name_source) if engine.is_main else Path(".")
-        run = RunFolder(run_dir) if engine.is_main else None
-        train_seconds = 0.0
-        if resuming:
-            ckpt = latest_checkpoint(run_dir)
-            if ckpt is not None:
-                tensors, meta = load_checkpoint(ckpt)
-                trainer.load_state(tensors, meta)
-                train_seconds = float(meta.get("train_seconds", 0.0))
-            if run:
-                run.truncate_log(trainer.step)
-        if run:
-            run.write_config(resolved)
-            for note in resolved["notes"] + compile_notes:
-                print(f"note: {note}")
+        name_source = "-".join(Path(s.removeprefix("hf:").rstrip("/")).name for s in resolved["data_source"])
+        run_dir, run, train_seconds = start_run(
+            trainer, engine.is_main, cfg, run_dir, resolved, name_source, resolved["notes"] + compile_notes
+        )
 
         bar, task = _progress(progress and engine.is_main, cfg.steps, trainer.step)
         last, images_since = time.perf_counter(), 0

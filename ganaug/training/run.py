@@ -98,3 +98,32 @@ def find_run_dir(path: str | Path) -> Path:
     if not (path / "fit_config.json").exists():
         raise GanaugError(f"{path} is not a ganaug run folder (no fit_config.json); pass the folder `ganaug fit` made")
     return path
+
+
+def start_run(
+    trainer, is_main: bool, cfg, run_dir: Path | None, resolved: dict, data_name: str, notes: list[str]
+) -> tuple[Path, RunFolder | None, float]:
+    """Open a new run folder, or resume ``run_dir`` from its last checkpoint into ``trainer``.
+
+    Returns the run folder's path, the RunFolder (rank 0 only) and the training seconds already spent.
+    """
+    from .checkpoint import latest_checkpoint, load_checkpoint
+
+    resuming = run_dir is not None
+    if not resuming:
+        run_dir = new_run_dir(cfg.out, cfg.name, data_name) if is_main else Path(".")
+    run = RunFolder(run_dir) if is_main else None
+    train_seconds = 0.0
+    if resuming:
+        ckpt = latest_checkpoint(run_dir)
+        if ckpt is not None:
+            tensors, meta = load_checkpoint(ckpt)
+            trainer.load_state(tensors, meta)
+            train_seconds = float(meta.get("train_seconds", 0.0))
+        if run:
+            run.truncate_log(trainer.step)
+    if run:
+        run.write_config(resolved)
+        for note in notes:
+            print(f"note: {note}")
+    return run_dir, run, train_seconds

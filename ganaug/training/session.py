@@ -12,11 +12,11 @@ from ..config import FitConfig
 from ..data import LabelledData
 from ..export import class_grid, write_export
 from ..grid import save_grid
-from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import latest_checkpoint, save_checkpoint
 from .ema import recalibrate_batchnorm
 from .engine import create_engine
 from .loop import NonFiniteLossError, Trainer
-from .run import RunFolder, new_run_dir
+from .run import start_run
 
 
 def _progress(enabled: bool, total: int, start: int):
@@ -60,23 +60,10 @@ def train_session(
     try:
         trainer = Trainer(cfg, labelled.images, labelled.labels, arch_args, engine)
         compile_notes = trainer.compile() if cfg.compile else []
-        resuming = run_dir is not None
-        if not resuming:
-            run_dir = new_run_dir(cfg.out, cfg.name, resolved["data_source"]) if engine.is_main else Path(".")
-        run = RunFolder(run_dir) if engine.is_main else None
-        train_seconds = 0.0
-        if resuming:
-            ckpt = latest_checkpoint(run_dir)
-            if ckpt is not None:
-                tensors, meta = load_checkpoint(ckpt)
-                trainer.load_state(tensors, meta)
-                train_seconds = float(meta.get("train_seconds", 0.0))
-            if run:
-                run.truncate_log(trainer.step)
+        run_dir, run, train_seconds = start_run(
+            trainer, engine.is_main, cfg, run_dir, resolved, resolved["data_source"], resolved["notes"] + compile_notes
+        )
         if run:
-            run.write_config(resolved)
-            for note in resolved["notes"] + compile_notes:
-                print(f"note: {note}")
             if resolved["skipped"]:
                 print(f"note: skipped {len(resolved['skipped'])} unreadable file(s), e.g. {resolved['skipped'][0][0]}")
 
