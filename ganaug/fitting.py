@@ -87,16 +87,7 @@ def fit(
         return fit_cyclegan(data, resume=resume, dry_run=dry_run, progress=progress, command=command, **options)
     saved = None
     if resume is not None:
-        from .training.run import find_run_dir
-
-        run_dir = find_run_dir(resume)
-        saved = read_json(run_dir / "fit_config.json")
-        changed = {k for k, v in options.items() if saved["fit"].get(k) != v} - RESUMABLE_CHANGES
-        if changed:
-            raise GanaugError(
-                f"--resume continues a run as it was configured; these options cannot change: {sorted(changed)}"
-            )
-        cfg = FitConfig.from_dict({**saved["fit"], **options})
+        run_dir, saved, cfg = load_resumed(resume, options)
         data = data or saved["data_source"]
     else:
         if data is None:
@@ -143,6 +134,20 @@ def fit(
 
     path, steps_done = train_session(cfg, labelled, arch_args, resolved, run_dir if saved else None, progress)
     return Run(path=path, config=cfg, data=dc, steps_done=steps_done)
+
+
+def load_resumed(resume: str | Path, options: dict) -> tuple[Path, dict, FitConfig]:
+    """The run folder, its saved ``fit_config.json`` and the config to continue with; only a few options may change."""
+    from .training.run import find_run_dir
+
+    run_dir = find_run_dir(resume)
+    saved = read_json(run_dir / "fit_config.json")
+    changed = {k for k, v in options.items() if saved["fit"].get(k) != v} - RESUMABLE_CHANGES
+    if changed:
+        raise GanaugError(
+            f"--resume continues a run as it was configured; these options cannot change: {sorted(changed)}"
+        )
+    return run_dir, saved, FitConfig.from_dict({**saved["fit"], **options})
 
 
 def _saved_task(resume: str | Path) -> str:

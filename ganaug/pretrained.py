@@ -6,7 +6,7 @@ the repository's ``pretrained/<name>/`` folder holds the same ``entry.json`` nex
 files, searched first (e.g. an organisation's own registry).
 
 Example:
-    >>> g = ganaug.load_generator("breastmnist-biggan-28")  # doctest: +SKIP
+    >>> g = ganaug.load_generator("medmnist-breast-biggan-28")  # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -48,11 +48,11 @@ def test_malformed_entries(tmp_path, monkeypatch):
 
 
 def test_extra_registry_folders_come_first(tmp_path, monkeypatch, tiny_run):
-    entry = pretrained.build_entry(tiny_run / "export", "breastmnist-biggan-28", description="override")
-    (tmp_path / "breastmnist-biggan-28").mkdir()
-    (tmp_path / "breastmnist-biggan-28" / "entry.json").write_text(json.dumps(entry.to_dict()))
+    entry = pretrained.build_entry(tiny_run / "export", "medmnist-breast-biggan-28", description="override")
+    (tmp_path / "medmnist-breast-biggan-28").mkdir()
+    (tmp_path / "medmnist-breast-biggan-28" / "entry.json").write_text(json.dumps(entry.to_dict()))
     monkeypatch.setenv("GANAUG_REGISTRY", str(tmp_path))
-    assert pretrained.get("breastmnist-biggan-28").description == "override"
+    assert pretrained.get("medmnist-breast-biggan-28").description == "override"
     with pytest.raises(GanaugError, match="registry name 'Bad Name' is not accepted"):
         pretrained.build_entry(tiny_run / "export", "Bad Name")
 

@@ -14,15 +14,14 @@ import torch
 from ..config import FitConfig
 from ..data import LabelledData
 from ..errors import GanaugError
-from ..fileio import read_json
 from ..grid import save_grid
 from ..presets import get_preset
 from ..registry import TRANSLATORS
-from .checkpoint import latest_checkpoint, save_checkpoint
+from .checkpoint import save_checkpoint
 from .cyclegan import CYCLEGAN_LOSSES, GRID_IMAGES, CycleTrainer
 from .engine import create_engine
-from .loop import NonFiniteLossError
-from .run import RunFolder, find_run_dir, start_run
+from .loop import checked_step
+from .run import RunFolder, start_run
 from .session import _progress, device_name
 
 # FitConfig fields of the conditional task that mean nothing to a CycleGAN: setting one is an error, not a no-op
@@ -107,19 +106,12 @@ def fit_cyclegan(
     Returns the :class:`ganaug.fitting.Run` (its ``data`` is domain A's), or with ``dry_run`` the resolved config.
     """
     from ..data.unlabelled import read_domain
-    from ..fitting import RESUMABLE_CHANGES, Run
+    from ..fitting import Run, load_resumed
     from ..models.cyclegan import translator_args
 
     saved = run_dir = None
     if resume is not None:
-        run_dir = find_run_dir(resume)
-        saved = read_json(run_dir / "fit_config.json")
-        changed = {k for k, v in options.items() if saved["fit"].get(k) != v} - RESUMABLE_CHANGES
-        if changed:
-            raise GanaugError(
-                f"--resume continues a run as it was configured; these options cannot change: {sorted(changed)}"
-            )
-        cfg = FitConfig.from_dict({**saved["fit"], **options})
+        run_dir, saved, cfg = load_resumed(resume, options)
         data = data or saved["data_source"]
     else:
         cfg = resolve_cyclegan_config(FitConfig.from_dict(options), set(options))
@@ -173,14 +165,7 @@ def train_cyclegan(
         with bar:
             while trainer.step < cfg.steps:
                 t0 = time.perf_counter()
-                try:
-                    stats = trainer.train_step()
-                except NonFiniteLossError as exc:
-                    good = latest_checkpoint(run_dir) if run else None
-                    where = f"the last good checkpoint is {good}" if good else "no checkpoint was written yet"
-                    raise NonFiniteLossError(
-                        f"{exc}; stopped without saving that step, {where}. Try lower --lr-g/--lr-d or --grad-clip 1"
-                    ) from None
+                stats = checked_step(trainer, run_dir if run else None, "lower --lr-g/--lr-d or --grad-clip 1")
                 train_seconds += time.perf_counter() - t0
                 images_since += cfg.batch_size
                 step = trainer.step

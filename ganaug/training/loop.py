@@ -7,6 +7,7 @@ so a checkpoint holds the complete state and a resumed run reaches the same weig
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -24,6 +25,18 @@ from .losses import gradient_penalty, r1_penalty
 
 class NonFiniteLossError(GanaugError):
     """Training produced a NaN or infinite loss; nothing from that step was saved."""
+
+
+def checked_step(trainer, run_dir: Path | None, hint: str) -> dict[str, float]:
+    """``trainer.train_step()``; a non-finite loss becomes an error naming the last good checkpoint and a way out."""
+    from .checkpoint import latest_checkpoint
+
+    try:
+        return trainer.train_step()
+    except NonFiniteLossError as exc:
+        good = latest_checkpoint(run_dir) if run_dir is not None else None
+        where = f"the last good checkpoint is {good}" if good else "no checkpoint was written yet"
+        raise NonFiniteLossError(f"{exc}; stopped without saving that step, {where}. Try {hint}") from None
 
 
 def make_optimizer(cfg: FitConfig, params, lr: float, beta1: float) -> torch.optim.Optimizer:

@@ -12,10 +12,10 @@ from ..config import FitConfig
 from ..data import LabelledData
 from ..export import class_grid, write_export
 from ..grid import save_grid
-from .checkpoint import latest_checkpoint, save_checkpoint
+from .checkpoint import save_checkpoint
 from .ema import recalibrate_batchnorm
 from .engine import create_engine
-from .loop import NonFiniteLossError, Trainer
+from .loop import Trainer, checked_step
 from .run import start_run
 
 
@@ -83,15 +83,8 @@ def train_session(
         with bar:
             while trainer.step < cfg.steps:
                 t0 = time.perf_counter()
-                try:
-                    stats = trainer.train_step()
-                except NonFiniteLossError as exc:
-                    good = latest_checkpoint(run_dir) if run else None
-                    where = f"the last good checkpoint is {good}" if good else "no checkpoint was written yet"
-                    raise NonFiniteLossError(
-                        f"{exc}; stopped without saving that step, {where}. Try a lower --lr-d/--lr-g, --grad-clip 1, "
-                        "--r1-gamma 1 or --loss hinge"
-                    ) from None
+                hint = "a lower --lr-d/--lr-g, --grad-clip 1, --r1-gamma 1 or --loss hinge"
+                stats = checked_step(trainer, run_dir if run else None, hint)
                 train_seconds += time.perf_counter() - t0
                 images_since += cfg.batch_size
                 step = trainer.step
