@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5, help="classifier trainings per arm")
     parser.add_argument("--epochs", type=int, default=30, help="classifier epochs")
     parser.add_argument("--ratios", default="0.5,1", help="candidate synthetic-per-real ratios")
-    parser.add_argument("--filters", default="none,confidence", help="candidate synthetic filters")
+    parser.add_argument("--filters", default="none,confidence,gate", help="candidate synthetic filters")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default=None, help="folder for the run (default: a temp folder)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0 = torch's default")

@@ -25,9 +25,12 @@ class GANAugment(A.ImageOnlyTransform):
     """With probability ``p``, replace ``image`` by a synthetic image of the class in ``data[label_key]``.
 
     numpy H x W or H x W x C images, uint8 / uint16 / float (float taken as [0, 1], albumentations' convention),
-    come back with the same shape, dtype and range; gray <-> RGB and size are converted. ``mode="mix"`` blends with
-    a weight drawn from ``mix_weight``. ``sample_seed`` seeds ganaug's noise stream (``None``: torch's RNG; the
-    albumentations ``seed`` drives only ``p`` and the mix weight).
+    come back with the same shape, dtype and range; gray <-> RGB and size are converted. For a spectrogram model
+    (``--preset spectrogram``) the image is a float log-mel array ``(n_mels, time)`` or ``(n_mels, time, channels)``
+    in the model's values, or ``(value - mean) / std`` with scalar ``mean``/``std``; time is cropped or padded with
+    silence, as in ``ganaug.GANAugment``. ``mode="mix"`` blends with a weight drawn from ``mix_weight``.
+    ``sample_seed`` seeds ganaug's noise stream (``None``: torch's RNG; the albumentations ``seed`` drives only ``p``
+    and the mix weight).
 
     Example:
         >>> import albumentations as A
@@ -48,6 +51,8 @@ class GANAugment(A.ImageOnlyTransform):
         device: str = "cpu",
         sample_seed: int | None = None,
         batch_size: int = 64,
+        mean: float | None = None,
+        std: float | None = None,
     ):
         if not isinstance(source, (str, Path)):
             raise GanaugError(
@@ -63,6 +68,7 @@ class GANAugment(A.ImageOnlyTransform):
         self.device = device
         self.sample_seed = sample_seed
         self.batch_size = batch_size
+        self.mean, self.std = mean, std
         self._sampler = Sampler(
             self.source, seed=sample_seed, truncation=truncation, device=device, batch_size=batch_size
         )
@@ -85,8 +91,28 @@ class GANAugment(A.ImageOnlyTransform):
         """``synthetic_class``: the class to draw a sample of, or None to leave the image as it is."""
         if synthetic_class is None:
             return img
-        out = F.prepared_draw(self._sampler, synthetic_class, F.describe(img))
+        if self._sampler.data.modality == "spectrogram":
+            out = self._spectrogram(img, synthetic_class)
+        else:
+            out = F.prepared_draw(self._sampler, synthetic_class, F.describe(img))
         return out if weight is None else F.blend(img, out, weight)
+
+    def _spectrogram(self, img: np.ndarray, synthetic_class: int) -> np.ndarray:
+        """A synthetic log-mel array shaped and typed like ``img`` ((n_mels, time) or (n_mels, time, channels))."""
+        import torch
+
+        from .audio import spectrogram_like
+
+        if not (isinstance(img, np.ndarray) and np.issubdtype(img.dtype, np.floating) and img.ndim in (2, 3)):
+            shape = f" {img.shape} {img.dtype}" if isinstance(img, np.ndarray) else ""
+            raise GanaugError(
+                "a spectrogram model augments float arrays shaped (n_mels, time) or (n_mels, time, channels), got "
+                f"{type(img).__name__}{shape}; for waveforms use ganaug.audio.GANAugmentWaveform"
+            )
+        like = torch.from_numpy(np.ascontiguousarray(img if img.ndim == 2 else np.moveaxis(img, -1, 0)))
+        draw = self._sampler.draw(synthetic_class)[None]
+        out = spectrogram_like(draw, self._sampler.data, like, self.mean, self.std).numpy().astype(img.dtype)
+        return out if img.ndim == 2 else np.moveaxis(out, 0, -1)
 
 
 from .albumentations_translate import GANTranslate  # noqa: E402, F401  (CycleGAN translation; own module)

@@ -6,10 +6,15 @@ The same small classifier is trained K times (seeds) in each arm, on the same re
 - ``duplicate``: minority classes topped up with duplicated real samples (the control synthetic data must beat);
 - ``classical``: real samples with classical augmentation (translation and rotation; flips and brightness/contrast
   too, except for models trained with the ``medical`` preset);
-- ``ganaug``: real samples plus synthetic ones. Candidate mixes (a ratio of synthetic per real sample, given first
-  to the smallest classes, and optionally a filter keeping the synthetic samples that a classifier trained on the
-  real part finds most typical of their class) are compared on a validation split carved from DATA (or given), never
-  on TEST; the best mix is the ``ganaug`` arm.
+- ``ganaug``: real samples plus synthetic ones. Candidate mixes are compared on a validation split carved from DATA
+  (or given), never on TEST; the best mix is the ``ganaug`` arm. A mix is a ratio of synthetic per real sample,
+  given first to the smallest classes, and a filter:
+
+  - ``none``: the generator's samples as drawn;
+  - ``confidence``: of twice as many samples, the half that a classifier trained on the real part (the judge)
+    finds most typical of their class;
+  - ``gate``: ``confidence``, plus a per-class quality gate: a class whose synthetic samples the judge recognises
+    less often than its real validation samples gets duplicated real samples in their place.
 
 Scores on TEST: accuracy, balanced accuracy, macro-F1 and AUC, each as a mean and 95% interval over seeds; ganaug's
 uplift over each control as a paired interval, and a verdict against the strongest control. Synthetic item k of
@@ -31,6 +36,7 @@ from .errors import GanaugError
 from .uplift import METRICS, PRIMARY, interval, paired_uplift, scores, verdict
 
 CONTROLS = ("real", "duplicate", "classical")
+FILTERS = ("none", "confidence", "gate")
 TITLES = {"real": "real only", "duplicate": "real + duplicated minority", "classical": "real + classical augmentation"}
 
 
@@ -141,7 +147,7 @@ def evaluate(
     seeds: int = 5,
     epochs: int = 30,
     ratios: tuple[float, ...] = (0.5, 1.0),
-    filters: tuple[str, ...] = ("none", "confidence"),
+    filters: tuple[str, ...] = FILTERS,
     model_factory: ModelFactory | None = None,
     split: str = "train",
     test_split: str = "test",
@@ -170,9 +176,9 @@ def evaluate(
 
     if seeds < 1:
         raise GanaugError(f"seeds must be >= 1, got {seeds}")
-    bad = [f for f in filters if f not in ("none", "confidence")]
+    bad = [f for f in filters if f not in FILTERS]
     if bad or not filters or not ratios or any(r <= 0 for r in ratios):
-        raise GanaugError(f"ratios must be > 0 and filters from none, confidence; got {ratios}, {filters}")
+        raise GanaugError(f"ratios must be > 0 and filters from {', '.join(FILTERS)}; got {ratios}, {filters}")
     g = load_generator(model)
     out_dir = output_folder(model, out)
     names, dc = g.class_names, g.data
@@ -196,11 +202,11 @@ def evaluate(
     arms = _Arms(factory, (dc.channels, dc.height, dc.width), g.num_classes, epochs, device)
     medical = g.config.get("training", {}).get("preset") == "medical"
     counts = torch.bincount(y_tr, minlength=g.num_classes).tolist()
-    filtering = "confidence" in filters
-    judge = None
-    if filtering:
+    judge, bar, gate_report = None, None, {}
+    if set(filters) - {"none"}:
         train_part = type(real)(x_tr, y_tr, dc)
         judge = get_extractor("classifier", data=train_part, folder=out_dir, device=device, epochs=epochs)
+        bar = class_recall(judge, x_val, y_val, g.num_classes)
     candidates = [(r, f) for r in ratios for f in filters]
     total = seeds * (len(CONTROLS) + len(candidates))
     results: dict[str, dict[str, Any]] = {name: {"title": TITLES[name], "test": [], "val": []} for name in CONTROLS}
@@ -217,9 +223,16 @@ def evaluate(
                 "classical": (x_tr, y_tr, classical_augment(medical)),
             }
             sampler = Sampler(g, seed=s)
+            gates: dict[float, list[dict]] = {}
             for r, f in candidates:
-                sx, sy = _synthetic(sampler, synthetic_plan(counts, r), judge if f == "confidence" else None)
+                plan = synthetic_plan(counts, r)
+                sx, sy, gate = _synthetic(sampler, plan, None if f == "none" else judge, bar if f == "gate" else None)
+                if f == "gate":
+                    gates[r] = gate
+                    sx, sy = _gate_fill(sx, sy, x_tr, y_tr, plan, gate, s)
                 jobs[f"ganaug@{r:g}/{f}"] = (torch.cat([x_tr, sx]), torch.cat([y_tr, sy]), None)
+            if gates and s == 0:
+                gate_report = {f"{r:g}": v for r, v in gates.items()}
             for name, (x, y, aug) in jobs.items():
                 val_scores, test_scores = arms.run(x, y, s, aug, sets)
                 results[name]["val"].append(val_scores)
@@ -228,6 +241,8 @@ def evaluate(
     for arm in results.values():
         arm["summary"] = {m: interval([t[m] for t in arm["test"]]) for m in METRICS}
         arm["val_summary"] = {m: interval([v[m] for v in arm["val"]]) for m in METRICS}
+    if bar is not None and "gate" in filters:
+        notes.append(gate_note(gate_report, names))
     picks = [n for n in results if results[n].get("candidate")]
     best = max(picks, key=lambda n: results[n]["val_summary"][PRIMARY]["mean"])
     ratio, filt = results[best]["ratio"], results[best]["filter"]
@@ -252,6 +267,7 @@ def evaluate(
         "medical": medical,
         "arms": results,
         "chosen": {"arm": best, "ratio": chosen["ratio"], "filter": chosen["filter"], "by": f"validation {PRIMARY}"},
+        "gate": gate_report if "gate" in filters else None,
         "uplift": uplift,
         "strongest_control": strongest,
         "verdict": uplift[strongest]["verdict"],
@@ -267,9 +283,21 @@ def evaluate(
     return write_outputs(result, model, out_dir, warn)
 
 
-def _synthetic(sampler, plan: list[int], judge) -> tuple[torch.Tensor, torch.Tensor]:
-    """Synthetic samples per ``plan``; with a ``judge`` classifier, the most class-typical half of twice as many."""
-    xs, ys = [], []
+def class_recall(judge, x: torch.Tensor, y: torch.Tensor, k: int) -> list[float | None]:
+    """The judge's recall of each class on real samples (None for a class absent from ``y``)."""
+    pred = judge.logits(x).argmax(1)
+    return [float((pred[y == c] == c).float().mean()) if bool((y == c).any()) else None for c in range(k)]
+
+
+def _synthetic(sampler, plan: list[int], judge, bar: list[float | None] | None = None):
+    """Synthetic samples per ``plan`` and, with a ``bar``, each class's gate.
+
+    With a ``judge`` classifier, the most class-typical half of twice as many samples are kept. With a ``bar`` (the
+    judge's recall of each class on real validation samples), a class passes its gate when the judge recognises at
+    least that share of all its drawn synthetic samples, before the filter; a class with no real validation sample
+    always passes.
+    """
+    xs, ys, gate = [], [], []
     for c, n in enumerate(plan):
         if n == 0:
             continue
@@ -277,10 +305,47 @@ def _synthetic(sampler, plan: list[int], judge) -> tuple[torch.Tensor, torch.Ten
             x = sampler.items(c, range(n))
         else:
             pool = sampler.items(c, range(2 * n))
-            confidence = torch.softmax(judge.logits(pool), 1)[:, c]
-            x = pool[torch.argsort(confidence, descending=True)[:n]]
+            probs = torch.softmax(judge.logits(pool), 1)
+            keep = torch.argsort(probs[:, c], descending=True)[:n]
+            x = pool[keep]
+            if bar is not None:
+                recognised = float((probs.argmax(1) == c).float().mean())
+                need = bar[c]
+                gate.append({"class": c, "recognised": recognised, "needed": need,
+                             "passed": need is None or recognised >= need})  # fmt: skip
         xs.append(x)
         ys.append(torch.full((n,), c, dtype=torch.long))
     if not xs:
-        return torch.empty(0, *sampler.items(0, [0]).shape[1:]), torch.empty(0, dtype=torch.long)
+        return torch.empty(0, *sampler.items(0, [0]).shape[1:]), torch.empty(0, dtype=torch.long), gate
+    return torch.cat(xs), torch.cat(ys), gate
+
+
+def _gate_fill(sx, sy, x_tr, y_tr, plan: list[int], gate: list[dict], seed: int):
+    """Replace the synthetic samples of every class that failed its gate by as many duplicated real samples."""
+    failed = {g["class"] for g in gate if not g["passed"]}
+    if not failed:
+        return sx, sy
+    gen = torch.Generator().manual_seed(seed)
+    keep = torch.tensor([int(c) not in failed for c in sy.tolist()], dtype=torch.bool)
+    xs, ys = [sx[keep]], [sy[keep]]
+    for c in sorted(failed):
+        members = torch.nonzero(y_tr == c).flatten()
+        pick = members[torch.randint(len(members), (plan[c],), generator=gen)]
+        xs.append(x_tr[pick])
+        ys.append(y_tr[pick])
     return torch.cat(xs), torch.cat(ys)
+
+
+def gate_note(report: dict, names: list[str]) -> str:
+    """One line: which classes passed the quality gate at each ratio (seed 0)."""
+    parts = []
+    for ratio, gate in report.items():
+        cells = [
+            f"{names[g['class']]} {'passed' if g['passed'] else 'failed'} ({g['recognised']:.2f}"
+            + (f" vs {g['needed']:.2f})" if g["needed"] is not None else ")")
+            for g in gate
+        ]
+        parts.append(f"ratio {ratio}: " + ", ".join(cells) if cells else f"ratio {ratio}: no synthetic samples")
+    return "quality gate (share of synthetic samples the judge recognises vs its recall on real validation): " + (
+        "; ".join(parts)
+    )

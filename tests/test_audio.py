@@ -199,6 +199,26 @@ def test_ganaugment_on_spectrogram_tensors(tone_run: Path) -> None:
     assert pickle.loads(pickle.dumps(aug))(spec, 1)[0].shape == spec.shape
 
 
+def test_albumentations_ganaugment_on_spectrogram_arrays(tone_run: Path) -> None:
+    import albumentations as A
+
+    from ganaug.albumentations import GANAugment
+    from ganaug.audio import LogMel
+
+    spec = LogMel(tone_run)(torch.from_numpy(tone(400, 0.256))[None])[0].numpy()  # (16, 16) float32
+    pipeline = A.Compose([GANAugment(str(tone_run), p=1.0, sample_seed=0, batch_size=4)], seed=0)
+    out = pipeline(image=spec, label="low")["image"]
+    assert out.shape == spec.shape and out.dtype == spec.dtype and not np.array_equal(out, spec)
+    wide = pipeline(image=np.zeros((16, 40, 2), np.float32), label=0)["image"]  # time padded, channels repeated
+    assert wide.shape == (16, 40, 2) and np.array_equal(wide[..., 0], wide[..., 1])
+    db = A.Compose([GANAugment(str(tone_run), p=1.0, sample_seed=0, mean=0.0, std=0.5)], seed=0)
+    assert np.allclose(db(image=spec, label="low")["image"], out / 0.5, atol=1e-4)
+    with pytest.raises(GanaugError, match="float arrays shaped"):
+        pipeline(image=np.zeros((16, 16), np.uint8), label=0)
+    restored = A.from_dict(A.to_dict(pipeline))
+    assert restored(image=spec, label="low")["image"].shape == spec.shape
+
+
 def test_ganaugment_waveform(tone_run: Path) -> None:
     from ganaug.audio import GANAugmentWaveform
 

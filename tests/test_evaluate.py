@@ -10,7 +10,15 @@ import pytest
 import torch
 
 from ganaug.errors import GanaugError
-from ganaug.evaluate import carve_validation, duplicate_minority, evaluate, overlap_count, synthetic_plan
+from ganaug.evaluate import (
+    _gate_fill,
+    _synthetic,
+    carve_validation,
+    duplicate_minority,
+    evaluate,
+    overlap_count,
+    synthetic_plan,
+)
 from ganaug.uplift import interval, paired_uplift, scores, verdict
 
 from .helpers import run_cli
@@ -76,6 +84,43 @@ def gray_model(tiny_gray_run, tmp_path):
     return shutil.copytree(tiny_gray_run, tmp_path / "run")
 
 
+class _ValueSampler:
+    """Class c's synthetic item i is a 1x2x2 image of value ``looks[c]`` (+ a tiny per-item offset)."""
+
+    def __init__(self, looks):
+        self.looks = looks
+
+    def items(self, c, idx):
+        idx = torch.as_tensor(list(idx), dtype=torch.float32)
+        return (self.looks[c] + 1e-3 * idx).view(-1, 1, 1, 1).expand(-1, 1, 2, 2).clone()
+
+
+class _ValueJudge:
+    """Says class 0 for images darker than 0, class 1 otherwise."""
+
+    def logits(self, x):
+        v = x.mean(dim=(1, 2, 3))
+        return torch.stack([-v, v], 1) * 10
+
+
+def test_quality_gate_swaps_unrecognisable_classes_for_duplicates():
+    # class 1's generator draws dark images the judge takes for class 0: it fails its gate
+    sampler, judge = _ValueSampler({0: -0.5, 1: -0.4}), _ValueJudge()
+    plan = [2, 6]
+    sx, sy, gate = _synthetic(sampler, plan, judge, bar=[0.9, 0.8])
+    assert [g["passed"] for g in gate] == [True, False] and gate[1]["recognised"] == 0.0
+    x_tr = torch.cat([torch.full((4, 1, 2, 2), -0.9), torch.full((3, 1, 2, 2), 0.7)])
+    y_tr = torch.tensor([0] * 4 + [1] * 3)
+    fx, fy = _gate_fill(sx, sy, x_tr, y_tr, plan, gate, seed=0)
+    assert torch.bincount(fy).tolist() == [2, 6]
+    assert torch.all(fx[fy == 1] == 0.7)  # duplicated real class-1 samples, no synthetic ones
+    assert torch.all(fx[fy == 0] < -0.49)  # class 0 kept its synthetic samples
+    # a class the judge recognises passes and keeps its synthetic samples; no bar means no gate
+    _, _, gate = _synthetic(_ValueSampler({0: -0.5, 1: 0.5}), plan, judge, bar=[0.9, 0.8])
+    assert all(g["passed"] for g in gate)
+    assert _synthetic(sampler, plan, judge)[2] == []
+
+
 def test_bad_input_unknown_test_class(gray_model, image_folder_factory, gray_sets):
     data, _ = gray_sets
     test = image_folder_factory("t3", class_counts={"a": 2, "zebra": 2}, channels=1)
@@ -105,7 +150,7 @@ def test_evaluate_command_end_to_end(gray_model, gray_sets):
     data, test = gray_sets
     proc = run_cli(
         "evaluate", str(gray_model), str(data), "--test", str(test), "--seeds", "2", "--epochs", "1",
-        "--ratios", "0.5", "--filters", "none,confidence", "--quiet",
+        "--ratios", "0.5", "--filters", "none,confidence,gate", "--quiet",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     for title in ("real only", "real + duplicated minority", "real + classical augmentation", "chosen on validation"):
@@ -115,7 +160,10 @@ def test_evaluate_command_end_to_end(gray_model, gray_sets):
     result = json.loads((export / "evaluation.json").read_text())
     assert result["seeds"] == 2 and result["verdict"] in ("helps", "no measurable effect", "hurts")
     assert set(result["uplift"]) == {"real", "duplicate", "classical"}
-    assert result["chosen"]["ratio"] == 0.5 and result["chosen"]["filter"] in ("none", "confidence")
+    assert result["chosen"]["ratio"] == 0.5 and result["chosen"]["filter"] in ("none", "confidence", "gate")
+    gate = result["gate"]["0.5"]
+    assert gate and all({"class", "recognised", "needed", "passed"} <= set(g) for g in gate)
+    assert any(note.startswith("quality gate") for note in result["notes"])
     for arm in ("real", "duplicate", "classical", "ganaug"):
         assert len(result["arms"][arm]["test"]) == 2
         assert set(result["arms"][arm]["summary"]) == {"accuracy", "balanced_accuracy", "macro_f1", "auc"}

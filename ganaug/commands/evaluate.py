@@ -24,7 +24,11 @@ def _floats(text: str) -> tuple[float, ...]:
 @click.option("--epochs", type=int, default=30, show_default=True, help="classifier epochs per training")
 @click.option("--ratios", default="0.5,1", show_default=True, help="candidate synthetic-per-real ratios (comma list)")
 @click.option(
-    "--filters", default="none,confidence", show_default=True, help="candidate synthetic filters: none, confidence"
+    "--filters",
+    default="none,confidence,gate",
+    show_default=True,
+    help="candidate synthetic filters: none, confidence (most class-typical half), gate (confidence + duplicates for "
+    "classes whose samples fail a per-class quality gate)",
 )
 @click.option("--split", default="train", show_default=True, help="split of DATA for .npz / Hugging Face data")
 @click.option("--test-split", default="test", show_default=True, help="split of TEST for .npz / Hugging Face data")
