@@ -194,10 +194,39 @@ def render_card(config: dict, name: str, repo_id: str | None = None, source: str
             f"the downstream effect with `ganaug evaluate {source} DATA --test TEST_DATA`, which also writes the",
             "result into this card.",
         ]
+    body += ["", "## Use", ""]
+    body += _audio_use(source, first, data) if modality == "spectrogram" else _image_use(source, first, data)
     body += [
         "",
-        "## Use",
+        "## Intended use and limits",
         "",
+        f"- Intended for augmenting and class-balancing training sets of the same kind of data as {ds['name']}",
+        f"  ({size}); other sizes, modalities or acquisition settings are out of scope.",
+        "- A sample's label is the class it was asked for, not a verified annotation; mixing in too many",
+        "  synthetic samples can hurt. Keep validation and test sets real.",
+        f"- It learned from {n_train or 'few'} samples: it can repeat or blend training samples and carries the",
+        "  training data's biases. Do not publish samples where the training data's terms forbid it.",
+        "- Weights are safetensors; loading them runs no code.",
+    ]
+    if medical:
+        body += [
+            "- **Not for diagnosis.** Generated medical images are not images of real patients. They must not be",
+            "  used for clinical decisions, shown as real cases, or used to validate a diagnostic system.",
+            "- Synthetic images can contain artefacts that look like findings, or miss real ones; a model trained",
+            "  with them must be validated on real, independent data.",
+        ]
+    if card.get("notes"):
+        body += ["", "## Notes", "", str(card["notes"])]
+    if ds.get("license") or ds.get("citation"):
+        body += ["", "## Training data", ""]
+        body += [f"- license: {ds['license']}"] if ds.get("license") else []
+        body += [f"- cite: {ds['citation']}"] if ds.get("citation") else []
+    return "\n".join(_yaml_header(config, name) + [""] + body) + "\n"
+
+
+def _image_use(source: str, first: str, data: dict) -> list[str]:
+    """The card's usage lines for an image model."""
+    return [
         "```python",
         "import ganaug",
         "",
@@ -228,28 +257,30 @@ def render_card(config: dict, name: str, repo_id: str | None = None, source: str
         f"ganaug sample {source} --class {first} --n 16 --out grid.png",
         f"ganaug balance DATA {source} --out balanced/   # top up minority classes, marked in a manifest",
         "```",
-        "",
-        "## Intended use and limits",
-        "",
-        f"- Intended for augmenting and class-balancing training sets of the same kind of data as {ds['name']}",
-        f"  ({size}); other sizes, modalities or acquisition settings are out of scope.",
-        "- A sample's label is the class it was asked for, not a verified annotation; mixing in too many",
-        "  synthetic samples can hurt. Keep validation and test sets real.",
-        f"- It learned from {n_train or 'few'} samples: it can repeat or blend training samples and carries the",
-        "  training data's biases. Do not publish samples where the training data's terms forbid it.",
-        "- Weights are safetensors; loading them runs no code.",
     ]
-    if medical:
-        body += [
-            "- **Not for diagnosis.** Generated medical images are not images of real patients. They must not be",
-            "  used for clinical decisions, shown as real cases, or used to validate a diagnostic system.",
-            "- Synthetic images can contain artefacts that look like findings, or miss real ones; a model trained",
-            "  with them must be validated on real, independent data.",
-        ]
-    if card.get("notes"):
-        body += ["", "## Notes", "", str(card["notes"])]
-    if ds.get("license") or ds.get("citation"):
-        body += ["", "## Training data", ""]
-        body += [f"- license: {ds['license']}"] if ds.get("license") else []
-        body += [f"- cite: {ds['citation']}"] if ds.get("citation") else []
-    return "\n".join(_yaml_header(config, name) + [""] + body) + "\n"
+
+
+def _audio_use(source: str, first: str, data: dict) -> list[str]:
+    """The card's usage lines for a spectrogram model: features, spectrogram and waveform augmentation, listening."""
+    shape = f"{data['height']} mels x {data['width']} frames"
+    return [
+        "A classifier must compute its features with the model's own log-mel settings (see Notes):",
+        "",
+        "```python",
+        "import ganaug",
+        "from ganaug.audio import GANAugmentWaveform, LogMel, check_settings",
+        "",
+        f'features = LogMel("{source}")'.ljust(48) + "# waveform (..., time) -> log-mel (..., n_mels, frames)",
+        f'check_settings("{source}", my_mel_transform)'.ljust(48) + "# refuses other n_mels, hop, rate, ...",
+        "",
+        f'spec_aug = ganaug.GANAugment("{source}", p=0.3)'.ljust(48) + f"# on tensors (..., n_mels, time); {shape}",
+        "spec, label = spec_aug(features(waveform), label)",
+        "",
+        f'wave_aug = GANAugmentWaveform("{source}", p=0.3)'.ljust(48) + "# on waveforms, for pipelines of audio",
+        "waveform, label = wave_aug(waveform, label)",
+        "```",
+        "",
+        "```bash",
+        f"ganaug sample {source} --class {first} --n 4 --audio --out clips/   # wav files (Griffin-Lim) to listen to",
+        "```",
+    ]

@@ -169,6 +169,8 @@ def test_sample_audio_writes_wav_files(tone_run: Path, tmp_path: Path) -> None:
     assert (info.samplerate, info.frames, info.subtype) == (8000, 2048, "PCM_16")
     card = (tone_run / "export" / "README.md").read_text()
     assert "ganaug.audio.LogMel" in card and "--audio" in card
+    use = card.split("## Use", 1)[1].split("## Intended use", 1)[0]
+    assert "GANAugmentWaveform" in use and "check_settings" in use and "v2.ToImage" not in use
 
 
 def test_sample_audio_refuses_an_image_model(tone_run: Path, tmp_path: Path) -> None:
