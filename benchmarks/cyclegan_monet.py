@@ -5,7 +5,10 @@ out of training. Prints the cycle-reconstruction L1 on held-out images (against 
 far a translation moves an image, and whether its colour statistics move toward the other domain; writes grids of
 held-out photo -> Monet and Monet -> photo (rows: input, translation, cycle back), one line per figure.
 
-    python benchmarks/cyclegan_monet.py [--steps 3500] [--size 64] [--ch 32] [--out /tmp/ganaug-monet]
+    python benchmarks/cyclegan_monet.py [--steps 12000] [--size 64] [--ch 32] [--out /tmp/ganaug-monet]
+
+The default budget (12000 steps at batch 1, about 43 epochs of the 280 training images per domain) takes about
+38 minutes on one CPU thread.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ def colour_stats(x):
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=3500)
+    ap.add_argument("--steps", type=int, default=12000)
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--ch", type=int, default=32)
     ap.add_argument("--blocks", type=int, default=6)
