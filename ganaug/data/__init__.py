@@ -68,7 +68,8 @@ def read_data(
     data's most common channel count; ``split`` picks the ``.npz`` / Hugging Face split; ``skip_bad=True`` skips
     unreadable files (listed in ``skipped``) instead of raising. A ``datasets.Dataset`` object is accepted too.
     ``folder_options`` are for folders: ``labels``, ``label_pattern``, ``window`` and ``spectrogram`` (a dict of
-    audio settings: read the folder's audio files as log-mel spectrograms); see ``ganaug.data.options``.
+    audio settings: read the folder's audio files, or a Hugging Face dataset's audio column, as log-mel
+    spectrograms); see ``ganaug.data.options``.
     """
     opts = {"resolution": resolution, "channels": channels, "split": split, "skip_bad": skip_bad}
     if any(folder_options.values()):

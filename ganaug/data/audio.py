@@ -156,28 +156,34 @@ def fit_length(wave: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([wave, np.zeros(n - len(wave), wave.dtype)])
 
 
-def _wav_rate(path: Path) -> int | None:
-    """The sample rate written in a RIFF/WAVE header, or None if the file is not one."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(64)
-    except OSError:
-        return None
+def _wav_rate(path: Path, head: bytes | None = None) -> int | None:
+    """The sample rate written in a RIFF/WAVE header (the file's, or ``head``), or None if it is not one."""
+    if head is None:
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(64)
+        except OSError:
+            return None
     if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         return None
     pos = head.find(b"fmt ")
     return struct.unpack("<I", head[pos + 12 : pos + 16])[0] if 0 <= pos <= len(head) - 16 else None
 
 
-def decode_audio(path: str | Path) -> tuple[np.ndarray, int]:
-    """One audio file as a ``(samples, channels)`` float32 array in [-1, 1] and its sample rate."""
+def decode_audio(path: str | Path, data: bytes | None = None) -> tuple[np.ndarray, int]:
+    """One audio file (or its ``data`` bytes, named ``path``) as a ``(samples, channels)`` float32 array in [-1, 1]
+    and its sample rate."""
+    import io
+
     import soundfile
 
     path = Path(path)
-    if _wav_rate(path) == 0:
+    head = data[:64] if data is not None else None
+    if _wav_rate(path, head) == 0:
         raise GanaugError(f"{str(path)!r} has a sample rate of 0 in its WAV header; the file is damaged")
     try:
-        wave, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        source = io.BytesIO(data) if data is not None else str(path)
+        wave, rate = soundfile.read(source, dtype="float32", always_2d=True)
     except (RuntimeError, TypeError, ValueError, OSError) as exc:  # soundfile.LibsndfileError is a RuntimeError
         raise GanaugError(f"cannot decode {str(path)!r} as audio ({exc}); accepted: {AUDIO_TEXT}") from exc
     if rate <= 0:
@@ -240,7 +246,7 @@ def read_audio_folder(
         notes=notes,
         skipped=skipped,
     )
-    decoded: list[tuple[Path, np.ndarray, int, int]] = []
+    decoded: list[tuple[str, np.ndarray, int, int]] = []
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         for index, files in enumerate(class_files):
             good = 0
@@ -250,13 +256,31 @@ def read_audio_folder(
                         raise GanaugError(f"{reason}; {SKIP_HINT}")
                     skipped.append((str(file), reason))
                     continue
-                decoded.append((file, wave, rate, index))
+                decoded.append((file.name, wave, rate, index))
                 good += 1
             if not good:
                 raise GanaugError(
                     f"class {class_names[index]!r} has no readable audio files ({len(files)} files); accepted: "
                     f"{AUDIO_TEXT}"
                 )
+    return spectrogram_data(
+        decoded, class_names, settings, resolution=resolution, source=str(path), format="folder", notes=notes,
+        skipped=skipped,
+    )  # fmt: skip
+
+
+def spectrogram_data(
+    decoded: list[tuple[str, np.ndarray, int, int]],
+    class_names: Sequence[str],
+    settings: dict,
+    *,
+    resolution: str | int = "auto",
+    source: str,
+    format: str,
+    notes: list[str],
+    skipped: list[tuple[str, str]],
+) -> LabelledData:
+    """Decoded clips ``(name, (samples, channels) wave, rate, class index)`` -> log-mel spectrogram data."""
     rates = [rate for _, _, rate, _ in decoded]
     spec = SpectrogramSettings.resolve(settings, rates)
     if resolution not in ("auto", "", 0, "0", None):
@@ -284,8 +308,8 @@ def read_audio_folder(
     }
     config = DataConfig(
         modality="spectrogram",
-        format="folder",
-        source=str(path),
+        format=format,
+        source=source,
         height=spec.n_mels,
         width=spec.frames,
         channels=1,
@@ -306,7 +330,7 @@ def _report(decoded: list, waves: list[np.ndarray], spec: SpectrogramSettings, o
     rates = Counter(rate for _, _, rate, _ in decoded)
     if not options.get("sample_rate"):
         notes.append(f"sample rate {spec.sample_rate} Hz: the most common in the data")
-    stereo = [d[0].name for d in decoded if d[1].shape[1] > 1]
+    stereo = [d[0] for d in decoded if d[1].shape[1] > 1]
     if stereo:
         notes.append(f"mixed {len(stereo)} multi-channel files down to mono (e.g. {stereo[0]})")
     other = {r: k for r, k in rates.items() if r != spec.sample_rate}
@@ -317,7 +341,7 @@ def _report(decoded: list, waves: list[np.ndarray], spec: SpectrogramSettings, o
     short = sum(len(w) < n for w in waves)
     if short:
         notes.append(f"padded {short} clips shorter than {seconds:g} s with silence at the end")
-    long_ = [(len(w) / spec.sample_rate, d[0].name) for d, w in zip(decoded, waves, strict=True) if len(w) > n]
+    long_ = [(len(w) / spec.sample_rate, d[0]) for d, w in zip(decoded, waves, strict=True) if len(w) > n]
     if long_:
         far = sorted((x for x in long_ if x[0] > FAR * seconds), reverse=True)
         text = f"cropped {len(long_)} clips longer than {seconds:g} s to their first {seconds:g} s"

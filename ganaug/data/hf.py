@@ -36,6 +36,12 @@ def read_hf(
     skip_bad: bool = False,
 ) -> LabelledData:
     """``hf:NAME`` -> ``datasets.load_dataset(NAME, split=split)``; a path -> ``datasets.load_from_disk(path)``."""
+    opts = {"resolution": resolution, "channels": channels, "split": split, "skip_bad": skip_bad}
+    return read_hf_dataset(load_hf(source, split), source=source, **opts)
+
+
+def load_hf(source: str, split: str) -> Any:
+    """``hf:NAME`` -> ``datasets.load_dataset(NAME, split=split)``; a path -> ``datasets.load_from_disk(path)``."""
     datasets = _datasets()
     if source.startswith("hf:"):
         name = source[3:].strip()
@@ -52,8 +58,21 @@ def read_hf(
             ds = datasets.load_from_disk(str(Path(source).expanduser()))
         except Exception as exc:
             raise GanaugError(f"cannot load the saved dataset in {source!r}: {type(exc).__name__}: {exc}") from exc
-    opts = {"resolution": resolution, "channels": channels, "split": split, "skip_bad": skip_bad}
-    return read_hf_dataset(ds, source=source, **opts)
+    return ds
+
+
+def pick_split(ds: Any, source: str, split: str) -> tuple[Any, list[Any]]:
+    """The ``split`` of a ``DatasetDict`` (or the ``Dataset`` itself) and the other splits."""
+    datasets = _datasets()
+    siblings = []
+    if isinstance(ds, datasets.DatasetDict):
+        if split not in ds:
+            raise GanaugError(f"{source!r} has no split {split!r}; splits found: {', '.join(ds) or 'none'}")
+        siblings = [d for name, d in ds.items() if name != split]
+        ds = ds[split]
+    if not isinstance(ds, datasets.Dataset):
+        raise GanaugError(f"{source!r} is a {type(ds).__name__}; a map-style datasets.Dataset is needed")
+    return ds, siblings
 
 
 def read_hf_dataset(
@@ -67,26 +86,9 @@ def read_hf_dataset(
 ) -> LabelledData:
     """Read a ``datasets.Dataset`` (or the ``split`` of a ``DatasetDict``) with an image and a class-label column."""
     datasets = _datasets()
-    siblings = []
-    if isinstance(ds, datasets.DatasetDict):
-        if split not in ds:
-            raise GanaugError(f"{source!r} has no split {split!r}; splits found: {', '.join(ds) or 'none'}")
-        siblings = [d for name, d in ds.items() if name != split]
-        ds = ds[split]
-    if not isinstance(ds, datasets.Dataset):
-        raise GanaugError(f"{source!r} is a {type(ds).__name__}; a map-style datasets.Dataset is needed")
+    ds, siblings = pick_split(ds, source, split)
     image_col, label_col, class_names = _find_columns(ds, source, datasets)
-    raw_labels = np.asarray(list(ds[label_col]))
-    if raw_labels.ndim != 1 or raw_labels.dtype.kind not in "iu":
-        raise GanaugError(f"label column {label_col!r} of {source!r} must hold one integer class per row")
-    if raw_labels.size and raw_labels.min() < 0:
-        raise GanaugError(
-            f"label column {label_col!r} of {source!r} holds {int(raw_labels.min())} (unlabelled rows?); "
-            f"use a labelled split instead of {split!r}"
-        )
-    if class_names is None:  # plain integer labels: K = 1 + the largest label in any split we can see
-        top = max([int(raw_labels.max()) if raw_labels.size else -1] + [_max_label(d, label_col) for d in siblings])
-        class_names = [str(k) for k in range(top + 1)]
+    raw_labels, class_names = class_labels(ds, siblings, label_col, class_names, source, split)
     samples: list[np.ndarray] = []
     labels: list[int] = []
     skipped: list[tuple[str, str]] = []
@@ -117,6 +119,40 @@ def read_hf_dataset(
     return LabelledData(images=images, labels=labels_t, config=config, skipped=skipped, notes=notes)
 
 
+def class_labels(
+    ds: Any, siblings: list[Any], label_col: str, class_names: list[str] | None, source: str, split: str
+) -> tuple[np.ndarray, list[str]]:
+    """The label column as integers, and the class names (ClassLabel names, else 0..K-1 over all splits)."""
+    raw_labels = np.asarray(list(ds[label_col]))
+    if raw_labels.ndim != 1 or raw_labels.dtype.kind not in "iu":
+        raise GanaugError(f"label column {label_col!r} of {source!r} must hold one integer class per row")
+    if raw_labels.size and raw_labels.min() < 0:
+        raise GanaugError(
+            f"label column {label_col!r} of {source!r} holds {int(raw_labels.min())} (unlabelled rows?); "
+            f"use a labelled split instead of {split!r}"
+        )
+    if class_names is None:  # plain integer labels: K = 1 + the largest label in any split we can see
+        top = max([int(raw_labels.max()) if raw_labels.size else -1] + [_max_label(d, label_col) for d in siblings])
+        class_names = [str(k) for k in range(top + 1)]
+    return raw_labels, class_names
+
+
+def find_label_column(ds: Any, source: str, datasets: Any, described: str) -> tuple[str, list[str] | None]:
+    """A ClassLabel column (with its names), else an integer column named label/labels/class."""
+    features = ds.features
+    label_col = next((k for k, v in features.items() if isinstance(v, datasets.ClassLabel)), None)
+    if label_col is not None:
+        return label_col, list(features[label_col].names)
+    for k in LABEL_NAMES:
+        feature = features.get(k)
+        if isinstance(feature, datasets.Value) and feature.dtype.startswith(("int", "uint")):
+            return k, None
+    raise GanaugError(
+        f"{source!r} has no class-label column (a ClassLabel feature, or an integer column named "
+        f"{'/'.join(LABEL_NAMES)}); columns: {described}"
+    )
+
+
 def _find_columns(ds: Any, source: str, datasets: Any) -> tuple[str, str, list[str] | None]:
     features = ds.features
     described = ", ".join(f"{k} ({type(v).__name__})" for k, v in features.items())
@@ -127,17 +163,8 @@ def _find_columns(ds: Any, source: str, datasets: Any) -> tuple[str, str, list[s
             f"{source!r} has no image column (an Image feature, or a column named {'/'.join(IMAGE_NAMES)}); "
             f"columns: {described}"
         )
-    label_col = next((k for k, v in features.items() if isinstance(v, datasets.ClassLabel)), None)
-    if label_col is not None:
-        return image_col, label_col, list(features[label_col].names)
-    for k in LABEL_NAMES:
-        feature = features.get(k)
-        if isinstance(feature, datasets.Value) and feature.dtype.startswith(("int", "uint")):
-            return image_col, k, None
-    raise GanaugError(
-        f"{source!r} has no class-label column (a ClassLabel feature, or an integer column named "
-        f"{'/'.join(LABEL_NAMES)}); columns: {described}"
-    )
+    label_col, names = find_label_column(ds, source, datasets, described)
+    return image_col, label_col, names
 
 
 def _max_label(ds: Any, column: str) -> int:

@@ -42,6 +42,13 @@ def read_with_options(source: Any, opts: dict, folder_options: dict) -> Labelled
     given = [k for k, v in folder_options.items() if v]
     text = os.fspath(source) if isinstance(source, (str, os.PathLike)) else ""
     path = Path(text).expanduser() if text and not text.startswith("hf:") else None
+    if folder_options.get("spectrogram") and _is_hf(source, text, path):
+        others = [f"--{k.replace('_', '-')}" for k in given if k != "spectrogram"]
+        if others:
+            raise GanaugError(f"{', '.join(others)} apply to folders of files; a Hugging Face dataset has its labels")
+        from .hf_audio import read_hf_audio
+
+        return read_hf_audio(source, settings=folder_options["spectrogram"], **opts)
     if path is None or not path.is_dir():
         what = "does not exist" if path is not None and not path.exists() else "is not a folder"
         names = ", ".join("the spectrogram preset" if k == "spectrogram" else f"--{k.replace('_', '-')}" for k in given)
@@ -57,6 +64,15 @@ def read_with_options(source: Any, opts: dict, folder_options: dict) -> Labelled
     from .folder import read_folder
 
     return read_folder(path, **opts, **options)
+
+
+def _is_hf(source: Any, text: str, path: Path | None) -> bool:
+    """``hf:NAME``, a ``save_to_disk`` folder, or a ``datasets.Dataset`` object."""
+    from . import HF_MARKERS
+
+    if not text:
+        return hasattr(source, "features") and hasattr(source, "column_names")
+    return text.startswith("hf:") or (path is not None and any((path / m).is_file() for m in HF_MARKERS))
 
 
 def after_reading(labelled: LabelledData, cfg: FitConfig) -> dict:
