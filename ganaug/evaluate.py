@@ -14,7 +14,9 @@ The same small classifier is trained K times (seeds) in each arm, on the same re
   - ``confidence``: of twice as many samples, the half that a classifier trained on the real part (the judge)
     finds most typical of their class;
   - ``gate``: ``confidence``, plus a per-class quality gate: a class whose synthetic samples the judge recognises
-    less often than its real validation samples gets duplicated real samples in their place.
+    less often than its real validation samples gets duplicated real samples in their place;
+  - ``discriminator`` (a run folder only): of twice as many samples, the half that the run's own discriminator
+    (newest checkpoint) scores as most real for their class.
 
 Scores on TEST: accuracy, balanced accuracy, macro-F1 and AUC, each as a mean and 95% interval over seeds; ganaug's
 uplift over each control as a paired interval, and a verdict against the strongest control. Synthetic item k of
@@ -36,7 +38,8 @@ from .errors import GanaugError
 from .uplift import METRICS, PRIMARY, interval, paired_uplift, scores, verdict
 
 CONTROLS = ("real", "duplicate", "classical")
-FILTERS = ("none", "confidence", "gate")
+FILTERS = ("none", "confidence", "gate", "discriminator")
+DEFAULT_FILTERS = ("none", "confidence", "gate")
 TITLES = {"real": "real only", "duplicate": "real + duplicated minority", "classical": "real + classical augmentation"}
 
 
@@ -147,7 +150,7 @@ def evaluate(
     seeds: int = 5,
     epochs: int = 30,
     ratios: tuple[float, ...] = (0.5, 1.0),
-    filters: tuple[str, ...] = FILTERS,
+    filters: tuple[str, ...] = DEFAULT_FILTERS,
     model_factory: ModelFactory | None = None,
     split: str = "train",
     test_split: str = "test",
@@ -202,8 +205,12 @@ def evaluate(
     arms = _Arms(factory, (dc.channels, dc.height, dc.width), g.num_classes, epochs, device)
     medical = g.config.get("training", {}).get("preset") == "medical"
     counts = torch.bincount(y_tr, minlength=g.num_classes).tolist()
-    judge, bar, gate_report = None, None, {}
-    if set(filters) - {"none"}:
+    judge, bar, gate_report, critic = None, None, {}, None
+    if "discriminator" in filters:
+        from .critic import load_critic
+
+        critic = load_critic(model, g.config["arch"], g.config["arch_args"])
+    if set(filters) & {"confidence", "gate"}:
         train_part = type(real)(x_tr, y_tr, dc)
         judge = get_extractor("classifier", data=train_part, folder=out_dir, device=device, epochs=epochs)
         bar = class_recall(judge, x_val, y_val, g.num_classes)
@@ -226,7 +233,8 @@ def evaluate(
             gates: dict[float, list[dict]] = {}
             for r, f in candidates:
                 plan = synthetic_plan(counts, r)
-                sx, sy, gate = _synthetic(sampler, plan, None if f == "none" else judge, bar if f == "gate" else None)
+                score = _scorer(f, judge, critic)
+                sx, sy, gate = _synthetic(sampler, plan, score, judge if f == "gate" else None, bar)
                 if f == "gate":
                     gates[r] = gate
                     sx, sy = _gate_fill(sx, sy, x_tr, y_tr, plan, gate, s)
@@ -289,27 +297,34 @@ def class_recall(judge, x: torch.Tensor, y: torch.Tensor, k: int) -> list[float 
     return [float((pred[y == c] == c).float().mean()) if bool((y == c).any()) else None for c in range(k)]
 
 
-def _synthetic(sampler, plan: list[int], judge, bar: list[float | None] | None = None):
-    """Synthetic samples per ``plan`` and, with a ``bar``, each class's gate.
+def _scorer(name: str, judge, critic):
+    """``score(x, c)`` for a filter (higher is kept), or None for ``none``."""
+    if name in ("confidence", "gate"):
+        return lambda x, c: torch.softmax(judge.logits(x), 1)[:, c]
+    if name == "discriminator":
+        return critic.scores
+    return None
 
-    With a ``judge`` classifier, the most class-typical half of twice as many samples are kept. With a ``bar`` (the
-    judge's recall of each class on real validation samples), a class passes its gate when the judge recognises at
-    least that share of all its drawn synthetic samples, before the filter; a class with no real validation sample
-    always passes.
+
+def _synthetic(sampler, plan: list[int], score=None, judge=None, bar: list[float | None] | None = None):
+    """Synthetic samples per ``plan`` and, with a ``judge`` and its ``bar``, each class's gate.
+
+    With a ``score(x, c)``, the best-scored half of twice as many samples are kept. With a ``judge`` and a ``bar``
+    (the judge's recall of each class on real validation samples), a class passes its gate when the judge
+    recognises at least that share of all its drawn synthetic samples, before the filter; a class with no real
+    validation sample always passes.
     """
     xs, ys, gate = [], [], []
     for c, n in enumerate(plan):
         if n == 0:
             continue
-        if judge is None:
+        if score is None:
             x = sampler.items(c, range(n))
         else:
             pool = sampler.items(c, range(2 * n))
-            probs = torch.softmax(judge.logits(pool), 1)
-            keep = torch.argsort(probs[:, c], descending=True)[:n]
-            x = pool[keep]
-            if bar is not None:
-                recognised = float((probs.argmax(1) == c).float().mean())
+            x = pool[torch.argsort(score(pool, c), descending=True)[:n]]
+            if judge is not None and bar is not None:
+                recognised = float((judge.logits(pool).argmax(1) == c).float().mean())
                 need = bar[c]
                 gate.append({"class": c, "recognised": recognised, "needed": need,
                              "passed": need is None or recognised >= need})  # fmt: skip

@@ -12,6 +12,7 @@ import torch
 from ganaug.errors import GanaugError
 from ganaug.evaluate import (
     _gate_fill,
+    _scorer,
     _synthetic,
     carve_validation,
     duplicate_minority,
@@ -107,7 +108,8 @@ def test_quality_gate_swaps_unrecognisable_classes_for_duplicates():
     # class 1's generator draws dark images the judge takes for class 0: it fails its gate
     sampler, judge = _ValueSampler({0: -0.5, 1: -0.4}), _ValueJudge()
     plan = [2, 6]
-    sx, sy, gate = _synthetic(sampler, plan, judge, bar=[0.9, 0.8])
+    score = _scorer("gate", judge, None)
+    sx, sy, gate = _synthetic(sampler, plan, score, judge, bar=[0.9, 0.8])
     assert [g["passed"] for g in gate] == [True, False] and gate[1]["recognised"] == 0.0
     x_tr = torch.cat([torch.full((4, 1, 2, 2), -0.9), torch.full((3, 1, 2, 2), 0.7)])
     y_tr = torch.tensor([0] * 4 + [1] * 3)
@@ -116,9 +118,28 @@ def test_quality_gate_swaps_unrecognisable_classes_for_duplicates():
     assert torch.all(fx[fy == 1] == 0.7)  # duplicated real class-1 samples, no synthetic ones
     assert torch.all(fx[fy == 0] < -0.49)  # class 0 kept its synthetic samples
     # a class the judge recognises passes and keeps its synthetic samples; no bar means no gate
-    _, _, gate = _synthetic(_ValueSampler({0: -0.5, 1: 0.5}), plan, judge, bar=[0.9, 0.8])
+    _, _, gate = _synthetic(_ValueSampler({0: -0.5, 1: 0.5}), plan, score, judge, bar=[0.9, 0.8])
     assert all(g["passed"] for g in gate)
-    assert _synthetic(sampler, plan, judge)[2] == []
+    assert _synthetic(sampler, plan, score)[2] == []
+    # a filter keeps the best-scored half of twice as many: here the brightest class-1 items (offsets 6..11)
+    x, _, _ = _synthetic(sampler, plan, lambda x, c: x.mean(dim=(1, 2, 3)))
+    assert torch.allclose(x[2:, 0, 0, 0].sort().values, -0.4 + 1e-3 * torch.arange(6, 12).float())
+
+
+def test_discriminator_filter_uses_the_runs_checkpoint(gray_model, gray_sets, tmp_path):
+    from ganaug.critic import load_critic
+    from ganaug.sources import load_generator
+
+    g = load_generator(gray_model)
+    critic = load_critic(gray_model, g.config["arch"], g.config["arch_args"])
+    x = g.sample(0, n=5, seed=0)
+    assert critic.scores(x, 0).shape == (5,) and critic.step > 0
+    data, test = gray_sets
+    options = {**FAST, "filters": ("discriminator",)}
+    result = evaluate(gray_model, data, test, out=tmp_path / "ev", warn=lambda _: None, **options)
+    assert result["chosen"]["filter"] == "discriminator"
+    with pytest.raises(GanaugError, match="needs a run folder with a checkpoint.*only the generator"):
+        evaluate(gray_model / "export", data, test, out=tmp_path / "ev2", **options)
 
 
 def test_bad_input_unknown_test_class(gray_model, image_folder_factory, gray_sets):

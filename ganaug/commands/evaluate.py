@@ -28,7 +28,8 @@ def _floats(text: str) -> tuple[float, ...]:
     default="none,confidence,gate",
     show_default=True,
     help="candidate synthetic filters: none, confidence (most class-typical half), gate (confidence + duplicates for "
-    "classes whose samples fail a per-class quality gate)",
+    "classes whose samples fail a per-class quality gate), discriminator (the half the run's own discriminator "
+    "scores most real; MODEL must be a run folder)",
 )
 @click.option("--split", default="train", show_default=True, help="split of DATA for .npz / Hugging Face data")
 @click.option("--test-split", default="test", show_default=True, help="split of TEST for .npz / Hugging Face data")
