@@ -87,7 +87,7 @@ def read_hf_dataset(
     """Read a ``datasets.Dataset`` (or the ``split`` of a ``DatasetDict``) with an image and a class-label column."""
     datasets = _datasets()
     ds, siblings = pick_split(ds, source, split)
-    image_col, label_col, class_names = _find_columns(ds, source, datasets)
+    image_col, label_col, class_names = find_columns(ds, source, datasets, datasets.Image, IMAGE_NAMES, "image")
     raw_labels, class_names = class_labels(ds, siblings, label_col, class_names, source, split)
     samples: list[np.ndarray] = []
     labels: list[int] = []
@@ -153,18 +153,21 @@ def find_label_column(ds: Any, source: str, datasets: Any, described: str) -> tu
     )
 
 
-def _find_columns(ds: Any, source: str, datasets: Any) -> tuple[str, str, list[str] | None]:
+def find_columns(
+    ds: Any, source: str, datasets: Any, feature: type, names: tuple[str, ...], what: str
+) -> tuple[str, str, list[str] | None]:
+    """The ``what`` column (a ``feature`` column, else one named in ``names``) and the class-label column."""
     features = ds.features
     described = ", ".join(f"{k} ({type(v).__name__})" for k, v in features.items())
-    image_col = next((k for k, v in features.items() if isinstance(v, datasets.Image)), None)
-    image_col = image_col or next((k for k in IMAGE_NAMES if k in features), None)
-    if image_col is None:
+    column = next((k for k, v in features.items() if isinstance(v, feature)), None)
+    column = column or next((k for k in names if k in features), None)
+    if column is None:
         raise GanaugError(
-            f"{source!r} has no image column (an Image feature, or a column named {'/'.join(IMAGE_NAMES)}); "
+            f"{source!r} has no {what} column (an {feature.__name__} feature, or a column named {'/'.join(names)}); "
             f"columns: {described}"
         )
-    label_col, names = find_label_column(ds, source, datasets, described)
-    return image_col, label_col, names
+    label_col, class_names = find_label_column(ds, source, datasets, described)
+    return column, label_col, class_names
 
 
 def _max_label(ds: Any, column: str) -> int:

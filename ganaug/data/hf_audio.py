@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import GanaugError
 from . import LabelledData
 from .audio import AUDIO_TEXT, decode_audio, spectrogram_data
-from .hf import _datasets, class_labels, find_label_column, load_hf, pick_split
+from .hf import _datasets, class_labels, find_columns, load_hf, pick_split
 
 AUDIO_NAMES = ("audio", "file", "path")
 
@@ -43,16 +43,8 @@ def read_hf_audio(
     else:
         name, ds = type(source).__name__, source
     ds, siblings = pick_split(ds, name, split)
+    column, label_col, class_names = find_columns(ds, name, datasets, datasets.Audio, AUDIO_NAMES, "audio")
     features = ds.features
-    described = ", ".join(f"{k} ({type(v).__name__})" for k, v in features.items())
-    column = next((k for k, v in features.items() if isinstance(v, datasets.Audio)), None)
-    column = column or next((k for k in AUDIO_NAMES if k in features), None)
-    if column is None:
-        raise GanaugError(
-            f"{name!r} has no audio column (an Audio feature, or a column named {'/'.join(AUDIO_NAMES)}); "
-            f"columns: {described}"
-        )
-    label_col, class_names = find_label_column(ds, name, datasets, described)
     raw_labels, class_names = class_labels(ds, siblings, label_col, class_names, name, split)
     if isinstance(features[column], datasets.Audio):
         values = ds.cast_column(column, datasets.Audio(decode=False))[column]
