@@ -172,8 +172,9 @@ def evaluate(
         >>> result["verdict"], result["uplift"]["duplicate"]["balanced_accuracy"]  # doctest: +SKIP
     """
     from .data import read_data
-    from .evaluate_io import output_folder, progress_bar, write_outputs
+    from .evaluate_io import output_folder, write_outputs
     from .metrics import get_extractor, labels_for, measure_quality
+    from .progress import progress_bar
     from .sampling import Sampler
     from .sources import load_generator
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,27 +13,6 @@ from .uplift import METRICS, PRIMARY, fmt, markdown
 EVALUATION_JSON = "evaluation.json"
 EVALUATION_MD = "evaluation.md"
 CARD_NOTE = "Measured with `ganaug evaluate`"
-
-
-@contextmanager
-def progress_bar(label: str, total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar with ETA on stderr; yields ``advance(n)``."""
-    from rich import progress as rp
-    from rich.console import Console
-
-    bar = rp.Progress(
-        rp.TextColumn(f"[bold]{label}"),
-        rp.BarColumn(),
-        rp.MofNCompleteColumn(),
-        rp.TimeElapsedColumn(),
-        rp.TextColumn("ETA"),
-        rp.TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not enabled,
-    )
-    with bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n=1: bar.advance(task, n)
 
 
 def output_folder(model: Any, out: str | Path | None) -> Path:

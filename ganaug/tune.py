@@ -61,11 +61,11 @@ def tune(
         raise GanaugError("ganaug tune needs Optuna: pip install 'ganaug[tune]'") from exc
     from .config import FitConfig
     from .data import read_data
-    from .evaluate_io import progress_bar
     from .fileio import check_writable, write_json
     from .fitting import fit, resolve_config
     from .metrics import fid, get_extractor
     from .metrics import synthetic_like as like
+    from .progress import progress_bar
     from .registry import ARCHS
 
     if trials < 1 or steps < 1:

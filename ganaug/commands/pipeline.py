@@ -12,8 +12,6 @@ import io
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,29 +19,11 @@ import click
 
 from ..cli import handle_errors
 from ..errors import GanaugError
+from ..progress import progress_bar
 
 MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ("path", "class", "is_synthetic", "seed")
 SYNTHETIC_PREFIX = "ganaug"
-
-
-@contextmanager
-def progress(label: str, total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar with ETA on stderr; yields ``advance(n)``."""
-    from rich import progress as rp
-    from rich.console import Console
-
-    columns = (rp.BarColumn(), rp.MofNCompleteColumn(), rp.TimeElapsedColumn(), rp.TextColumn("ETA"))
-    bar = rp.Progress(
-        rp.TextColumn(f"[bold]{label}"),
-        *columns,
-        rp.TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not enabled,
-    )
-    with bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n=1: bar.advance(task, n)
 
 
 def new_output_folder(out: str) -> Path:
@@ -205,7 +185,7 @@ def balance(
     out_path = new_output_folder(out)
     fallback = next((e.shape for e in real if e.shape is not None), None)
     rows: list[tuple[str, str, bool, int | None]] = []
-    with progress("balance", sum(counts) + sum(added), not quiet) as advance:
+    with progress_bar("balance", sum(counts) + sum(added), not quiet) as advance:
         for name, entry in by_class.items():
             c = sampler.class_index(name)
             class_dir = out_path / name
@@ -295,7 +275,7 @@ def generate(
         click.echo(json.dumps(plan, indent=2))
         return
     out_path = new_output_folder(out)
-    with progress("generate", per_class * len(chosen), not quiet) as advance:
+    with progress_bar("generate", per_class * len(chosen), not quiet) as advance:
         if fmt == "folder":
             _generate_folder(sampler, chosen, per_class, out_path, seed, advance)
         else:

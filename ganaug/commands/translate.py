@@ -85,9 +85,10 @@ def translate(
     import torch
 
     from ..data.images import IMAGE_SUFFIXES, read_image
+    from ..progress import progress_bar
     from ..transforms import functional as F
     from ..translate import load_translator, output_spec, to_unit, unit_to_model
-    from .pipeline import new_output_folder, progress
+    from .pipeline import new_output_folder
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -101,7 +102,7 @@ def translate(
     out = new_output_folder(str(out))
     src, dst = t.domains(direction)
     bad, rejected = [], []
-    with progress("translate", len(images), not quiet) as advance:
+    with progress_bar("translate", len(images), not quiet) as advance:
         for file, rel in images:
             try:
                 array = read_image(file)
