@@ -1,10 +1,12 @@
 """Downstream uplift of ganaug samples on MedMNIST, official splits: the full table of arms of `ganaug evaluate`.
 
-    python benchmarks/uplift.py --dataset breastmnist [--steps 2000] [--arch biggan] [--seeds 5] [--model RUN]
+    python benchmarks/uplift.py --dataset breastmnist --regime small [--seeds 10] [--model RUN]
 
-Trains a generator on the train split with ganaug's defaults for the medical preset (or measures --model), then
-runs `ganaug evaluate` with the official val split for choosing the mix and the official test split for the
-scores. The figure this project lives by is ganaug's uplift in balanced accuracy over the duplicate control.
+Regimes: `full` (the official train split), `small` (a stratified 10% of it), `imbalanced` (every class but the
+largest cut to 10%); the generator is trained on the regime's subset only, with ganaug's defaults for the medical
+preset (or --model is measured). Then `ganaug evaluate` runs with the official val split for choosing the recipe and
+the official test split for the scores. The figure this project lives by is ganaug's uplift in balanced accuracy
+over the strongest control.
 For scale, the MedMNIST v2 paper's ResNet-18 (28) test accuracy: BreastMNIST 0.863, RetinaMNIST 0.524.
 """
 
@@ -25,15 +27,17 @@ PAPER_RESNET18_28 = {"breastmnist": 0.863, "retinamnist": 0.524}
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=sorted(PAPER_RESNET18_28), default="breastmnist")
-    parser.add_argument("--steps", type=int, default=2000, help="generator training steps")
+    parser.add_argument("--regime", choices=("full", "small", "imbalanced"), default="full")
+    parser.add_argument("--fraction", type=float, default=0.1, help="the small/imbalanced regime's fraction")
+    parser.add_argument("--steps", type=int, default=5000, help="generator training steps (ganaug's default: 5000)")
     parser.add_argument("--arch", default="biggan", help="generator architecture (ganaug's default: biggan)")
     parser.add_argument("--ch", type=int, default=0, help="generator width; 0 = the architecture's default")
     parser.add_argument("--batch-size", type=int, default=64, help="generator batch size")
     parser.add_argument("--model", help="an existing run/export to measure instead of training one")
-    parser.add_argument("--seeds", type=int, default=5, help="classifier trainings per arm")
-    parser.add_argument("--epochs", type=int, default=30, help="classifier epochs")
-    parser.add_argument("--ratios", default="0.5,1", help="candidate synthetic-per-real ratios")
-    parser.add_argument("--filters", default="none,confidence,gate", help="candidate synthetic filters")
+    parser.add_argument("--seeds", type=int, default=10, help="classifier trainings per arm (paired seeds)")
+    parser.add_argument("--epochs", type=int, default=30, help="classifier epochs (sets the steps, at least 500)")
+    parser.add_argument("--clf-steps", type=int, default=0, help="classifier steps per training; 0 = from --epochs")
+    parser.add_argument("--ratios", default="1", help="synthetic-per-real ratios of the default recipes")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default=None, help="folder for the run (default: a temp folder)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0 = torch's default")
@@ -52,13 +56,18 @@ def main() -> None:
     data = str(shared_data() / f"medmnist_{args.dataset}" / f"{args.dataset}.npz")
     out = Path(args.out or tempfile.mkdtemp())
     start = time.perf_counter()
+    fractions = {
+        "full": {},
+        "small": {"train_fraction": args.fraction},
+        "imbalanced": {"minority_fraction": args.fraction},
+    }[args.regime]
     if args.model:
         model = args.model
     else:
         run = ganaug.fit(
             data, preset="medical", arch=args.arch, steps=args.steps, ch=args.ch, batch_size=args.batch_size,
             device=args.device, out=out,
-            name=f"{args.dataset}-{args.arch}-{args.steps}", progress=False,
+            name=f"{args.dataset}-{args.regime}-{args.arch}-{args.steps}", progress=False, **fractions,
         )  # fmt: skip
         model = str(run.path)
         fit_s = time.perf_counter() - start
@@ -66,16 +75,24 @@ def main() -> None:
         print(f"run folder: {run.path} ({args.arch}, {args.steps} steps, {fit_s:.0f} s, {threads} threads)")
     t0 = time.perf_counter()
     result = evaluate(
-        model, data, data, val=data, seeds=args.seeds, epochs=args.epochs, device=args.device, progress=False,
-        ratios=tuple(float(r) for r in args.ratios.split(",")), filters=tuple(args.filters.split(",")),
-        quality=not args.no_quality, out=out / "evaluation",
+        model, data, data, val=data, seeds=args.seeds, epochs=args.epochs, steps=args.clf_steps, device=args.device,
+        progress=False,
+        ratios=tuple(float(r) for r in args.ratios.split(",")), quality=not args.no_quality,
+        out=out / "evaluation", **fractions,
     )  # fmt: skip
     print(f"evaluation: {time.perf_counter() - t0:.0f} s")
     print(result["markdown"])
-    name = f"{args.dataset}, {args.seeds} seeds, {args.epochs} epochs"
+    name = f"{args.dataset} {args.regime}, {args.seeds} seeds, {result['steps']} steps"
     for control, u in result["uplift"].items():
-        figure = fmt(u[PRIMARY], signed=True)
-        print(f"ganaug uplift in balanced accuracy over {control} ({name}): {figure} -> {u['verdict']}")
+        figure, boot = fmt(u[PRIMARY], signed=True), fmt(u["bootstrap"], signed=True)
+        print(f"ganaug uplift in balanced accuracy over {control} ({name}): {figure}, bootstrap {boot} -> "
+              f"{u['verdict']}")  # fmt: skip
+    cg = result["classical_plus_ganaug_vs_classical"]
+    print(f"classical + ganaug over classical ({name}): {fmt(cg[PRIMARY], signed=True)} -> {cg['verdict']}")
+    print(
+        f"recommended recipe: {result['recipe']['name'] if result['recipe']['add'] else 'add nothing'} "
+        f"({result['recipe']['reason']})"
+    )
     real_acc = result["arms"]["real"]["summary"]["accuracy"]["mean"]
     paper = PAPER_RESNET18_28[args.dataset]
     print(f"real-only test accuracy vs MedMNIST v2 ResNet-18 (28) ({name}): {real_acc:.3f} vs {paper:.3f} "

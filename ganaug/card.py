@@ -194,6 +194,7 @@ def render_card(config: dict, name: str, repo_id: str | None = None, source: str
             f"the downstream effect with `ganaug evaluate {source} DATA --test TEST_DATA`, which also writes the",
             "result into this card.",
         ]
+    body += ["", "## Recipe", ""] + _recipe_lines(config)
     body += ["", "## Use", ""]
     body += _audio_use(source, first, data) if modality == "spectrogram" else _image_use(source, first, data)
     body += [
@@ -222,6 +223,39 @@ def render_card(config: dict, name: str, repo_id: str | None = None, source: str
         body += [f"- license: {ds['license']}"] if ds.get("license") else []
         body += [f"- cite: {ds['citation']}"] if ds.get("citation") else []
     return "\n".join(_yaml_header(config, name) + [""] + body) + "\n"
+
+
+def _recipe_lines(config: dict) -> list[str]:
+    """How synthetic samples join real ones: the recipe ``ganaug evaluate`` chose, and the teacher."""
+    lines = []
+    teacher = config.get("teacher")
+    if teacher:
+        held = teacher.get("held_out") or {}
+        score = (
+            f"balanced accuracy {held['balanced_accuracy']:.3f} on {held['n']} held-out real samples"
+            if held.get("balanced_accuracy") is not None
+            else "too few samples per class to hold some out for a score"
+        )
+        lines.append(f"- teacher: `teacher.safetensors`, a small classifier trained on the real training data ({score})"
+                     "; it filters synthetic samples and gives soft labels")  # fmt: skip
+    recipe = config.get("recipe")
+    if not recipe:
+        lines.append(
+            "- no recipe yet: `ganaug evaluate` chooses one on validation data and writes it here; until then the "
+            "dataset wrappers add samples in proportion to the classes, unfiltered, with hard labels"
+        )
+    elif recipe.get("add", True):
+        lines.append(f"- **{recipe.get('name', 'recipe')}**: what `SyntheticMixDataset`, `ClassBalancedDataset` and "
+                     "their seeds give by default")  # fmt: skip
+    else:
+        lines.append("- **do not add synthetic samples**: the wrappers add none unless asked")
+    if recipe:
+        fields = {k: v for k, v in recipe.items() if k not in ("name", "reason", "chosen_by")}
+        lines += [
+            f"- {recipe.get('reason', '')}; chosen by {recipe.get('chosen_by', 'ganaug evaluate')}",
+            f"- `config.json` `recipe`: `{json.dumps(fields)}`",
+        ]
+    return lines
 
 
 def _image_use(source: str, first: str, data: dict) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -99,6 +100,29 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+@dataclass
+class SyntheticStream:
+    """Synthetic samples mixed into every batch of :func:`train_classifier`.
+
+    ``pool(i)`` returns pool ``i`` as ``(x, targets)`` (targets: class indices or N x K probabilities); training
+    moves to the next of ``pools`` pools at even intervals, so the classifier sees fresh samples. ``share`` of each
+    batch is synthetic; their loss is weighted by ``weight``; the last ``finetune`` fraction of steps is real only.
+    """
+
+    pool: Callable[[int], tuple[torch.Tensor, torch.Tensor]]
+    pools: int = 1
+    share: float = 0.5
+    weight: float = 1.0
+    finetune: float = 0.0
+
+
+def as_probabilities(y: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Class indices (N) as one-hot rows, or N x K probabilities as they are (float32)."""
+    if y.ndim == 2:
+        return y.float()
+    return F.one_hot(y.long(), num_classes).float()
+
+
 def train_classifier(
     net: nn.Module,
     x: torch.Tensor,
@@ -112,35 +136,105 @@ def train_classifier(
     augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
     device: str | torch.device = "cpu",
     min_steps: int = 0,
+    steps: int = 0,
+    synthetic: SyntheticStream | None = None,
+    relabel: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    mixup: float = 0.0,
 ) -> nn.Module:
     """Train ``net`` with AdamW and a cosine schedule on in-memory tensors; returns it in eval mode on ``device``.
 
-    With ``min_steps``, at least that many updates are made whatever the data size. ``augment(batch, gen)``
-    is applied to every batch. Everything random comes from ``seed``.
+    ``y`` holds class indices or N x K probabilities (soft labels). The run lasts ``steps`` updates when given (the
+    same for every arm of an evaluation, whatever its data size), else ``epochs`` passes over ``x`` and at least
+    ``min_steps`` updates. ``augment(batch, gen)`` is applied to every real batch; ``synthetic`` mixes generated
+    samples in; ``mixup`` (a Beta(a, a) parameter) blends pairs of real images and ``relabel(batch)`` replaces
+    their targets (a teacher's probabilities: distillation). Everything random comes from ``seed``.
     """
     device = torch.device(device)
     gen = torch.Generator().manual_seed(seed)
     net = net.to(device).train()
     n = len(y)
     per_epoch = max(1, math.ceil(n / batch_size))
-    epochs = max(epochs, math.ceil(min_steps / per_epoch)) if n else 0
-    total = max(1, epochs * per_epoch)
+    if steps <= 0:
+        epochs = max(epochs, math.ceil(min_steps / per_epoch)) if n else 0
+        steps = epochs * per_epoch
+    total = max(1, steps)
+    k = _num_classes(net, x, y, device)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(1.0, s / total))))
+    n_syn = 0 if synthetic is None else min(batch_size - 1, round(synthetic.share * batch_size))
+    real_bs = batch_size - n_syn
+    mix_until = total if synthetic is None else round(total * (1 - synthetic.finetune))
+    real_order = _Cycler(n, gen)
+    pool_i, pool = -1, None
     with cpu_threads_for(x, device):
-        for _ in range(epochs):
-            for idx in torch.randperm(n, generator=gen).split(batch_size):
-                if len(idx) < 2 and n >= 2:  # BatchNorm needs two samples
-                    continue
-                xb = x[idx]
-                if augment is not None:
-                    xb = augment(xb, gen)
-                loss = F.cross_entropy(net(xb.to(device)), y[idx].to(device))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
+        for step in range(steps if n else 0):
+            mixing = n_syn > 0 and step < mix_until
+            idx = real_order.take(real_bs if mixing else batch_size)
+            xb, tb = x[idx], as_probabilities(y[idx], k)
+            if augment is not None:
+                xb = augment(xb, gen)
+            if mixup > 0:
+                lam = _beta(mixup, gen)
+                perm = torch.randperm(len(idx), generator=gen)
+                xb, tb = lam * xb + (1 - lam) * xb[perm], lam * tb + (1 - lam) * tb[perm]
+            if relabel is not None:
+                tb = relabel(xb)
+            weights = torch.ones(len(xb))
+            if mixing:
+                want = min(synthetic.pools - 1, step * synthetic.pools // max(1, mix_until))
+                if want != pool_i:
+                    pool_i, (sx, sy) = want, synthetic.pool(want)
+                    pool = (sx, as_probabilities(sy, k), _Cycler(len(sx), gen))
+                sidx = pool[2].take(n_syn)
+                xb = torch.cat([xb, pool[0][sidx]])
+                tb = torch.cat([tb, pool[1][sidx]])
+                weights = torch.cat([weights, torch.full((n_syn,), float(synthetic.weight))])
+            if len(xb) < 2:  # BatchNorm needs two samples
+                continue
+            logp = F.log_softmax(net(xb.to(device)), 1)
+            w = weights.to(device)
+            loss = (-(tb.to(device) * logp).sum(1) * w).sum() / w.sum().clamp_min(1e-8)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
     return net.eval()
+
+
+class _Cycler:
+    """Indices 0..n-1 in a fresh random order each pass, handed out ``k`` at a time across pass boundaries."""
+
+    def __init__(self, n: int, gen: torch.Generator):
+        self.n, self.gen, self.order, self.pos = n, gen, torch.empty(0, dtype=torch.long), 0
+
+    def take(self, k: int) -> torch.Tensor:
+        parts = []
+        while k > 0 and self.n > 0:
+            if self.pos >= len(self.order):
+                self.order, self.pos = torch.randperm(self.n, generator=self.gen), 0
+            part = self.order[self.pos : self.pos + k]
+            self.pos += len(part)
+            k -= len(part)
+            parts.append(part)
+        return torch.cat(parts) if parts else torch.empty(0, dtype=torch.long)
+
+
+def _beta(a: float, gen: torch.Generator) -> float:
+    """A Beta(a, a) draw seeded from ``gen`` (torch's Beta distribution takes no generator)."""
+    return float(np.random.default_rng(int(torch.randint(2**62, (1,), generator=gen))).beta(a, a))
+
+
+def _num_classes(net: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> int:
+    """The width of the net's output (the targets' width for soft labels)."""
+    if y.ndim == 2:
+        return int(y.shape[1])
+    if not len(x):
+        return 1
+    was = net.training
+    with torch.no_grad():
+        k = int(net.eval()(x[:1].to(device)).shape[1])
+    net.train(was)
+    return k
 
 
 @torch.no_grad()

@@ -102,11 +102,18 @@ class FitConfig:
     compile: bool = opt(False, "torch.compile the networks")
     sample_every: int = opt(500, "write a sample grid every N steps")
     checkpoint_every: int = opt(1000, "write a checkpoint every N steps")
+    teacher_epochs: int = opt(
+        30, "epochs of the teacher classifier exported beside the generator (filters, soft labels); 0 = no teacher"
+    )
     eval_every: int = opt(0, "measure FID every N steps, log it and export the best EMA weights by it; 0 = off")
     log_every: int = opt(10, "append losses to log.jsonl every N steps")
     keep_checkpoints: int = opt(2, "checkpoints kept on disk")
     skip_bad: bool = opt(False, "skip unreadable files (counted and reported) instead of stopping")
     split: str = opt("train", "split to train on for .npz and Hugging Face data")
+    train_fraction: float = opt(1.0, "train on a stratified fraction of DATA (the 'small' regime); 1 = all of it")
+    minority_fraction: float = opt(
+        1.0, "keep this fraction of every class but the largest (the 'imbalanced' regime); 1 = all of it"
+    )
     labels: str = opt("", "CSV file of path,label rows labelling the files of a flat DATA folder")
     label_pattern: str = opt("", "regex; its first group in each file name is the label (a flat DATA folder)")
     class_meanings: str = opt("", "class meanings for the model card: a JSON file {class: meaning} or 'a=...;b=...'")

@@ -23,6 +23,7 @@ from torch.utils.data import Dataset
 from .data.hf import IMAGE_NAMES, LABEL_NAMES
 from .errors import GanaugError
 from .generator import Generator
+from .recipe import FilteredItems, Recipe, model_recipe, model_teacher, synthetic_plan
 from .sampling import Sampler
 from .transforms import functional as F
 
@@ -146,10 +147,16 @@ def plan_targets(
 class SyntheticMixDataset(Dataset):
     """A dataset of the real items followed by synthetic ones from a ganaug generator.
 
-    ``ratio`` is the number of synthetic items per real item (0.5: one for every two real ones), spread over the
-    classes in proportion to their real counts; ``per_class={class: count}`` sets the counts instead. Synthetic item
-    ``i`` is the same for the same ``seed`` in any order or worker. ``return_flag=True`` yields
-    ``(x, y, is_synthetic)`` (dict items: an ``is_synthetic`` key; they keep only the image and label keys).
+    By default it follows the model's recipe (``config.json`` ``recipe``, written by ``ganaug evaluate``): its ratio,
+    given to the smallest classes first, its teacher filter, latent spread and labels, so the items are the ones
+    ``evaluate`` trained on for the same seed; a recipe that says not to add samples adds none unless ``ratio`` or
+    ``per_class`` asks. Without a recipe (or ``recipe="none"``), ``ratio`` (default 0.5) synthetic items per real
+    item are spread over the classes in proportion to their real counts. ``per_class={class: count}`` sets the
+    counts. ``set_epoch(e)`` moves to fresh synthetic items each epoch (``set_epoch(e, epochs)`` also follows the
+    recipe's pools and its real-only final epochs). Soft labels (``soft_labels=True``, or a soft-label recipe) make
+    every label a float class-probability vector in the generator's class order, the way torchvision's
+    ``CutMix``/``MixUp`` return them. ``return_flag=True`` yields ``(x, y, is_synthetic)`` (dict items: an
+    ``is_synthetic`` key); :func:`ganaug.recipe.mix_loss` weights synthetic items by the recipe's ``weight``.
     ``transform`` is applied to ``x`` of real and synthetic items alike.
 
     Example:
@@ -162,9 +169,11 @@ class SyntheticMixDataset(Dataset):
         self,
         dataset: Any,
         source: str | Path | Generator,
-        ratio: float = 0.5,
+        ratio: float | None = None,
         *,
         per_class: Mapping[Any, int] | None = None,
+        recipe: Any = "auto",
+        soft_labels: bool | None = None,
         return_flag: bool = False,
         seed: int = 0,
         transform: Callable[[Any], Any] | None = None,
@@ -180,6 +189,14 @@ class SyntheticMixDataset(Dataset):
             raise GanaugError("the wrapped dataset is empty; synthetic items take their type and size from real ones")
         self.dataset = dataset
         self.sampler = Sampler(source, seed=seed, truncation=truncation, device=device)
+        self.recipe = model_recipe(self.sampler.generator, recipe)
+        self.sampler.spread = self.recipe.spread if self.recipe else 1.0
+        self.soft_labels = bool(self.recipe and self.recipe.labels == "soft") if soft_labels is None else soft_labels
+        needs = Recipe(labels="soft") if self.soft_labels else self.recipe
+        teacher = model_teacher(self.sampler.generator, needs)
+        self.teacher = teacher
+        self.filtered = FilteredItems(self.sampler, teacher, self.recipe) if self.recipe else None
+        self.pool, self.note = 0, ""
         self.return_flag = return_flag
         self.transform = transform
         first = dataset[0]
@@ -204,9 +221,17 @@ class SyntheticMixDataset(Dataset):
                 counts[c] = int(value)
             self._set_plan(counts)
         else:
+            if ratio is None and self.recipe is not None and not self.recipe.add:
+                self.note = "the model's recipe says not to add synthetic samples (evaluate found no gain)"
+                ratio = 0.0
+            elif ratio is None:
+                ratio = self.recipe.ratio if self.recipe else 0.5
             if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not ratio >= 0:
                 raise GanaugError(f"ratio must be a number >= 0 (synthetic items per real item), got {ratio!r}")
-            self._set_plan(_proportional(self._count_real(), round(ratio * self.n_real)))
+            counts = self._count_real()
+            plan = synthetic_plan(counts, ratio) if self.recipe else _proportional(counts, round(ratio * self.n_real))
+            self._set_plan(plan)
+        self._full_plan = [self.added[n] for n in self.sampler.class_names]
 
     # -- labels -----------------------------------------------------------------------------------------------
     def _to_class(self, label: Any) -> int:
@@ -237,6 +262,43 @@ class SyntheticMixDataset(Dataset):
         self.real_counts = dict(zip(self.sampler.class_names, counts, strict=True))
         return counts
 
+    def set_epoch(self, epoch: int, epochs: int | None = None) -> None:
+        """Fresh synthetic items for ``epoch``: pool ``epoch`` (with ``epochs``, the recipe's ``refresh`` pools spread
+        over the epochs, and no synthetic items in the recipe's real-only final epochs, as ``evaluate`` trains)."""
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+            raise GanaugError(f"epoch must be an integer >= 0, got {epoch!r}")
+        plan = list(self._full_plan)
+        if epochs is None:
+            self.pool = int(epoch)
+        else:
+            if not isinstance(epochs, (int, np.integer)) or epochs < 1 or epoch >= epochs:
+                raise GanaugError(f"epochs must be an integer > epoch ({epoch}), got {epochs!r}")
+            refresh, finetune = (self.recipe.refresh, self.recipe.finetune) if self.recipe else (1, 0.0)
+            mix_until = round(epochs * (1 - finetune))
+            self.pool = min(refresh - 1, epoch * refresh // max(1, mix_until))
+            if epoch >= mix_until:
+                plan = [0] * len(plan)
+        self._set_plan(plan)
+
+    def synthetic_model_item(self, c: int, k: int) -> torch.Tensor:
+        """Synthetic item ``k`` of class ``c`` in the current pool, in model space (C x H x W in [-1, 1])."""
+        n = self._full_plan[c]
+        if self.filtered is not None:
+            return self.filtered.items(c, self.pool * n + k, 1)[0]
+        return self.sampler.item(c, self.pool * n + k)
+
+    def _soft(self, c: int | None, x_model: torch.Tensor | None) -> torch.Tensor:
+        k = self.sampler.num_classes
+        if (
+            c is not None
+            and x_model is not None
+            and self.teacher is not None
+            and (self.recipe is None or self.recipe.labels == "soft")
+        ):
+            temperature = self.recipe.temperature if self.recipe else 1.0
+            return self.teacher.probabilities(x_model[None], temperature)[0]
+        return torch.nn.functional.one_hot(torch.tensor(c), k).float()
+
     def _set_plan(self, counts: Sequence[int]) -> None:
         self.added = dict(zip(self.sampler.class_names, (int(n) for n in counts), strict=True))
         self._starts = list(np.cumsum([0, *counts])[:-1])
@@ -263,9 +325,13 @@ class SyntheticMixDataset(Dataset):
         where = self.locate(index)
         if where is None:
             x, y = self.format.split(self.dataset[index])
+            if self.soft_labels:
+                y = self._soft(self._to_class(y), None)
         else:
             c, k = where
-            x, y = F.render(self.sampler.item(c, k), self.sampler.data, self.spec), self._from_class(c)
+            item = self.synthetic_model_item(c, k)
+            x = F.render(item, self.sampler.data, self.spec)
+            y = self._soft(c, item) if self.soft_labels else self._from_class(c)
         if self.transform is not None:
             x = self.transform(x)
         return self.format.build(x, y, (where is not None) if self.return_flag else None)
@@ -274,6 +340,8 @@ class SyntheticMixDataset(Dataset):
 class ClassBalancedDataset(SyntheticMixDataset):
     """Tops up every class to ``target`` ("max": the largest real count, an int, or ``{class: count}``, where
     classes left out stay as they are). ``.added`` holds the synthetic count per class, ``.real_counts`` the real one.
+    The synthetic items follow the model's recipe (filter, spread, labels) as in :class:`SyntheticMixDataset`; a
+    recipe that says not to add samples adds none unless ``target`` is given.
 
     The classes are the dataset's own where it names them (``dataset.classes``, a ``ClassLabel``), else the
     generator's.
@@ -288,8 +356,10 @@ class ClassBalancedDataset(SyntheticMixDataset):
         self,
         dataset: Any,
         source: str | Path | Generator,
-        target: str | int | Mapping[Any, int] = "max",
+        target: str | int | Mapping[Any, int] | None = None,
         *,
+        recipe: Any = "auto",
+        soft_labels: bool | None = None,
         return_flag: bool = False,
         seed: int = 0,
         transform: Callable[[Any], Any] | None = None,
@@ -299,8 +369,15 @@ class ClassBalancedDataset(SyntheticMixDataset):
         std: Any = None,
     ):
         options = {"truncation": truncation, "device": device, "mean": mean, "std": std, "transform": transform}
-        super().__init__(dataset, source, per_class={}, return_flag=return_flag, seed=seed, **options)
-        self._set_plan(plan_targets(self._count_real(), target, self.sampler, self.classes))
+        super().__init__(dataset, source, per_class={}, return_flag=return_flag, seed=seed, recipe=recipe,
+                         soft_labels=soft_labels, **options)  # fmt: skip
+        counts = self._count_real()
+        if target is None and self.recipe is not None and not self.recipe.add:
+            self.note = "the model's recipe says not to add synthetic samples (evaluate found no gain)"
+            self._set_plan([0] * len(counts))
+        else:
+            self._set_plan(plan_targets(counts, "max" if target is None else target, self.sampler, self.classes))
+        self._full_plan = [self.added[n] for n in self.sampler.class_names]
 
 
 class TransformedDataset(Dataset):

@@ -1,31 +1,32 @@
 """``ganaug evaluate``: does a generator help a classifier? Measured against the controls that matter.
 
-The same small classifier is trained K times (seeds) in each arm, on the same real training part of DATA:
+The same small classifier is trained K times (paired seeds: same initial weights and data order) per arm, each for
+the same number of optimizer steps, on the same real training part of DATA:
 
 - ``real``: real samples only;
-- ``duplicate``: minority classes topped up with duplicated real samples (the control synthetic data must beat);
-- ``classical``: real samples with classical augmentation (translation and rotation; flips and brightness/contrast
-  too, except for models trained with the ``medical`` preset);
-- ``ganaug``: real samples plus synthetic ones. Candidate mixes are compared on a validation split carved from DATA
-  (or given), never on TEST; the best mix is the ``ganaug`` arm. A mix is a ratio of synthetic per real sample,
-  given first to the smallest classes, and a filter:
+- ``duplicate``: minority classes topped up with duplicated real samples;
+- ``classical``: real samples with classical augmentation (whole-pixel shifts; flips and brightness/contrast too,
+  except for models trained with the ``medical`` preset);
+- ``distill`` (when a candidate uses soft labels): real images blended by mixup and labelled by the teacher, so
+  that what distillation alone gives is not credited to the generator;
+- ``ganaug``: real samples plus synthetic ones by a recipe (:mod:`ganaug.recipe`): a share of every batch, a loss
+  weight, the teacher filter, hard or soft labels, the latent spread, fresh pools, two-stage training. Candidate
+  recipes are compared on a validation split (given, or carved from DATA), never on TEST; the best is the
+  ``ganaug`` arm, and ``classical + ganaug`` (the same recipe over classically augmented real samples) is compared
+  with ``classical``, the way most users deploy it.
 
-  - ``none``: the generator's samples as drawn;
-  - ``confidence``: of twice as many samples, the half that a classifier trained on the real part (the judge)
-    finds most typical of their class;
-  - ``gate``: ``confidence``, plus a per-class quality gate: a class whose synthetic samples the judge recognises
-    less often than its real validation samples gets duplicated real samples in their place;
-  - ``discriminator`` (a run folder only): of twice as many samples, the half that the run's own discriminator
-    (newest checkpoint) scores as most real for their class.
+The teacher is a classifier trained on the real training part (:class:`ganaug.teacher.Teacher`). Regimes:
+``train_fraction`` keeps a stratified fraction of DATA, ``minority_fraction`` cuts every class but the largest
+(by default the fractions the model was fitted with, so the classifier sees the GAN's own training data).
 
-Scores on TEST: accuracy, balanced accuracy, macro-F1 and AUC, each as a mean and 95% interval over seeds; ganaug's
-uplift over each control as a paired interval, and a verdict against the strongest control. Synthetic item k of
-class c is the one ``SyntheticMixDataset`` / ``ClassBalancedDataset`` give for the same seed.
+Scores on TEST: accuracy, balanced accuracy, macro-F1 and AUC with a 95% interval over seeds; ganaug's uplift over
+each control as a paired interval over seeds and a paired bootstrap over test images, and a verdict against the
+strongest control. The chosen recipe is written into the export (``config.json`` and card); where validation shows
+no gain over the strongest control it says not to add synthetic samples.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from pathlib import Path
 from typing import Any
@@ -33,111 +34,26 @@ from typing import Any
 import numpy as np
 import torch
 
-from .classifier import ModelFactory, default_factory, predict_proba, resolve_device, seed_everything, train_classifier
+from .classifier import ModelFactory, default_factory
 from .errors import GanaugError
-from .uplift import METRICS, PRIMARY, interval, paired_uplift, scores, verdict
+from .evaluate_arms import (
+    CONTROLS,
+    MIN_STEPS,
+    MIXUP_ALPHA,
+    TITLES,
+    Arms,
+    Job,
+    carve_validation,
+    classical_augment,
+    default_recipes,
+    duplicate_minority,
+    overlap_count,
+    recipe_stream,
+)
+from .recipe import Recipe, synthetic_plan
+from .uplift import METRICS, PRIMARY, bootstrap_uplift, interval, paired_uplift, verdict
 
-CONTROLS = ("real", "duplicate", "classical")
-FILTERS = ("none", "confidence", "gate", "discriminator")
-DEFAULT_FILTERS = ("none", "confidence", "gate")
-TITLES = {"real": "real only", "duplicate": "real + duplicated minority", "classical": "real + classical augmentation"}
-
-
-def _hashes(x: torch.Tensor) -> list[str]:
-    return [hashlib.sha1(row.numpy().tobytes()).hexdigest() for row in x.contiguous()]
-
-
-def overlap_count(test: torch.Tensor, train: torch.Tensor) -> int:
-    """How many TEST samples are identical to a training sample."""
-    seen = set(_hashes(train))
-    return sum(h in seen for h in _hashes(test))
-
-
-def carve_validation(
-    y: torch.Tensor, fraction: float, names: list[str], seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified (train, validation) indices; a class too small for the split is a clear error."""
-    if not 0 < fraction < 1:
-        raise GanaugError(f"val_fraction must be between 0 and 1, got {fraction}")
-    need = max(2, math.ceil(1 / fraction))
-    rng = np.random.default_rng(seed)
-    train, val = [], []
-    for c in torch.unique(y).tolist():
-        idx = np.flatnonzero(y.numpy() == c)
-        if len(idx) < need:
-            raise GanaugError(
-                f"class {names[c]!r} has {len(idx)} sample(s) in DATA; a {fraction:.0%} validation split needs at "
-                f"least {need} per class (at least one for validation, the rest for training). Add samples, raise "
-                "--val-fraction, or pass a validation set with --val"
-            )
-        idx = rng.permutation(idx)
-        k = max(1, round(len(idx) * fraction))
-        val += idx[:k].tolist()
-        train += idx[k:].tolist()
-    return np.sort(train), np.sort(val)
-
-
-def duplicate_minority(y: torch.Tensor, seed: int) -> torch.Tensor:
-    """Indices that top every class up to the largest one by duplicating random real samples."""
-    gen = torch.Generator().manual_seed(seed)
-    counts = torch.bincount(y)
-    out = [torch.arange(len(y))]
-    for c, n in enumerate(counts.tolist()):
-        if 0 < n < int(counts.max()):
-            members = torch.nonzero(y == c).flatten()
-            out.append(members[torch.randint(n, (int(counts.max()) - n,), generator=gen)])
-    return torch.cat(out)
-
-
-def synthetic_plan(counts: list[int], ratio: float) -> list[int]:
-    """Synthetic samples per class for ``ratio`` synthetic per real sample, each one to the smallest class so far."""
-    total = round(ratio * sum(counts))
-    have = [n if n > 0 else math.inf for n in counts]
-    add = [0] * len(counts)
-    for _ in range(total):
-        c = int(np.argmin([h + a for h, a in zip(have, add, strict=True)]))
-        add[c] += 1
-    return add
-
-
-def classical_augment(medical: bool):
-    """A batch augmentation (``fn(x, generator)``): translation up to 1/8 of the size and rotation up to 10 degrees;
-    for non-medical data also horizontal flips and brightness/contrast jitter."""
-    from torch.nn import functional as F
-
-    def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        n = len(x)
-        angle = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(10)
-        shift = (torch.rand(n, 2, generator=gen) * 2 - 1) * 0.25  # 1/8 of the size, in [-1, 1] coordinates
-        cos, sin = torch.cos(angle), torch.sin(angle)
-        theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
-        if not medical:
-            flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
-            theta[:, :, 0] *= flip[:, None]
-        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-        out = F.grid_sample(x, grid, padding_mode="border", align_corners=False)
-        if not medical:
-            contrast = 1 + (torch.rand(n, 1, 1, 1, generator=gen) * 2 - 1) * 0.2
-            bright = (torch.rand(n, 1, 1, 1, generator=gen) * 2 - 1) * 0.2
-            mean = out.mean(dim=(1, 2, 3), keepdim=True)
-            out = ((out - mean) * contrast + mean + bright).clamp(-1, 1)
-        return out
-
-    return augment
-
-
-class _Arms:
-    """Trains and scores one classifier per (arm, seed)."""
-
-    def __init__(self, factory: ModelFactory, shape: tuple[int, int, int], k: int, epochs: int, device: str):
-        self.factory, self.shape, self.k, self.epochs = factory, shape, k, epochs
-        self.device = resolve_device(device)
-
-    def run(self, x, y, seed, augment=None, evaluate=()) -> list[dict]:
-        seed_everything(seed)
-        net = self.factory(self.shape[0], self.k, self.shape[1], self.shape[2])
-        net = train_classifier(net, x, y, epochs=self.epochs, seed=seed, augment=augment, device=self.device)
-        return [scores(ty.numpy(), predict_proba(net, tx)) for tx, ty in evaluate]
+__all__ = ["evaluate", "carve_validation", "duplicate_minority", "overlap_count", "synthetic_plan"]
 
 
 def evaluate(
@@ -149,8 +65,11 @@ def evaluate(
     val_fraction: float = 0.2,
     seeds: int = 5,
     epochs: int = 30,
-    ratios: tuple[float, ...] = (0.5, 1.0),
-    filters: tuple[str, ...] = DEFAULT_FILTERS,
+    steps: int = 0,
+    ratios: tuple[float, ...] = (1.0,),
+    recipes: list[Recipe] | None = None,
+    train_fraction: float | None = None,
+    minority_fraction: float | None = None,
     model_factory: ModelFactory | None = None,
     split: str = "train",
     test_split: str = "test",
@@ -163,121 +82,173 @@ def evaluate(
 ) -> dict:
     """Train the same classifier ``seeds`` times per arm and compare on ``test``; see the module's doc.
 
+    ``steps`` updates per training (0: ``epochs`` passes over the real training part, at least 500). ``recipes``
+    are the candidates (default: :func:`~ganaug.evaluate_arms.default_recipes` at ``ratios``).
     ``model_factory(channels, num_classes, height, width)`` replaces the default small ResNet. Writes
-    ``evaluation.json`` and ``evaluation.md`` to ``out`` (default: the export folder of a local MODEL, whose model
-    card then shows the result) and returns the result.
+    ``evaluation.json`` and ``evaluation.md`` to ``out`` (default: the export folder of a local MODEL, whose
+    ``config.json`` then holds the chosen recipe and whose model card shows the result) and returns the result.
 
     Example:
         >>> result = evaluate("runs/breast", "breast.npz", "breast.npz", seeds=5)  # doctest: +SKIP
-        >>> result["verdict"], result["uplift"]["duplicate"]["balanced_accuracy"]  # doctest: +SKIP
+        >>> result["verdict"], result["recipe"]["add"]  # doctest: +SKIP
     """
     from .data import read_data
+    from .data.subset import describe_subset, subset_indices
     from .evaluate_io import output_folder, write_outputs
-    from .metrics import get_extractor, labels_for, measure_quality
+    from .metrics import labels_for, measure_quality
     from .progress import progress_bar
     from .sampling import Sampler
     from .sources import load_generator
 
     if seeds < 1:
         raise GanaugError(f"seeds must be >= 1, got {seeds}")
-    bad = [f for f in filters if f not in FILTERS]
-    if bad or not filters or not ratios or any(r <= 0 for r in ratios):
-        raise GanaugError(f"ratios must be > 0 and filters from {', '.join(FILTERS)}; got {ratios}, {filters}")
+    candidates = list(recipes) if recipes is not None else default_recipes(tuple(ratios))
+    if not candidates or not all(isinstance(r, Recipe) for r in candidates):
+        raise GanaugError("recipes must be a non-empty list of ganaug.recipe.Recipe")
     g = load_generator(model)
     out_dir = output_folder(model, out)
     names, dc = g.class_names, g.data
+    fitted = g.config.get("training", {})
+    train_fraction = fitted.get("train_fraction", 1.0) if train_fraction is None else train_fraction
+    minority_fraction = fitted.get("minority_fraction", 1.0) if minority_fraction is None else minority_fraction
     opts = {"resolution": f"{dc.height}x{dc.width}", "channels": dc.channels}
     real = read_data(data, split=split, **opts)
     held = read_data(test, split=test_split, **opts)
     y_all = labels_for(real, names, "DATA")
     y_test = labels_for(held, names, "TEST")
     notes = []
-    same = overlap_count(held.images, real.images)
+    for what, used in (("train_fraction", train_fraction), ("minority_fraction", minority_fraction)):
+        fitted_value = fitted.get(what, 1.0)
+        if fitted_value != used:
+            notes.append(f"the model was fitted with {what}={fitted_value:g} but is evaluated with {used:g}")
+            warn(f"warning: {notes[-1]}")
+    keep = torch.from_numpy(subset_indices(y_all, train_fraction=train_fraction,
+                                           minority_fraction=minority_fraction, names=names))  # fmt: skip
+    x_all, y_all = real.images[keep], y_all[keep]
+    same = overlap_count(held.images, x_all)
     if same:
         notes.append(f"TEST shares {same} sample(s) identical to DATA samples; their scores are optimistic")
         warn(f"warning: {notes[-1]}")
     if val is not None:
         vdata = read_data(val, split=val_split, **opts)
-        x_tr, y_tr, x_val, y_val = real.images, y_all, vdata.images, labels_for(vdata, names, "the validation data")
+        x_tr, y_tr, x_val, y_val = x_all, y_all, vdata.images, labels_for(vdata, names, "the validation data")
     else:
         tr, va = carve_validation(y_all, val_fraction, names)
-        x_tr, y_tr, x_val, y_val = real.images[tr], y_all[tr], real.images[va], y_all[va]
+        x_tr, y_tr, x_val, y_val = x_all[tr], y_all[tr], x_all[va], y_all[va]
+    steps = steps or max(MIN_STEPS, epochs * math.ceil(len(y_tr) / 64))
     factory = model_factory or default_factory
-    arms = _Arms(factory, (dc.channels, dc.height, dc.width), g.num_classes, epochs, device)
-    medical = g.config.get("training", {}).get("preset") == "medical"
+    arms = Arms(factory, (dc.channels, dc.height, dc.width), g.num_classes, steps, device)
+    medical = fitted.get("preset") == "medical"
     counts = torch.bincount(y_tr, minlength=g.num_classes).tolist()
-    judge, bar, gate_report, critic = None, None, {}, None
-    if "discriminator" in filters:
-        from .critic import load_critic
-
-        critic = load_critic(model, g.config["arch"], g.config["arch_args"])
-    if set(filters) & {"confidence", "gate"}:
-        train_part = type(real)(x_tr, y_tr, dc)
-        judge = get_extractor("classifier", data=train_part, folder=out_dir, device=device, epochs=epochs)
-        bar = class_recall(judge, x_val, y_val, g.num_classes)
-    candidates = [(r, f) for r in ratios for f in filters]
-    total = seeds * (len(CONTROLS) + len(candidates))
-    results: dict[str, dict[str, Any]] = {name: {"title": TITLES[name], "test": [], "val": []} for name in CONTROLS}
-    for r, f in candidates:
-        results[f"ganaug@{r:g}/{f}"] = {"title": f"real + ganaug (ratio {r:g}, filter {f})", "test": [], "val": [],
-                                        "ratio": r, "filter": f, "candidate": True}  # fmt: skip
+    teacher = _teacher(g, x_tr, y_tr, names, epochs, device) if any(r.needs_teacher for r in candidates) else None
+    soft = [r for r in candidates if r.labels == "soft"]
+    controls = [c for c in CONTROLS if c != "distill" or soft]
+    results: dict[str, dict[str, Any]] = {name: {"title": TITLES[name], "test": [], "val": []} for name in controls}
+    keys = [f"ganaug#{i}" for i in range(len(candidates))]
+    for key, r in zip(keys, candidates, strict=True):
+        results[key] = {"title": f"real + ganaug ({r.name})", "test": [], "val": [], "recipe": r.to_dict(),
+                        "candidate": True}  # fmt: skip
     sets = ((x_val, y_val), (held.images, y_test))
+    probs: dict[str, list[np.ndarray]] = {name: [] for name in results}
+    temperature = soft[0].temperature if soft else 1.0
+
+    def train(name: str, job: Job, s: int) -> None:
+        (val_scores, test_scores), (_, test_probs) = arms.run(job, s, sets)
+        results[name]["val"].append(val_scores)
+        results[name]["test"].append(test_scores)
+        probs.setdefault(name, []).append(test_probs)
+
+    samplers: dict[tuple[int, float], Sampler] = {}
+
+    def sampler_for(s: int, spread: float) -> Sampler:
+        if (s, spread) not in samplers:
+            samplers[(s, spread)] = Sampler(g, seed=s, spread=spread)
+        return samplers[(s, spread)]
+
+    total = seeds * (len(controls) + len(candidates) + 1)
     with progress_bar("evaluate", total, progress) as advance:
         for s in range(seeds):
             dup = duplicate_minority(y_tr, s)
             jobs = {
-                "real": (x_tr, y_tr, None),
-                "duplicate": (x_tr[dup], y_tr[dup], None),
-                "classical": (x_tr, y_tr, classical_augment(medical)),
+                "real": Job(x_tr, y_tr),
+                "duplicate": Job(x_tr[dup], y_tr[dup]),
+                "classical": Job(x_tr, y_tr, augment=classical_augment(medical)),
             }
-            sampler = Sampler(g, seed=s)
-            gates: dict[float, list[dict]] = {}
-            for r, f in candidates:
-                plan = synthetic_plan(counts, r)
-                score = _scorer(f, judge, critic)
-                sx, sy, gate = _synthetic(sampler, plan, score, judge if f == "gate" else None, bar)
-                if f == "gate":
-                    gates[r] = gate
-                    sx, sy = _gate_fill(sx, sy, x_tr, y_tr, plan, gate, s)
-                jobs[f"ganaug@{r:g}/{f}"] = (torch.cat([x_tr, sx]), torch.cat([y_tr, sy]), None)
-            if gates and s == 0:
-                gate_report = {f"{r:g}": v for r, v in gates.items()}
-            for name, (x, y, aug) in jobs.items():
-                val_scores, test_scores = arms.run(x, y, s, aug, sets)
-                results[name]["val"].append(val_scores)
-                results[name]["test"].append(test_scores)
+            if soft:
+                relabel = lambda xb: teacher.probabilities(xb, temperature)  # noqa: E731
+                jobs["distill"] = Job(x_tr, y_tr, relabel=relabel, mixup=MIXUP_ALPHA)
+            for key, r in zip(keys, candidates, strict=True):
+                stream = recipe_stream(sampler_for(s, r.spread), teacher, r, synthetic_plan(counts, r.ratio))
+                jobs[key] = Job(x_tr, y_tr, synthetic=stream)
+            for name, job in jobs.items():
+                train(name, job, s)
                 advance(1)
+            samplers.clear()
+        for arm in results.values():
+            arm["val_summary"] = {m: interval([v[m] for v in arm["val"]]) for m in METRICS}
+        best = max(keys, key=lambda n: results[n]["val_summary"][PRIMARY]["mean"])
+        recipe = Recipe.from_dict(results[best]["recipe"])
+        results["classical+ganaug"] = {"title": f"real + classical augmentation + ganaug ({recipe.name})",
+                                       "test": [], "val": []}  # fmt: skip
+        for s in range(seeds):
+            stream = recipe_stream(Sampler(g, seed=s, spread=recipe.spread), teacher, recipe,
+                                   synthetic_plan(counts, recipe.ratio))  # fmt: skip
+            train("classical+ganaug", Job(x_tr, y_tr, augment=classical_augment(medical), synthetic=stream), s)
+            advance(1)
     for arm in results.values():
         arm["summary"] = {m: interval([t[m] for t in arm["test"]]) for m in METRICS}
         arm["val_summary"] = {m: interval([v[m] for v in arm["val"]]) for m in METRICS}
-    if bar is not None and "gate" in filters:
-        notes.append(gate_note(gate_report, names))
-    picks = [n for n in results if results[n].get("candidate")]
-    best = max(picks, key=lambda n: results[n]["val_summary"][PRIMARY]["mean"])
-    ratio, filt = results[best]["ratio"], results[best]["filter"]
-    title = f"real + ganaug (ratio {ratio:g}, filter {filt}; chosen on validation)"
-    chosen = dict(results[best], title=title, candidate=False)
+    chosen = dict(results[best], title=f"real + ganaug ({recipe.name}; chosen on validation)", candidate=False)
     results["ganaug"] = chosen
+    probs["ganaug"] = probs[best]
     uplift = {}
-    for c in CONTROLS:
+    truth = y_test.numpy()
+    for c in controls:
         u = {m: paired_uplift([t[m] for t in chosen["test"]], [t[m] for t in results[c]["test"]]) for m in METRICS}
+        u["bootstrap"] = bootstrap_uplift(truth, probs["ganaug"], probs[c])
         u["verdict"] = verdict(u[PRIMARY])
         uplift[c] = u
-    strongest = max(CONTROLS, key=lambda c: results[c]["summary"][PRIMARY]["mean"])
+    cg = {m: paired_uplift([t[m] for t in results["classical+ganaug"]["test"]],
+                           [t[m] for t in results["classical"]["test"]]) for m in METRICS}  # fmt: skip
+    cg["bootstrap"] = bootstrap_uplift(truth, probs["classical+ganaug"], probs["classical"])
+    cg["verdict"] = verdict(cg[PRIMARY])
+    strongest = max(controls, key=lambda c: results[c]["summary"][PRIMARY]["mean"])
+    strongest_val = max(controls, key=lambda c: results[c]["val_summary"][PRIMARY]["mean"])
+    val_gain = paired_uplift([v[PRIMARY] for v in chosen["val"]], [v[PRIMARY] for v in results[strongest_val]["val"]])
+    add = val_gain["mean"] is not None and val_gain["mean"] > 0
+    recipe_out = {
+        **recipe.to_dict(),
+        "add": add,
+        "name": recipe.name,
+        "chosen_by": f"validation {PRIMARY.replace('_', ' ')}, {seeds} seed(s), among {len(candidates)} recipes",
+        "reason": f"on validation the best recipe ({recipe.name}) scored {val_gain['mean']:+.3f} balanced accuracy "
+        f"against the strongest control there, {TITLES[strongest_val]}"
+        + ("" if add else "; the wrappers add no synthetic samples unless asked"),
+    }
     result = {
         "model": str(model),
         "classifier": "SmallResNet" if model_factory is None else getattr(factory, "__name__", type(factory).__name__),
         "seeds": seeds,
-        "epochs": epochs,
-        "data": {"source": str(data), "n_train": len(y_tr), "n_val": len(y_val), "class_counts": counts},
+        "steps": steps,
+        "regime": describe_subset(train_fraction, minority_fraction),
+        "data": {
+            "source": str(data),
+            "n_train": len(y_tr),
+            "n_val": len(y_val),
+            "class_counts": counts,
+            "train_fraction": train_fraction,
+            "minority_fraction": minority_fraction,
+        },  # fmt: skip
         "validation": "given" if val is not None else f"{val_fraction:.0%} of DATA, stratified",
         "test": {"source": str(test), "n": len(y_test), "identical_to_train": same},
         "classes": names,
         "medical": medical,
+        "teacher": None if teacher is None else {k: teacher.info.get(k) for k in ("train_samples", "held_out")},
         "arms": results,
-        "chosen": {"arm": best, "ratio": chosen["ratio"], "filter": chosen["filter"], "by": f"validation {PRIMARY}"},
-        "gate": gate_report if "gate" in filters else None,
+        "chosen": {"arm": best, "recipe": recipe.to_dict(), "by": f"validation {PRIMARY}"},
+        "recipe": recipe_out,
         "uplift": uplift,
+        "classical_plus_ganaug_vs_classical": cg,
         "strongest_control": strongest,
         "verdict": uplift[strongest]["verdict"],
         "verdict_reason": f"{PRIMARY.replace('_', ' ')} against the strongest control, {TITLES[strongest]}; the "
@@ -292,76 +263,22 @@ def evaluate(
     return write_outputs(result, model, out_dir, warn)
 
 
-def class_recall(judge, x: torch.Tensor, y: torch.Tensor, k: int) -> list[float | None]:
-    """The judge's recall of each class on real samples (None for a class absent from ``y``)."""
-    pred = judge.logits(x).argmax(1)
-    return [float((pred[y == c] == c).float().mean()) if bool((y == c).any()) else None for c in range(k)]
+def _teacher(g, x: torch.Tensor, y: torch.Tensor, names: list[str], epochs: int, device: str):
+    """The export's teacher when it was trained on exactly this training part, else one trained here the same way
+    (the export's teacher may have seen the validation part)."""
+    from .teacher import Teacher, fingerprint
+
+    folder = _export_folder(g)
+    saved = Teacher.load(folder) if folder is not None else None
+    if saved is not None and saved.info.get("data_fingerprint") == fingerprint(x, y):
+        return saved
+    return Teacher.train(x, y, class_names=names, epochs=epochs, device=device)
 
 
-def _scorer(name: str, judge, critic):
-    """``score(x, c)`` for a filter (higher is kept), or None for ``none``."""
-    if name in ("confidence", "gate"):
-        return lambda x, c: torch.softmax(judge.logits(x), 1)[:, c]
-    if name == "discriminator":
-        return critic.scores
-    return None
+def _export_folder(g) -> Path | None:
+    from .sources import resolve_model
 
-
-def _synthetic(sampler, plan: list[int], score=None, judge=None, bar: list[float | None] | None = None):
-    """Synthetic samples per ``plan`` and, with a ``judge`` and its ``bar``, each class's gate.
-
-    With a ``score(x, c)``, the best-scored half of twice as many samples are kept. With a ``judge`` and a ``bar``
-    (the judge's recall of each class on real validation samples), a class passes its gate when the judge
-    recognises at least that share of all its drawn synthetic samples, before the filter; a class with no real
-    validation sample always passes.
-    """
-    xs, ys, gate = [], [], []
-    for c, n in enumerate(plan):
-        if n == 0:
-            continue
-        if score is None:
-            x = sampler.items(c, range(n))
-        else:
-            pool = sampler.items(c, range(2 * n))
-            x = pool[torch.argsort(score(pool, c), descending=True)[:n]]
-            if judge is not None and bar is not None:
-                recognised = float((judge.logits(pool).argmax(1) == c).float().mean())
-                need = bar[c]
-                gate.append({"class": c, "recognised": recognised, "needed": need,
-                             "passed": need is None or recognised >= need})  # fmt: skip
-        xs.append(x)
-        ys.append(torch.full((n,), c, dtype=torch.long))
-    if not xs:
-        return torch.empty(0, *sampler.items(0, [0]).shape[1:]), torch.empty(0, dtype=torch.long), gate
-    return torch.cat(xs), torch.cat(ys), gate
-
-
-def _gate_fill(sx, sy, x_tr, y_tr, plan: list[int], gate: list[dict], seed: int):
-    """Replace the synthetic samples of every class that failed its gate by as many duplicated real samples."""
-    failed = {g["class"] for g in gate if not g["passed"]}
-    if not failed:
-        return sx, sy
-    gen = torch.Generator().manual_seed(seed)
-    keep = torch.tensor([int(c) not in failed for c in sy.tolist()], dtype=torch.bool)
-    xs, ys = [sx[keep]], [sy[keep]]
-    for c in sorted(failed):
-        members = torch.nonzero(y_tr == c).flatten()
-        pick = members[torch.randint(len(members), (plan[c],), generator=gen)]
-        xs.append(x_tr[pick])
-        ys.append(y_tr[pick])
-    return torch.cat(xs), torch.cat(ys)
-
-
-def gate_note(report: dict, names: list[str]) -> str:
-    """One line: which classes passed the quality gate at each ratio (seed 0)."""
-    parts = []
-    for ratio, gate in report.items():
-        cells = [
-            f"{names[g['class']]} {'passed' if g['passed'] else 'failed'} ({g['recognised']:.2f}"
-            + (f" vs {g['needed']:.2f})" if g["needed"] is not None else ")")
-            for g in gate
-        ]
-        parts.append(f"ratio {ratio}: " + ", ".join(cells) if cells else f"ratio {ratio}: no synthetic samples")
-    return "quality gate (share of synthetic samples the judge recognises vs its recall on real validation): " + (
-        "; ".join(parts)
-    )
+    try:
+        return resolve_model(g.source) if g.source else None
+    except GanaugError:
+        return None

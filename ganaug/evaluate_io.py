@@ -84,6 +84,8 @@ def update_card(export: Path, result: dict) -> None:
     from .metrics import card_metrics
 
     config = read_json(export / "config.json")
+    if result.get("recipe"):
+        config["recipe"] = result["recipe"]
     metrics = config.setdefault("metrics", {})
     metrics.update(card_entry(result))
     if result.get("quality"):

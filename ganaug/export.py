@@ -30,9 +30,11 @@ def class_grid(net: nn.Module, num_classes: int, latent_dim: int, ncol: int = 8,
     return out
 
 
-def write_export(folder: Path, net: nn.Module, config: dict, name: str, ncol: int = 8) -> Path:
-    """Write the export folder atomically: built beside ``folder`` and swapped in whole."""
+def write_export(folder: Path, net: nn.Module, config: dict, name: str, ncol: int = 8, teacher=None) -> Path:
+    """Write the export folder atomically: built beside ``folder`` and swapped in whole (with the teacher, if any)."""
     with atomic_folder(folder) as tmp:
+        if teacher is not None:
+            teacher.save(tmp)
         state = {k: v for k, v in net.state_dict().items()}
         save_tensors(tmp / WEIGHTS_NAME, state, metadata={"format": "pt", "ganaug_arch": config["arch"]})
         write_json(tmp / CONFIG_NAME, config)

@@ -56,6 +56,10 @@ def resolve_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
     for name in ("steps", "batch_size", "latent_dim"):
         if getattr(cfg, name) < 1:
             raise GanaugError(f"{name}={getattr(cfg, name)} is not accepted; it must be >= 1")
+    from .data.subset import check_fraction
+
+    check_fraction("train_fraction", cfg.train_fraction)
+    check_fraction("minority_fraction", cfg.minority_fraction)
     if not 0 <= cfg.ema_decay < 1:
         raise GanaugError(f"ema_decay={cfg.ema_decay} is not accepted; it must be in [0, 1)")
     if cfg.augment_p > 1:
@@ -101,6 +105,7 @@ def fit(
     labelled = read_data(
         data, resolution=cfg.resolution, channels=cfg.channels, split=cfg.split, skip_bad=cfg.skip_bad, **opts
     )
+    _apply_regime(labelled, cfg)
     card = after_reading(labelled, cfg)
     dc = labelled.config
     h, w = parse_resolution(f"{dc.height}x{dc.width}", (dc.height, dc.width))
@@ -136,6 +141,26 @@ def fit(
     return Run(path=path, config=cfg, data=dc, steps_done=steps_done)
 
 
+def _apply_regime(labelled, cfg: FitConfig) -> None:
+    """Keep the ``--train-fraction``/``--minority-fraction`` subset of the read data (in place), as evaluate does."""
+    if cfg.train_fraction == 1 and cfg.minority_fraction == 1:
+        return
+    import torch
+
+    from .data.subset import describe_subset, subset_indices
+
+    dc = labelled.config
+    keep = torch.from_numpy(subset_indices(labelled.labels, train_fraction=cfg.train_fraction,
+                                           minority_fraction=cfg.minority_fraction, names=dc.class_names))  # fmt: skip
+    before = len(labelled.labels)
+    labelled.images, labelled.labels = labelled.images[keep], labelled.labels[keep]
+    dc.class_counts = torch.bincount(labelled.labels, minlength=dc.num_classes).tolist()
+    labelled.notes.append(
+        f"data regime {describe_subset(cfg.train_fraction, cfg.minority_fraction)}: {len(keep)} of {before} samples "
+        f"kept, per class {dc.class_counts}"
+    )
+
+
 def load_resumed(resume: str | Path, options: dict) -> tuple[Path, dict, FitConfig]:
     """The run folder, its saved ``fit_config.json`` and the config to continue with; only a few options may change."""
     from .training.run import find_run_dir
@@ -163,7 +188,21 @@ def export_config(resolved: dict, cfg: FitConfig, train_info: dict) -> dict:
     training = {
         k: v
         for k, v in cfg.to_dict().items()
-        if k in ("preset", "loss", "steps", "batch_size", "lr_g", "lr_d", "optimizer", "augment", "ema_decay", "seed")
+        if k
+        in (
+            "preset",
+            "loss",
+            "steps",
+            "batch_size",
+            "lr_g",
+            "lr_d",
+            "optimizer",
+            "augment",
+            "ema_decay",
+            "seed",
+            "train_fraction",
+            "minority_fraction",
+        )
     }
     training.update(train_info)
     training["command"] = resolved["command"]

@@ -50,6 +50,13 @@ class Generator:
             DataConfig.from_dict(config["data"])
         except (ValueError, KeyError, TypeError) as exc:
             raise GanaugError(f"{cfg_path} is not a valid ganaug config ({exc!r})") from exc
+        if config.get("recipe") is not None:
+            from .recipe import Recipe
+
+            try:
+                Recipe.from_dict(config["recipe"])
+            except (GanaugError, TypeError) as exc:
+                raise GanaugError(f"{cfg_path} holds a recipe that cannot be used: {exc}") from exc
         if config.get("task", "cgan") != "cgan":
             hint = "; use it with `ganaug translate MODEL INPUT --out DIR` or ganaug.GANTranslate"
             raise GanaugError(
@@ -107,9 +114,14 @@ class Generator:
         )
 
     # -- sampling -----------------------------------------------------------------------------------------
-    def noise(self, n: int, generator: torch.Generator, truncation: float | None = None) -> torch.Tensor:
-        """Standard normal noise; with ``truncation`` t, values beyond +-t are redrawn (the truncation trick)."""
-        z = torch.randn(n, self.latent_dim, generator=generator)
+    def noise(
+        self, n: int, generator: torch.Generator, truncation: float | None = None, spread: float = 1.0
+    ) -> torch.Tensor:
+        """Normal noise with standard deviation ``spread`` (above 1: more varied samples); with ``truncation`` t,
+        values beyond +-t are redrawn (the truncation trick)."""
+        if not spread > 0:
+            raise GanaugError(f"spread must be > 0, got {spread}")
+        z = torch.randn(n, self.latent_dim, generator=generator) * spread
         if truncation is not None:
             if truncation <= 0:
                 raise GanaugError(f"truncation must be > 0, got {truncation}")
@@ -117,13 +129,18 @@ class Generator:
                 bad = z.abs() > truncation
                 if not bad.any():
                     break
-                z[bad] = torch.randn(int(bad.sum()), generator=generator)
+                z[bad] = torch.randn(int(bad.sum()), generator=generator) * spread
             z.clamp_(-truncation, truncation)
         return z
 
     @torch.no_grad()
     def generate(
-        self, labels, seed: int | None = 0, truncation: float | None = None, batch_size: int = 256
+        self,
+        labels,
+        seed: int | None = 0,
+        truncation: float | None = None,
+        batch_size: int = 256,
+        spread: float = 1.0,
     ) -> torch.Tensor:
         """Samples for the given class labels (indices or names), N x C x H x W in [-1, 1] on the CPU."""
         idx = torch.tensor([self.class_index(c) for c in labels], dtype=torch.long)
@@ -132,7 +149,7 @@ class Generator:
         out = []
         for start in range(0, len(idx), batch_size):
             y = idx[start : start + batch_size]
-            z = self.noise(len(y), gen, truncation)
+            z = self.noise(len(y), gen, truncation, spread)
             out.append(self.net(z.to(self.device), y.to(self.device)).float().cpu())
         if not out:
             return torch.empty(0, self.data.channels, self.data.height, self.data.width)

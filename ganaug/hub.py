@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import GanaugError
 
-LOAD_FILES = ["config.json", "*.safetensors"]
+LOAD_FILES = ["config.json", "teacher.json", "*.safetensors"]
 PULL_FILES = [*LOAD_FILES, "README.md", "*.png"]
 PUSH_FILES = ["config.json", "*.json", "*.safetensors", "README.md", "*.png"]
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")

@@ -62,6 +62,7 @@ class Sampler:
         *,
         seed: int | None = None,
         truncation: float | None = None,
+        spread: float = 1.0,
         device: str = "cpu",
         batch_size: int = 64,
         block_size: int = 64,
@@ -76,6 +77,9 @@ class Sampler:
                 raise GanaugError(f"{name} must be an integer >= 1, got {value!r}")
         self.seed = None if seed is None else int(seed)
         self.truncation = truncation
+        if isinstance(spread, bool) or not isinstance(spread, (int, float)) or not spread > 0:
+            raise GanaugError(f"spread must be > 0, got {spread!r}")
+        self.spread = float(spread)
         self.device = str(device)
         self.batch_size = int(batch_size)
         self.block_size = int(block_size)
@@ -175,7 +179,12 @@ class Sampler:
             buffer, pos = self._buffers.get(c, (None, 0))
             if buffer is None or pos >= len(buffer):
                 seed = int(torch.randint(2**62, (1,), generator=self._stream_generator()))
-                buffer, pos = self.generator.generate([c] * self.batch_size, seed=seed, truncation=self.truncation), 0
+                buffer, pos = (
+                    self.generator.generate(
+                        [c] * self.batch_size, seed=seed, truncation=self.truncation, spread=self.spread
+                    ),
+                    0,
+                )
             k = min(n, len(buffer) - pos)
             parts.append(buffer[pos : pos + k])
             self._buffers[c] = (buffer, pos + k)
@@ -209,6 +218,9 @@ class Sampler:
         """The noise seed of item ``index`` of class ``label`` (``ganaug sample ... --n 1 --seed`` reproduces it)."""
         return derive_seed(self.seed or 0, self.class_index(label), index)
 
+    def _item_generator(self, c: int, k: int) -> torch.Generator:
+        return torch.Generator().manual_seed(derive_seed(self.seed or 0, c, k))
+
     def _block(self, c: int, b: int) -> torch.Tensor:
         key = (c, b)
         block = self._cache.get(key)
@@ -219,7 +231,9 @@ class Sampler:
         start = b * self.block_size
         z = torch.cat(
             [
-                g.noise(1, torch.Generator().manual_seed(derive_seed(self.seed or 0, c, k)), self.truncation)
+                g.noise(
+                    1, torch.Generator().manual_seed(derive_seed(self.seed or 0, c, k)), self.truncation, self.spread
+                )
                 for k in range(start, start + self.block_size)
             ]
         )

@@ -60,6 +60,43 @@ def paired_uplift(arm: Sequence[float | None], control: Sequence[float | None]) 
     return interval(diffs)
 
 
+def bootstrap_uplift(
+    truth: np.ndarray, arm: Sequence[np.ndarray], control: Sequence[np.ndarray], n: int = 2000, seed: int = 0
+) -> dict:
+    """Paired bootstrap over test samples of the mean (over seeds) balanced-accuracy difference arm - control.
+
+    ``arm`` and ``control`` hold each seed's N x K test probabilities. Test samples are resampled with replacement
+    ``n`` times (the same resample for both arms); returns ``{"mean", "low", "high", "n"}`` (2.5 and 97.5 percentiles).
+    """
+    truth = np.asarray(truth)
+    if not len(arm) or len(arm) != len(control) or not len(truth):
+        return {"mean": None, "low": None, "high": None, "n": 0}
+    k = int(max(truth.max() + 1, arm[0].shape[1]))
+    onehot = np.eye(k)[truth]  # N x K
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(len(truth), np.full(len(truth), 1 / len(truth)), size=n).astype(np.float64)  # n x N
+    per_class = weights @ onehot  # n x K: resampled members per class
+
+    def balanced(probs: Sequence[np.ndarray]) -> np.ndarray:
+        out = np.zeros(n)
+        for p in probs:
+            hit = onehot * (p.argmax(1) == truth)[:, None]  # N x K
+            with np.errstate(invalid="ignore", divide="ignore"):
+                recall = (weights @ hit) / per_class
+            out += np.nanmean(np.where(per_class > 0, recall, np.nan), axis=1)
+        return out / len(probs)
+
+    diff = balanced(arm) - balanced(control)
+    point = float(np.mean([_balanced(truth, a) - _balanced(truth, c) for a, c in zip(arm, control, strict=True)]))
+    return {"mean": round(point, 6), "low": round(float(np.percentile(diff, 2.5)), 6),
+            "high": round(float(np.percentile(diff, 97.5)), 6), "n": int(n)}  # fmt: skip
+
+
+def _balanced(truth: np.ndarray, probs: np.ndarray) -> float:
+    pred = probs.argmax(1)
+    return float(np.mean([(pred[truth == c] == c).mean() for c in np.unique(truth)]))
+
+
 def verdict(uplift: dict) -> str:
     """``helps`` when the whole interval is above zero, ``hurts`` when below, else ``no measurable effect``."""
     low, high = uplift.get("low"), uplift.get("high")
@@ -82,11 +119,13 @@ def fmt(iv: dict, signed: bool = False) -> str:
 
 
 def markdown(result: dict) -> str:
-    """The arms table and the uplift table of an evaluation result, as markdown."""
+    """The arms table, the candidate recipes, the uplift table and the chosen recipe of an evaluation, as markdown."""
     k = result["seeds"]
     lines = [
         f"Downstream classifier `{result['classifier']}` on `{result['test']['source']}` "
-        f"({result['test']['n']} samples), {k} seed(s) per arm; mean [95% interval].",
+        f"({result['test']['n']} samples), {k} seed(s) per arm, {result.get('steps', '?')} optimizer steps each; "
+        f"regime: {result.get('regime', 'full')} ({result['data']['n_train']} real training samples); "
+        "mean [95% interval].",
         "",
         "| arm | " + " | ".join(METRIC_TITLES[m] for m in METRICS) + " |",
         "| --- |" + " --- |" * len(METRICS),
@@ -96,14 +135,29 @@ def markdown(result: dict) -> str:
             continue
         lines.append(f"| {arm['title']} | " + " | ".join(fmt(arm["summary"][m]) for m in METRICS) + " |")
     title = METRIC_TITLES[PRIMARY]
-    lines += ["", "Mixes compared on validation (the best one is the ganaug arm above; TEST shown for reference):", ""]
-    lines += [f"| mix | validation {title} | test {title} |", "| --- | --- | --- |"]
+    lines += ["", "Recipes compared on validation (the best is the ganaug arm above; TEST shown for reference):", ""]
+    lines += [f"| recipe | validation {title} | test {title} |", "| --- | --- | --- |"]
     for arm in result["arms"].values():
         if arm.get("candidate"):
             lines.append(f"| {arm['title']} | {fmt(arm['val_summary'][PRIMARY])} | {fmt(arm['summary'][PRIMARY])} |")
-    lines += ["", f"ganaug's uplift in {METRIC_TITLES[PRIMARY]} (paired by seed):", ""]
-    lines += ["| over control | uplift [95% interval] | verdict |", "| --- | --- | --- |"]
-    for name, u in result["uplift"].items():
-        lines.append(f"| {result['arms'][name]['title']} | {fmt(u[PRIMARY], signed=True)} | {u['verdict']} |")
+    lines += [
+        "",
+        f"ganaug's uplift in {METRIC_TITLES[PRIMARY]} (paired by seed; paired bootstrap over test samples):",
+        "",
+    ]
+    lines += [
+        "| over control | uplift [95% interval over seeds] | bootstrap [95%] | verdict |",
+        "| --- | --- | --- | --- |",
+    ]
+    rows = [(result["arms"][name]["title"], u) for name, u in result["uplift"].items()]
+    if result.get("classical_plus_ganaug_vs_classical"):
+        rows.append(("classical + ganaug over classical", result["classical_plus_ganaug_vs_classical"]))
+    for name, u in rows:
+        boot = fmt(u["bootstrap"], signed=True) if u.get("bootstrap") else "—"
+        lines.append(f"| {name} | {fmt(u[PRIMARY], signed=True)} | {boot} | {u['verdict']} |")
     lines += ["", f"**Verdict: {result['verdict']}** ({result['verdict_reason']})", ""]
+    recipe = result.get("recipe")
+    if recipe:
+        what = recipe["name"] if recipe["add"] else "add no synthetic samples"
+        lines += [f"**Recommended recipe: {what}** ({recipe['reason']}; chosen by {recipe['chosen_by']}).", ""]
     return "\n".join(lines)

@@ -11,20 +11,18 @@ import torch
 
 from ganaug.errors import GanaugError
 from ganaug.evaluate import (
-    _gate_fill,
-    _scorer,
-    _synthetic,
     carve_validation,
     duplicate_minority,
     evaluate,
     overlap_count,
     synthetic_plan,
 )
-from ganaug.uplift import interval, paired_uplift, scores, verdict
+from ganaug.recipe import Recipe
+from ganaug.uplift import bootstrap_uplift, interval, paired_uplift, scores, verdict
 
 from .helpers import run_cli
 
-FAST = {"seeds": 1, "epochs": 1, "ratios": (0.5,), "filters": ("none",), "quality": False, "progress": False}
+FAST = {"seeds": 1, "epochs": 1, "steps": 10, "recipes": [Recipe(ratio=0.5)], "quality": False, "progress": False}
 
 
 @pytest.mark.parametrize(
@@ -85,63 +83,6 @@ def gray_model(tiny_gray_run, tmp_path):
     return shutil.copytree(tiny_gray_run, tmp_path / "run")
 
 
-class _ValueSampler:
-    """Class c's synthetic item i is a 1x2x2 image of value ``looks[c]`` (+ a tiny per-item offset)."""
-
-    def __init__(self, looks):
-        self.looks = looks
-
-    def items(self, c, idx):
-        idx = torch.as_tensor(list(idx), dtype=torch.float32)
-        return (self.looks[c] + 1e-3 * idx).view(-1, 1, 1, 1).expand(-1, 1, 2, 2).clone()
-
-
-class _ValueJudge:
-    """Says class 0 for images darker than 0, class 1 otherwise."""
-
-    def logits(self, x):
-        v = x.mean(dim=(1, 2, 3))
-        return torch.stack([-v, v], 1) * 10
-
-
-def test_quality_gate_swaps_unrecognisable_classes_for_duplicates():
-    # class 1's generator draws dark images the judge takes for class 0: it fails its gate
-    sampler, judge = _ValueSampler({0: -0.5, 1: -0.4}), _ValueJudge()
-    plan = [2, 6]
-    score = _scorer("gate", judge, None)
-    sx, sy, gate = _synthetic(sampler, plan, score, judge, bar=[0.9, 0.8])
-    assert [g["passed"] for g in gate] == [True, False] and gate[1]["recognised"] == 0.0
-    x_tr = torch.cat([torch.full((4, 1, 2, 2), -0.9), torch.full((3, 1, 2, 2), 0.7)])
-    y_tr = torch.tensor([0] * 4 + [1] * 3)
-    fx, fy = _gate_fill(sx, sy, x_tr, y_tr, plan, gate, seed=0)
-    assert torch.bincount(fy).tolist() == [2, 6]
-    assert torch.all(fx[fy == 1] == 0.7)  # duplicated real class-1 samples, no synthetic ones
-    assert torch.all(fx[fy == 0] < -0.49)  # class 0 kept its synthetic samples
-    # a class the judge recognises passes and keeps its synthetic samples; no bar means no gate
-    _, _, gate = _synthetic(_ValueSampler({0: -0.5, 1: 0.5}), plan, score, judge, bar=[0.9, 0.8])
-    assert all(g["passed"] for g in gate)
-    assert _synthetic(sampler, plan, score)[2] == []
-    # a filter keeps the best-scored half of twice as many: here the brightest class-1 items (offsets 6..11)
-    x, _, _ = _synthetic(sampler, plan, lambda x, c: x.mean(dim=(1, 2, 3)))
-    assert torch.allclose(x[2:, 0, 0, 0].sort().values, -0.4 + 1e-3 * torch.arange(6, 12).float())
-
-
-def test_discriminator_filter_uses_the_runs_checkpoint(gray_model, gray_sets, tmp_path):
-    from ganaug.critic import load_critic
-    from ganaug.sources import load_generator
-
-    g = load_generator(gray_model)
-    critic = load_critic(gray_model, g.config["arch"], g.config["arch_args"])
-    x = g.sample(0, n=5, seed=0)
-    assert critic.scores(x, 0).shape == (5,) and critic.step > 0
-    data, test = gray_sets
-    options = {**FAST, "filters": ("discriminator",)}
-    result = evaluate(gray_model, data, test, out=tmp_path / "ev", warn=lambda _: None, **options)
-    assert result["chosen"]["filter"] == "discriminator"
-    with pytest.raises(GanaugError, match="needs a run folder with a checkpoint.*only the generator"):
-        evaluate(gray_model / "export", data, test, out=tmp_path / "ev2", **options)
-
-
 def test_bad_input_unknown_test_class(gray_model, image_folder_factory, gray_sets):
     data, _ = gray_sets
     test = image_folder_factory("t3", class_counts={"a": 2, "zebra": 2}, channels=1)
@@ -170,32 +111,46 @@ def test_overlapping_test_set_warns_with_the_count(gray_model, gray_sets, tmp_pa
 def test_evaluate_command_end_to_end(gray_model, gray_sets):
     data, test = gray_sets
     proc = run_cli(
-        "evaluate", str(gray_model), str(data), "--test", str(test), "--seeds", "2", "--epochs", "1",
-        "--ratios", "0.5", "--filters", "none,confidence,gate", "--quiet",
+        "evaluate", str(gray_model), str(data), "--test", str(test), "--seeds", "2", "--steps", "12",
+        "--recipe", "ratio=0.5", "--recipe", "ratio=0.5,filter=teacher,labels=soft,temperature=2", "--quiet",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    for title in ("real only", "real + duplicated minority", "real + classical augmentation", "chosen on validation"):
+    for title in ("real only", "real + duplicated minority", "real + classical augmentation", "distillation",
+                  "chosen on validation", "classical + ganaug over classical", "Recommended recipe"):  # fmt: skip
         assert title in proc.stdout
     assert "**Verdict:" in proc.stdout and "[" in proc.stdout
     export = gray_model / "export"
     result = json.loads((export / "evaluation.json").read_text())
-    assert result["seeds"] == 2 and result["verdict"] in ("helps", "no measurable effect", "hurts")
-    assert set(result["uplift"]) == {"real", "duplicate", "classical"}
-    assert result["chosen"]["ratio"] == 0.5 and result["chosen"]["filter"] in ("none", "confidence", "gate")
-    gate = result["gate"]["0.5"]
-    assert gate and all({"class", "recognised", "needed", "passed"} <= set(g) for g in gate)
-    assert any(note.startswith("quality gate") for note in result["notes"])
-    for arm in ("real", "duplicate", "classical", "ganaug"):
+    assert result["seeds"] == 2 and result["steps"] == 12 and result["verdict"] in ("helps", "no measurable effect",
+                                                                                      "hurts")  # fmt: skip
+    assert set(result["uplift"]) == {"real", "duplicate", "classical", "distill"}
+    assert result["chosen"]["recipe"]["ratio"] == 0.5 and result["teacher"] is not None
+    for arm in ("real", "duplicate", "classical", "distill", "ganaug", "classical+ganaug"):
         assert len(result["arms"][arm]["test"]) == 2
         assert set(result["arms"][arm]["summary"]) == {"accuracy", "balanced_accuracy", "macro_f1", "auc"}
+    boot = result["uplift"]["duplicate"]["bootstrap"]
+    assert boot["low"] <= boot["mean"] <= boot["high"] and boot["n"] == 2000
     assert result["quality"]["extractor"].startswith("ganaug-cnn-")
     config = json.loads((export / "config.json").read_text())
+    assert config["recipe"]["add"] == result["recipe"]["add"] and config["recipe"]["ratio"] == 0.5
+    Recipe.from_dict(config["recipe"])  # the written recipe loads back
     entry = config["metrics"][f"downstream[{test.name}]"]
     assert entry["verdict"] == result["verdict"] and "mean" in entry["uplift_vs_duplicate_balanced_accuracy"]
     card = (export / "README.md").read_text()
     assert "uplift_vs_duplicate_balanced_accuracy" in card and "Measured with `ganaug evaluate`" in card
+    assert "## Recipe" in card and "teacher.safetensors" in card and result["recipe"]["reason"] in card
     assert (export / "evaluation.md").read_text().startswith("Downstream classifier")
     assert (export / "memorisation_pairs.png").is_file()
+
+
+def test_paired_bootstrap_over_test_samples():
+    truth = np.array([0] * 20 + [1] * 20)
+    right = np.eye(2)[truth]
+    half = right.copy()
+    half[20:30] = [1.0, 0.0]  # a quarter of the samples wrong
+    up = bootstrap_uplift(truth, [right, right], [half, half], n=500)
+    assert up["mean"] == pytest.approx(0.25) and 0 < up["low"] < 0.25 < up["high"]
+    assert bootstrap_uplift(truth, [right], [right], n=100)["high"] == 0
 
 
 def test_small_images_train_on_one_cpu_thread_and_the_count_is_restored():

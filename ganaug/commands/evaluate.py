@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from ..cli import handle_errors
@@ -14,6 +16,22 @@ def _floats(text: str) -> tuple[float, ...]:
         raise click.BadParameter(f"{text!r} is not a comma list of numbers") from None
 
 
+def _recipe(text: str):
+    """``'ratio=1,filter=teacher'`` -> a Recipe (values parsed as JSON numbers where they are numbers)."""
+    from ..recipe import Recipe
+
+    fields = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{part!r} in --recipe {text!r} is not KEY=VALUE")
+        try:
+            fields[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            fields[key.strip()] = value.strip()
+    return Recipe.from_dict(fields)
+
+
 @click.command("evaluate")
 @click.argument("model")
 @click.argument("data")
@@ -22,14 +40,35 @@ def _floats(text: str) -> tuple[float, ...]:
 @click.option("--val-fraction", type=float, default=0.2, show_default=True, help="validation part carved from DATA")
 @click.option("--seeds", type=int, default=5, show_default=True, help="classifier trainings per arm")
 @click.option("--epochs", type=int, default=30, show_default=True, help="classifier epochs per training")
-@click.option("--ratios", default="0.5,1", show_default=True, help="candidate synthetic-per-real ratios (comma list)")
 @click.option(
-    "--filters",
-    default="none,confidence,gate",
+    "--steps",
+    type=int,
+    default=0,
     show_default=True,
-    help="candidate synthetic filters: none, confidence (most class-typical half), gate (confidence + duplicates for "
-    "classes whose samples fail a per-class quality gate), discriminator (the half the run's own discriminator "
-    "scores most real; MODEL must be a run folder)",
+    help="optimizer steps per training, the same for "
+    "every arm; 0 = --epochs passes over the real training part, at least 500",
+)
+@click.option("--ratios", default="1", show_default=True, help="synthetic-per-real ratios of the default recipes")
+@click.option(
+    "--recipe",
+    "recipes",
+    multiple=True,
+    help="a candidate recipe as KEY=VALUE pairs, e.g. 'ratio=1,filter=teacher,labels=soft,temperature=2' (keys: "
+    "ratio, weight, filter none|teacher, threshold, labels hard|soft, temperature, spread, refresh, finetune); "
+    "repeat it for several; default: five recipes per ratio (plain, teacher filter, soft labels, two-stage, spread)",
+)
+@click.option(
+    "--train-fraction",
+    type=float,
+    default=None,
+    help="the 'small' regime: a stratified fraction of DATA; default: the fraction the model was fitted with",
+)
+@click.option(
+    "--minority-fraction",
+    type=float,
+    default=None,
+    help="the 'imbalanced' regime: keep this fraction of "
+    "every class but the largest; default: the fraction the model was fitted with",
 )
 @click.option("--split", default="train", show_default=True, help="split of DATA for .npz / Hugging Face data")
 @click.option("--test-split", default="test", show_default=True, help="split of TEST for .npz / Hugging Face data")
@@ -39,9 +78,10 @@ def _floats(text: str) -> tuple[float, ...]:
 @click.option("--out", default=None, help="output folder; default: the model's export folder (updates its card)")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @handle_errors
-def evaluate(model: str, data: str, test: str, ratios: str, filters: str, quiet: bool, **options) -> None:
+def evaluate(model: str, data: str, test: str, ratios: str, recipes: tuple[str, ...], quiet: bool, **options) -> None:
     """Train the same small classifier K times per arm (real only, duplicated minority, classical augmentation,
-    real + ganaug) and report accuracy, balanced accuracy, macro-F1 and AUC with 95% intervals and a verdict."""
+    teacher distillation, real + ganaug by each candidate recipe) and report accuracy, balanced accuracy, macro-F1
+    and AUC with 95% intervals, paired uplifts, a verdict and the recommended recipe."""
     from ..evaluate import evaluate as evaluate_fn
 
     result = evaluate_fn(
@@ -49,7 +89,7 @@ def evaluate(model: str, data: str, test: str, ratios: str, filters: str, quiet:
         data,
         test,
         ratios=_floats(ratios),
-        filters=tuple(f.strip() for f in filters.split(",") if f.strip()),
+        recipes=[_recipe(text) for text in recipes] or None,
         progress=not quiet,
         warn=lambda msg: click.echo(msg, err=True),
         **options,

@@ -52,6 +52,16 @@ def device_name(device: torch.device) -> str:
     return f"CPU ({n} thread{'' if n == 1 else 's'})"
 
 
+def _teacher(cfg: FitConfig, labelled: LabelledData, device: torch.device):
+    """The teacher classifier for the export (None with ``--teacher-epochs 0`` or a single class)."""
+    if cfg.teacher_epochs <= 0 or labelled.config.num_classes < 2:
+        return None
+    from ..teacher import Teacher
+
+    return Teacher.train(labelled.images, labelled.labels, class_names=labelled.config.class_names,
+                         epochs=cfg.teacher_epochs, seed=cfg.seed, device=str(device))  # fmt: skip
+
+
 def train_session(
     cfg: FitConfig, labelled: LabelledData, arch_args: dict, resolved: dict, run_dir: Path | None, progress: bool
 ) -> tuple[Path, int]:
@@ -122,9 +132,11 @@ def train_session(
                 "final_loss_g": last_log.get("loss_g"),
             }
             config = export_config(resolved, cfg, info)
-            write_export(
-                run.path / "export", net.cpu(), tracker.update_config(config) if tracker else config, run.path.name
-            )
+            teacher = _teacher(cfg, labelled, engine.device)
+            if teacher is not None:
+                config["teacher"] = {"held_out": teacher.info["held_out"], "epochs": cfg.teacher_epochs}
+            config = tracker.update_config(config) if tracker else config
+            write_export(run.path / "export", net.cpu(), config, run.path.name, teacher=teacher)
             run.plot_losses()
         engine.barrier()
         return run_dir, trainer.step

@@ -1,0 +1,163 @@
+"""The arms of ``ganaug evaluate``: controls, candidate recipes, and one paired classifier training per (arm, seed).
+
+Every arm trains the same classifier for the same number of optimizer steps, from the same initial weights and data
+order for a given seed (paired seeds), so that differences between arms are the data's, not the schedule's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from .classifier import ModelFactory, SyntheticStream, predict_proba, resolve_device, seed_everything, train_classifier
+from .errors import GanaugError
+from .recipe import FilteredItems, Recipe, synthetic_pool
+from .uplift import scores
+
+CONTROLS = ("real", "duplicate", "classical", "distill")
+TITLES = {
+    "real": "real only",
+    "duplicate": "real + duplicated minority",
+    "classical": "real + classical augmentation",
+    "distill": "real, the teacher's soft labels with mixup (distillation)",
+}
+MIN_STEPS = 500
+MIXUP_ALPHA = 1.0
+
+
+def default_recipes(ratios: tuple[float, ...] = (1.0,), refresh: int = 5) -> list[Recipe]:
+    """The candidates ``evaluate`` compares on validation, per ratio: plain samples; the teacher filter; the filter
+    with the teacher's soft labels; the same with two-stage training (real only for the last fifth); the same with a
+    wider latent spread."""
+    out = []
+    for r in ratios:
+        out += [
+            Recipe(ratio=r, refresh=refresh),
+            Recipe(ratio=r, filter="teacher", refresh=refresh),
+            Recipe(ratio=r, filter="teacher", labels="soft", refresh=refresh),
+            Recipe(ratio=r, filter="teacher", labels="soft", refresh=refresh, finetune=0.2),
+            Recipe(ratio=r, filter="teacher", labels="soft", refresh=refresh, spread=1.5),
+        ]
+    return out
+
+
+def _hashes(x: torch.Tensor) -> list[str]:
+    return [hashlib.sha1(row.numpy().tobytes()).hexdigest() for row in x.contiguous()]
+
+
+def overlap_count(test: torch.Tensor, train: torch.Tensor) -> int:
+    """How many TEST samples are identical to a training sample."""
+    seen = set(_hashes(train))
+    return sum(h in seen for h in _hashes(test))
+
+
+def carve_validation(
+    y: torch.Tensor, fraction: float, names: list[str], seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified (train, validation) indices; a class too small for the split is a clear error."""
+    if not 0 < fraction < 1:
+        raise GanaugError(f"val_fraction must be between 0 and 1, got {fraction}")
+    need = max(2, math.ceil(1 / fraction))
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for c in torch.unique(y).tolist():
+        idx = np.flatnonzero(y.numpy() == c)
+        if len(idx) < need:
+            raise GanaugError(
+                f"class {names[c]!r} has {len(idx)} sample(s) in DATA; a {fraction:.0%} validation split needs at "
+                f"least {need} per class (at least one for validation, the rest for training). Add samples, raise "
+                "--val-fraction, or pass a validation set with --val"
+            )
+        idx = rng.permutation(idx)
+        k = max(1, round(len(idx) * fraction))
+        val += idx[:k].tolist()
+        train += idx[k:].tolist()
+    return np.sort(train), np.sort(val)
+
+
+def duplicate_minority(y: torch.Tensor, seed: int) -> torch.Tensor:
+    """Indices that top every class up to the largest one by duplicating random real samples."""
+    gen = torch.Generator().manual_seed(seed)
+    counts = torch.bincount(y)
+    out = [torch.arange(len(y))]
+    for c, n in enumerate(counts.tolist()):
+        if 0 < n < int(counts.max()):
+            members = torch.nonzero(y == c).flatten()
+            out.append(members[torch.randint(n, (int(counts.max()) - n,), generator=gen)])
+    return torch.cat(out)
+
+
+def classical_augment(medical: bool):
+    """A batch augmentation (``fn(x, generator)``) as a careful practitioner sets it up for small images: each image,
+    with probability 1/2, shifted by whole pixels (up to 1/8 of its size, reflected at the border: no resampling
+    blur); for non-medical data also horizontal flips and brightness/contrast jitter."""
+
+    def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        n, _, h, w = x.shape
+        ph, pw = max(1, h // 8), max(1, w // 8)
+        padded = torch.nn.functional.pad(x, (pw, pw, ph, ph), mode="reflect")
+        move = torch.rand(n, generator=gen) < 0.5
+        dy = torch.where(move, torch.randint(0, 2 * ph + 1, (n,), generator=gen), torch.full((n,), ph))
+        dx = torch.where(move, torch.randint(0, 2 * pw + 1, (n,), generator=gen), torch.full((n,), pw))
+        out = torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
+        if not medical:
+            flip = torch.rand(n, generator=gen) < 0.5
+            out[flip] = out[flip].flip(-1)
+            contrast = 1 + (torch.rand(n, 1, 1, 1, generator=gen) * 2 - 1) * 0.2
+            bright = (torch.rand(n, 1, 1, 1, generator=gen) * 2 - 1) * 0.2
+            mean = out.mean(dim=(1, 2, 3), keepdim=True)
+            out = ((out - mean) * contrast + mean + bright).clamp(-1, 1)
+        return out
+
+    return augment
+
+
+@dataclass
+class Job:
+    """One arm's training data for one seed."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    augment: Any = None
+    synthetic: SyntheticStream | None = None
+    relabel: Any = None
+    mixup: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+class Arms:
+    """Trains one classifier per (arm, seed) for ``steps`` updates and scores it on each evaluation set."""
+
+    def __init__(self, factory: ModelFactory, shape: tuple[int, int, int], k: int, steps: int, device: str):
+        self.factory, self.shape, self.k, self.steps = factory, shape, k, steps
+        self.device = resolve_device(device)
+
+    def run(self, job: Job, seed: int, evaluate=()) -> tuple[list[dict], list[np.ndarray]]:
+        seed_everything(seed)
+        net = self.factory(self.shape[0], self.k, self.shape[1], self.shape[2])
+        net = net.to(memory_format=torch.channels_last)  # oneDNN and cuDNN convolutions run faster channels-last
+        net = train_classifier(
+            net, job.x, job.y, steps=self.steps, seed=seed, augment=job.augment, device=self.device,
+            synthetic=job.synthetic, relabel=job.relabel, mixup=job.mixup,
+        )  # fmt: skip
+        probs = [predict_proba(net, tx) for tx, _ in evaluate]
+        return [scores(ty.numpy(), p) for (_, ty), p in zip(evaluate, probs, strict=True)], probs
+
+
+def recipe_stream(sampler, teacher, recipe: Recipe, plan: list[int]) -> SyntheticStream:
+    """The synthetic side of a recipe's arm: ``recipe.refresh`` fresh pools of ``plan`` items, drawn when needed."""
+    items = FilteredItems(sampler, teacher, recipe)
+    cache: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def pool(i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if i not in cache:
+            cache[i] = synthetic_pool(items, plan, pool=i)
+        return cache[i]
+
+    return SyntheticStream(pool=pool, pools=recipe.refresh, share=recipe.share, weight=recipe.weight,
+                           finetune=recipe.finetune)  # fmt: skip
