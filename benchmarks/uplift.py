@@ -77,8 +77,7 @@ def main() -> None:
     result = evaluate(
         model, data, data, val=data, seeds=args.seeds, epochs=args.epochs, steps=args.clf_steps, device=args.device,
         progress=False,
-        ratios=tuple(float(r) for r in args.ratios.split(",")), quality=not args.no_quality,
-        out=out / "evaluation", **fractions,
+        ratios=tuple(float(r) for r in args.ratios.split(",")), quality=not args.no_quality, **fractions,
     )  # fmt: skip
     print(f"evaluation: {time.perf_counter() - t0:.0f} s")
     print(result["markdown"])

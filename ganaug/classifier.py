@@ -145,9 +145,10 @@ def train_classifier(
 
     ``y`` holds class indices or N x K probabilities (soft labels). The run lasts ``steps`` updates when given (the
     same for every arm of an evaluation, whatever its data size), else ``epochs`` passes over ``x`` and at least
-    ``min_steps`` updates. ``augment(batch, gen)`` is applied to every real batch; ``synthetic`` mixes generated
-    samples in; ``mixup`` (a Beta(a, a) parameter) blends pairs of real images and ``relabel(batch)`` replaces
-    their targets (a teacher's probabilities: distillation). Everything random comes from ``seed``.
+    ``min_steps`` updates. ``synthetic`` mixes generated samples in; ``augment(batch, gen)`` is applied to every
+    batch, real and synthetic items alike; ``mixup`` (a Beta(a, a) parameter) blends pairs of real images and
+    ``relabel(batch)`` replaces their targets (a teacher's probabilities: distillation). Everything random comes
+    from ``seed``.
     """
     device = torch.device(device)
     gen = torch.Generator().manual_seed(seed)
@@ -171,8 +172,6 @@ def train_classifier(
             mixing = n_syn > 0 and step < mix_until
             idx = real_order.take(real_bs if mixing else batch_size)
             xb, tb = x[idx], as_probabilities(y[idx], k)
-            if augment is not None:
-                xb = augment(xb, gen)
             if mixup > 0:
                 lam = _beta(mixup, gen)
                 perm = torch.randperm(len(idx), generator=gen)
@@ -189,6 +188,8 @@ def train_classifier(
                 xb = torch.cat([xb, pool[0][sidx]])
                 tb = torch.cat([tb, pool[1][sidx]])
                 weights = torch.cat([weights, torch.full((n_syn,), float(synthetic.weight))])
+            if augment is not None:  # real and synthetic alike, as a dataset wrapper's transform does
+                xb = augment(xb, gen)
             if len(xb) < 2:  # BatchNorm needs two samples
                 continue
             logp = F.log_softmax(net(xb.to(device)), 1)

@@ -33,7 +33,7 @@ MIXUP_ALPHA = 1.0
 def default_recipes(ratios: tuple[float, ...] = (1.0,), refresh: int = 5) -> list[Recipe]:
     """The candidates ``evaluate`` compares on validation, per ratio: plain samples; the teacher filter; the filter
     with the teacher's soft labels; the same with two-stage training (real only for the last fifth); the same with a
-    wider latent spread."""
+    wider latent spread. Then one mostly synthetic recipe: soft labels at three times the largest ratio."""
     out = []
     for r in ratios:
         out += [
@@ -43,7 +43,7 @@ def default_recipes(ratios: tuple[float, ...] = (1.0,), refresh: int = 5) -> lis
             Recipe(ratio=r, filter="teacher", labels="soft", refresh=refresh, finetune=0.2),
             Recipe(ratio=r, filter="teacher", labels="soft", refresh=refresh, spread=1.5),
         ]
-    return out
+    return [*out, Recipe(ratio=3 * max(ratios), filter="teacher", labels="soft", refresh=refresh)]
 
 
 def _hashes(x: torch.Tensor) -> list[str]:
