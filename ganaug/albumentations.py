@@ -14,6 +14,7 @@ import albumentations as A
 import numpy as np
 
 from .errors import GanaugError
+from .recipe import apply_to_stream
 from .sampling import Sampler
 from .transforms import functional as F
 from .transforms.options import check_options, class_filter, missing_label_error
@@ -42,7 +43,7 @@ class GANAugment(A.ImageOnlyTransform):
     def __init__(
         self,
         source: str,
-        p: float = 0.5,
+        p: float | None = None,
         label_key: str = "label",
         mode: str = "replace",
         mix_weight: Sequence[float] = (0.25, 0.75),
@@ -53,13 +54,18 @@ class GANAugment(A.ImageOnlyTransform):
         batch_size: int = 64,
         mean: float | None = None,
         std: float | None = None,
+        recipe: str = "auto",
     ):
         if not isinstance(source, (str, Path)):
             raise GanaugError(
                 f"source must be a model path or hf-hub:OWNER/NAME (a serializable value), not {type(source).__name__}"
             )
+        check_options(0.5 if p is None else p, mode, mix_weight)
+        sampler = Sampler(str(source), seed=sample_seed, truncation=truncation, device=device, batch_size=batch_size)
+        _, p = apply_to_stream(sampler, recipe, p)
         p, weights = check_options(p, mode, mix_weight)
         super().__init__(p=p)
+        self.recipe = recipe
         self.source = str(source)
         self.label_key = label_key
         self.mode = mode
@@ -69,9 +75,7 @@ class GANAugment(A.ImageOnlyTransform):
         self.sample_seed = sample_seed
         self.batch_size = batch_size
         self.mean, self.std = mean, std
-        self._sampler = Sampler(
-            self.source, seed=sample_seed, truncation=truncation, device=device, batch_size=batch_size
-        )
+        self._sampler = sampler
         self.classes = None if classes is None else [classes] if isinstance(classes, (str, int)) else list(classes)
         self._classes = class_filter(self._sampler, self.classes)
 

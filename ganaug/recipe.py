@@ -248,3 +248,62 @@ def mix_loss(
         w = torch.where(is_synthetic.to(logits.device).bool(), torch.as_tensor(float(weight), dtype=w.dtype), w)
     per_item = -(probs * torch.log_softmax(logits, 1)).sum(1)
     return (per_item * w).sum() / w.sum().clamp_min(1e-12)
+
+
+class StreamFilter:
+    """The recipe's teacher filter for a sampler's buffered stream (the transforms): keeps the accepted samples of
+    each generated batch; a class whose first batch the teacher accepts under 1 in ``SCAN_LIMIT`` of is left
+    unfiltered, as :class:`FilteredItems` does."""
+
+    def __init__(self, teacher, threshold: float):
+        self.teacher, self.threshold = teacher, threshold
+        self.unfiltered: set[int] = set()
+        self._seen: set[int] = set()
+
+    def __call__(self, batch: torch.Tensor, c: int) -> torch.Tensor:
+        if c in self.unfiltered:
+            return batch
+        keep = self.teacher.accepts(batch, c, self.threshold)
+        first = c not in self._seen
+        self._seen.add(c)
+        if first and int(keep.sum()) < len(batch) / SCAN_LIMIT:
+            self.unfiltered.add(c)
+            return batch
+        return batch[keep]
+
+
+def apply_to_stream(sampler, recipe: Any, p: float | None) -> tuple[Recipe | None, float]:
+    """Set up a transform's sampler by the model's recipe (spread, teacher filter) and resolve its probability:
+    ``p`` as given, else the recipe's synthetic share (0 when the recipe says not to add samples), else 0.5."""
+    resolved = model_recipe(sampler.generator, recipe)
+    if resolved is not None:
+        sampler.spread = resolved.spread
+        if resolved.filter == "teacher":
+            teacher = model_teacher(sampler.generator, Recipe(filter="teacher"))
+            sampler.accept = StreamFilter(teacher, resolved.threshold)
+    if p is None:
+        p = (resolved.share if resolved.add else 0.0) if resolved is not None else 0.5
+    return resolved, p
+
+
+class ItemSource:
+    """Synthetic items by the model's recipe for written datasets (``balance``, ``generate``): item ``k`` of class
+    ``c`` is the ``k``-th one that passes the recipe's filter, drawn at its latent spread; ``seed(c, k)`` is its
+    noise seed for the manifest."""
+
+    def __init__(self, sampler, recipe: Any = "auto"):
+        self.sampler = sampler
+        self.recipe = model_recipe(sampler.generator, recipe)
+        if self.recipe is not None:
+            sampler.spread = self.recipe.spread
+        teacher = model_teacher(sampler.generator, self.recipe)
+        self.filtered = FilteredItems(sampler, teacher, self.recipe) if self.recipe is not None else None
+
+    def _index(self, c: int, k: int) -> int:
+        return k if self.filtered is None else self.filtered.indices(c, k, 1)[0]
+
+    def items(self, c: int, ks) -> torch.Tensor:
+        return self.sampler.items(c, [self._index(c, k) for k in ks])
+
+    def seed(self, c: int, k: int) -> int:
+        return self.sampler.item_seed(c, self._index(c, k))

@@ -80,6 +80,7 @@ class Sampler:
         if isinstance(spread, bool) or not isinstance(spread, (int, float)) or not spread > 0:
             raise GanaugError(f"spread must be > 0, got {spread!r}")
         self.spread = float(spread)
+        self.accept: Callable[[torch.Tensor, int], torch.Tensor] | None = None  # a stream filter (a recipe's)
         self.device = str(device)
         self.batch_size = int(batch_size)
         self.block_size = int(block_size)
@@ -179,12 +180,9 @@ class Sampler:
             buffer, pos = self._buffers.get(c, (None, 0))
             if buffer is None or pos >= len(buffer):
                 seed = int(torch.randint(2**62, (1,), generator=self._stream_generator()))
-                buffer, pos = (
-                    self.generator.generate(
-                        [c] * self.batch_size, seed=seed, truncation=self.truncation, spread=self.spread
-                    ),
-                    0,
-                )
+                labels = [c] * self.batch_size
+                buffer = self.generator.generate(labels, seed=seed, truncation=self.truncation, spread=self.spread)
+                buffer, pos = (buffer if self.accept is None else self.accept(buffer, c)), 0
             k = min(n, len(buffer) - pos)
             parts.append(buffer[pos : pos + k])
             self._buffers[c] = (buffer, pos + k)

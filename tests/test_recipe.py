@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -193,3 +194,48 @@ def test_fit_trains_on_the_regime_and_evaluate_uses_it(tmp_path, image_folder_fa
     assert config["data"]["class_counts"] == [10, 5] and config["training"]["train_fraction"] == 0.5
     with pytest.raises(GanaugError, match="keeps none"):
         ganaug.fit(data, steps=1, train_fraction=0.01, out=tmp_path / "runs", dry_run=True)
+
+
+def test_transforms_follow_the_recipe(recipe_run):
+    from ganaug.albumentations import GANAugment as AlbuGANAugment
+    from ganaug.recipe import StreamFilter
+
+    plain = ganaug.GANAugment(recipe_run)
+    assert plain.recipe is None and plain.p == 0.5  # no recipe yet: the old default
+    _write_recipe(recipe_run, ratio=1.0, filter="teacher", threshold=0.0, spread=1.5)
+    tf = ganaug.GANAugment(recipe_run, seed=0)
+    assert tf.p == 0.5 and tf.recipe.filter == "teacher" and tf.sampler.spread == 1.5
+    assert isinstance(tf.sampler.accept, StreamFilter)
+    teacher = Teacher.load(recipe_run / "export")
+    for c in range(2):
+        x = tf.sampler.take(c, 20)
+        if c not in tf.sampler.accept.unfiltered:
+            assert bool(teacher.accepts(x, c).all())
+    assert ganaug.GANAugment(recipe_run, p=0.2).p == 0.2  # an explicit p wins
+    assert AlbuGANAugment(str(recipe_run)).p == 0.5
+    _write_recipe(recipe_run, add=False)
+    assert ganaug.GANAugment(recipe_run).p == 0.0 and AlbuGANAugment(str(recipe_run)).p == 0.0
+
+
+def test_balance_writes_the_recipe_items_and_respects_a_no_gain_recipe(recipe_run, tmp_path, image_folder_factory):
+    from PIL import Image
+
+    from ganaug.commands.pipeline import SYNTHETIC_PREFIX
+
+    from .helpers import run_cli
+
+    data = image_folder_factory("bal", class_counts={"a": 5, "b": 2}, channels=1)
+    _write_recipe(recipe_run, ratio=1.0, filter="teacher", threshold=0.0)
+    proc = run_cli("balance", str(data), str(recipe_run), "--out", str(tmp_path / "out"), "--seed", "2", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    written = np.asarray(Image.open(tmp_path / "out" / "b" / f"{SYNTHETIC_PREFIX}_2_00000.png"))
+    g = load_generator(recipe_run)
+    items = FilteredItems(
+        Sampler(g, seed=2), Teacher.load(recipe_run / "export"), Recipe(filter="teacher", threshold=0.0)
+    )
+    expected = g.to_data(items.items(1, 0, 1))[0][..., 0]
+    assert np.array_equal(written, expected)  # synthetic file 0 of class b is the recipe's item 0
+    _write_recipe(recipe_run, add=False)
+    proc = run_cli("balance", str(data), str(recipe_run), "--out", str(tmp_path / "out2"), "--quiet")
+    assert proc.returncode == 0 and "recipe says not to add" in proc.stderr
+    assert not any(p.name.startswith(SYNTHETIC_PREFIX) for p in (tmp_path / "out2" / "b").iterdir())

@@ -1,8 +1,10 @@
 """``ganaug balance`` and ``ganaug generate``: synthetic samples written as files (or a ``datasets`` dataset).
 
-Synthetic file ``k`` of class ``c`` is ``Sampler.item(c, k)`` for the command's seed, the same sample that
-``ClassBalancedDataset`` / ``SyntheticMixDataset`` return, and ``manifest.csv`` records its own noise seed
-(``ganaug sample MODEL --class C --n 1 --seed SEED`` draws it again).
+Synthetic file ``k`` of class ``c`` is item ``k`` of the model's recipe (``ganaug.recipe.ItemSource``: the teacher
+filter's ``k``-th accepted item, at the recipe's latent spread) for the command's seed, the sample that
+``ClassBalancedDataset`` returns, and ``manifest.csv`` records its own noise seed (``ganaug sample MODEL --class C
+--n 1 --seed SEED`` draws it again at spread 1). Without a recipe (or ``--recipe none``) item ``k`` is
+``Sampler.item(c, k)``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import click
 from ..cli import handle_errors
 from ..errors import GanaugError
 from ..progress import progress_bar
+from ..recipe import ItemSource
 
 MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ("path", "class", "is_synthetic", "seed")
@@ -129,7 +132,18 @@ def _copy_real(entry: RealClass, out_dir: Path, how: str, config, used: set[str]
 @click.argument("data")
 @click.argument("model")
 @click.option("--out", required=True, type=click.Path(), help="output folder (new or empty): OUT/<class>/<file>")
-@click.option("--target", default="max", show_default=True, help="samples per class afterwards: max or N")
+@click.option(
+    "--target",
+    default=None,
+    help="samples per class afterwards: max or N; default max, or none added when the model's recipe says not to add",
+)
+@click.option(
+    "--recipe",
+    type=click.Choice(["auto", "none"]),
+    default="auto",
+    show_default=True,
+    help="auto: the model's recipe (teacher filter, latent spread) as written by ganaug evaluate; none: plain samples",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="random seed of the synthetic samples")
 @click.option("--truncation", type=float, default=None, help="redraw noise values beyond +-T (sharper, less varied)")
 @click.option(
@@ -149,7 +163,8 @@ def balance(
     data: str,
     model: str,
     out: str,
-    target: str,
+    target: str | None,
+    recipe: str,
     seed: int,
     truncation: float | None,
     how: str,
@@ -164,8 +179,9 @@ def balance(
 
     if seed < 0:
         raise GanaugError(f"--seed must be >= 0, got {seed}")
-    goal: object = target if target == "max" else _integer(target, "--target", "max or a count N")
+    goal: object = target if target in (None, "max") else _integer(target, "--target", "max or a count N")
     sampler = _sampler(model, seed, truncation, device)
+    source = ItemSource(sampler, recipe)
     real, config = _read_real(data, resolution)
     by_class = {}
     for entry in real:
@@ -175,7 +191,11 @@ def balance(
             )
         by_class[entry.name] = entry
     counts = [len(by_class[n]) if n in by_class else 0 for n in sampler.class_names]
-    added = plan_targets(counts, goal, sampler, [sampler.class_index(n) for n in by_class])
+    if goal is None and source.recipe is not None and not source.recipe.add:
+        click.echo("note: the model's recipe says not to add synthetic samples; pass --target to add some", err=True)
+        added = [0] * len(counts)
+    else:
+        added = plan_targets(counts, goal or "max", sampler, [sampler.class_index(n) for n in by_class])
     plan = {
         n: {"real": r, "added": a, "total": r + a} for n, r, a in zip(sampler.class_names, counts, added, strict=True)
     }
@@ -195,9 +215,9 @@ def balance(
             h, w, ch = entry.shape or fallback or (0, 0, 0)
             spec = F.data_spec(sampler.data, h, w, ch)
             for k in range(added[c]):
-                array = F.render(sampler.item(c, k), sampler.data, spec)
+                array = F.render(source.items(c, [k])[0], sampler.data, spec)
                 dest = _write_new(_synthetic_name(class_dir, seed, k), array, sampler.data, used)
-                rows.append((dest.relative_to(out_path).as_posix(), name, True, sampler.item_seed(c, k)))
+                rows.append((dest.relative_to(out_path).as_posix(), name, True, source.seed(c, k)))
                 advance(1)
     write_manifest(out_path, rows)
     summary = ", ".join(f"{n}: {p['real']}+{p['added']}" for n, p in plan.items())
@@ -238,6 +258,13 @@ def _integer(text: str, option: str, accepted: str) -> int:
     help="folder: OUT/<class>/<file> + manifest.csv; hf: a datasets dataset (save_to_disk)",
 )
 @click.option("--classes", default=None, help="comma-separated class names or indices [default: all]")
+@click.option(
+    "--recipe",
+    type=click.Choice(["auto", "none"]),
+    default="auto",
+    show_default=True,
+    help="auto: the model's recipe (teacher filter, latent spread) as written by ganaug evaluate; none: plain samples",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="random seed")
 @click.option("--truncation", type=float, default=None, help="redraw noise values beyond +-T (sharper, less varied)")
 @click.option("--device", default="cpu", show_default=True, help="where the generator runs (cpu, cuda)")
@@ -253,6 +280,7 @@ def generate(
     out: str,
     fmt: str,
     classes: str | None,
+    recipe: str,
     seed: int,
     truncation: float | None,
     device: str,
@@ -268,6 +296,7 @@ def generate(
     if push_repo and fmt != "hf":
         raise GanaugError("--push uploads a Hugging Face dataset: use it with --format hf")
     sampler = _sampler(model, seed, truncation, device)
+    source = ItemSource(sampler, recipe)
     names = sampler.class_names
     chosen = range(len(names)) if not classes else sorted({sampler.class_index(c.strip()) for c in classes.split(",")})
     if dry_run:
@@ -277,9 +306,9 @@ def generate(
     out_path = new_output_folder(out)
     with progress_bar("generate", per_class * len(chosen), not quiet) as advance:
         if fmt == "folder":
-            _generate_folder(sampler, chosen, per_class, out_path, seed, advance)
+            _generate_folder(source, chosen, per_class, out_path, seed, advance)
         else:
-            _generate_hf(sampler, chosen, per_class, out_path, advance)
+            _generate_hf(source, chosen, per_class, out_path, advance)
     if push_repo:
         from ..hub import push_dataset
 
@@ -287,47 +316,50 @@ def generate(
     click.echo(str(out_path))
 
 
-def _blocks(sampler, chosen, per_class: int, advance):
+def _blocks(source, chosen, per_class: int, advance):
     """(class index, first k, data-space arrays) per block of items."""
     from ..data.convert import to_data
 
+    sampler = source.sampler
     step = sampler.block_size
     for c in chosen:
         for start in range(0, per_class, step):
             ks = range(start, min(per_class, start + step))
-            yield c, start, to_data(sampler.items(c, ks), sampler.data)
+            yield c, start, to_data(source.items(c, ks), sampler.data)
             advance(len(ks))
 
 
-def _generate_folder(sampler, chosen, per_class: int, out: Path, seed: int, advance) -> None:
+def _generate_folder(source, chosen, per_class: int, out: Path, seed: int, advance) -> None:
     from ..data.convert import write_sample
 
+    sampler = source.sampler
     rows: list[tuple[str, str, bool, int | None]] = []
-    for c, start, arrays in _blocks(sampler, chosen, per_class, advance):
+    for c, start, arrays in _blocks(source, chosen, per_class, advance):
         name = sampler.class_names[c]
         for i, array in enumerate(arrays):
             dest = write_sample(_synthetic_name(out / name, seed, start + i), array, sampler.data)
-            rows.append((dest.relative_to(out).as_posix(), name, True, sampler.item_seed(c, start + i)))
+            rows.append((dest.relative_to(out).as_posix(), name, True, source.seed(c, start + i)))
     write_manifest(out, rows)
 
 
-def _generate_hf(sampler, chosen, per_class: int, out: Path, advance) -> None:
+def _generate_hf(source, chosen, per_class: int, out: Path, advance) -> None:
     try:
         import datasets
     except ImportError as exc:
         raise GanaugError("--format hf needs the datasets library: pip install 'ganaug[hf]'") from exc
     from PIL import Image
 
+    sampler = source.sampler
     data = sampler.data
     as_image = data.dtype in ("uint8", "uint16")
     columns: dict[str, list] = {"image": [], "label": [], "is_synthetic": [], "seed": []}
-    for c, start, arrays in _blocks(sampler, chosen, per_class, advance):
+    for c, start, arrays in _blocks(source, chosen, per_class, advance):
         for i, array in enumerate(arrays):
             plane = array[..., 0] if array.shape[-1] == 1 else array
             columns["image"].append(Image.fromarray(plane) if as_image else array)
             columns["label"].append(c)
             columns["is_synthetic"].append(True)
-            columns["seed"].append(sampler.item_seed(c, start + i))
+            columns["seed"].append(source.seed(c, start + i))
     image_feature = (
         datasets.Image()
         if as_image

@@ -16,6 +16,7 @@ from torchvision.transforms.v2.functional import is_pure_tensor
 
 from ..errors import GanaugError
 from ..generator import Generator
+from ..recipe import apply_to_stream
 from ..sampling import Sampler
 from . import functional as F
 from .options import check_options, class_filter, missing_label_error
@@ -59,6 +60,10 @@ def _capture_labels(module: GANAugment, args: tuple) -> None:
 class GANAugment(Transform):
     """With probability ``p``, replace an image by a synthetic one of the same class (``mode="mix"``: blend them).
 
+    By default it follows the model's recipe (written by ``ganaug evaluate``): ``p`` is the recipe's synthetic share
+    (0 when the recipe found no gain), with its teacher filter and latent spread; without a recipe ``p`` is 0.5.
+    Labels stay hard (for soft labels use ``SyntheticMixDataset``).
+
     The output has the input's type, size, channels, dtype and value range (PIL, uint8 / float tensor,
     ``tv_tensors.Image``, also N x C x H x W batches with one label per row); the label passes through. Labels are
     found like v2's ``labels_getter`` finds them (a ``(image, label)`` tuple or a dict with a label key), or by the
@@ -76,8 +81,9 @@ class GANAugment(Transform):
     def __init__(
         self,
         source: str | Path | Generator,
-        p: float = 0.5,
+        p: float | None = None,
         *,
+        recipe: Any = "auto",
         mode: str = "replace",
         mix_weight: tuple[float, float] = (0.25, 0.75),
         truncation: float | None = None,
@@ -90,9 +96,11 @@ class GANAugment(Transform):
         batch_size: int = 64,
     ):
         super().__init__()
+        check_options(0.5 if p is None else p, mode, mix_weight)
+        self.sampler = Sampler(source, seed=seed, truncation=truncation, device=device, batch_size=batch_size)
+        self.recipe, p = apply_to_stream(self.sampler, recipe, p)
         self.p, self.mix_weight = check_options(p, mode, mix_weight)
         self.mode = mode
-        self.sampler = Sampler(source, seed=seed, truncation=truncation, device=device, batch_size=batch_size)
         self.source, self.truncation, self.seed, self.device = self.sampler.source, truncation, seed, str(device)
         self.classes = class_filter(self.sampler, classes)
         if labels_getter == "default":
