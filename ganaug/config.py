@@ -75,6 +75,11 @@ class FitConfig:
     ch: int = opt(0, "base channel width of the networks; 0 = the architecture's default")
     upsample: str = opt("deconv", "dcgan upsampling layer", ("deconv", "pixelshuffle"))
     steps: int = opt(5000, "training steps (generator updates)")
+    max_time: str = opt(
+        "",
+        "train for this long (90s, 10m, 1h30m): steps are planned from the measured step time; with --steps, "
+        "whichever ends first",
+    )
     batch_size: int = opt(64, "images per step, over all processes")
     optimizer: str = opt("adam", "optimizer for both networks", ("adam", "rmsprop", "sgd"))
     lr_g: float = opt(2e-4, "generator learning rate")

@@ -57,7 +57,10 @@ def resolve_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
         if getattr(cfg, name) < 1:
             raise GanaugError(f"{name}={getattr(cfg, name)} is not accepted; it must be >= 1")
     from .data.subset import check_fraction
+    from .training.budget import parse_duration
 
+    if cfg.max_time:
+        parse_duration(cfg.max_time)
     check_fraction("train_fraction", cfg.train_fraction)
     check_fraction("minority_fraction", cfg.minority_fraction)
     if not 0 <= cfg.ema_decay < 1:
@@ -100,6 +103,7 @@ def fit(
     if cfg.task != "cgan":
         raise GanaugError(f"task {cfg.task!r} is not accepted here; choose cgan or cyclegan")
     from .data.options import after_reading, reader_options
+    from .training.budget import describe_plan
 
     opts = reader_options(cfg)
     labelled = read_data(
@@ -122,8 +126,11 @@ def fit(
         arch_args["upsample"] = cfg.upsample
     if saved is not None:
         arch_args = saved["arch_args"]
+    user_set = sorted(saved.get("user_set", []) if saved is not None else options)
     resolved = {
         "fit": cfg.to_dict(),
+        **({"plan": describe_plan(cfg, set(user_set))} if cfg.max_time else {}),
+        "user_set": user_set,
         "data": dc.to_dict(),
         "data_source": str(data),
         "arch_args": arch_args,

@@ -17,6 +17,7 @@ from ..errors import GanaugError
 from ..grid import save_grid
 from ..presets import get_preset
 from ..registry import TRANSLATORS
+from .budget import Budget, apply_plan, describe_plan, parse_duration
 from .checkpoint import save_checkpoint
 from .cyclegan import CYCLEGAN_LOSSES, GRID_IMAGES, CycleTrainer
 from .engine import create_engine
@@ -115,6 +116,8 @@ def fit_cyclegan(
         data = data or saved["data_source"]
     else:
         cfg = resolve_cyclegan_config(FitConfig.from_dict(options), set(options))
+    if cfg.max_time:
+        parse_duration(cfg.max_time)
     source_a, source_b = domain_pair(data)
     opts = {"channels": cfg.channels, "split": cfg.split, "skip_bad": cfg.skip_bad}
     dom_a = read_domain(source_a, "A", resolution=cfg.resolution, **opts)
@@ -129,8 +132,11 @@ def fit_cyclegan(
     notes = [f"domain A: {n}" for n in dom_a.notes] + [f"domain B: {n}" for n in dom_b.notes]
     if ca != cb and cfg.cyclegan_identity > 0:
         notes.append(f"identity loss off: domain A has {ca} channel(s) and domain B {cb}")
+    user_set = sorted(saved.get("user_set", []) if saved is not None else options)
     resolved = {
         "fit": cfg.to_dict(),
+        **({"plan": describe_plan(cfg, set(user_set))} if cfg.max_time else {}),
+        "user_set": user_set,
         "data": dom_a.config.to_dict(),
         "data_b": dom_b.config.to_dict(),
         "data_source": [source_a, source_b],
@@ -160,18 +166,32 @@ def train_cyclegan(
             trainer, engine.is_main, cfg, run_dir, resolved, name_source, resolved["notes"] + compile_notes
         )
 
+        budget = (
+            Budget(cfg, engine, trainer.step, train_seconds, resolved.get("user_set", [])) if cfg.max_time else None
+        )
+        new_run = trainer.step == 0
         bar, task = _progress(progress and engine.is_main, cfg.steps, trainer.step)
         last, images_since = time.perf_counter(), 0
+        stop = False
         with bar:
-            while trainer.step < cfg.steps:
+            while trainer.step < cfg.steps and not stop:
                 t0 = time.perf_counter()
                 stats = checked_step(trainer, run_dir if run else None, "lower --lr-g/--lr-d or --grad-clip 1")
-                train_seconds += time.perf_counter() - t0
+                took = time.perf_counter() - t0
+                train_seconds += took
                 images_since += cfg.batch_size
                 step = trainer.step
+                if budget is not None:
+                    budget.start(step, took, run_dir if run else None, new_run)
+                    planned, stop = budget.check(cfg, step, train_seconds)
+                    if planned is not cfg:
+                        cfg = planned
+                        apply_plan(trainer, cfg, run, resolved)
+                        bar.update(task, total=cfg.steps)
+                final = step == cfg.steps or stop
                 if not run:
                     continue
-                if step % cfg.log_every == 0 or step == cfg.steps:
+                if step % cfg.log_every == 0 or final:
                     now = time.perf_counter()
                     run.log({"step": step, **stats, "images_per_s": images_since / max(now - last, 1e-9)})
                     last, images_since = now, 0
@@ -179,10 +199,10 @@ def train_cyclegan(
                     bar.update(task, completed=step, losses=losses)
                 else:
                     bar.update(task, completed=step)
-                if step % cfg.sample_every == 0 or step == cfg.steps:
+                if step % cfg.sample_every == 0 or final:
                     grid = _grid(trainer)
                     save_grid(grid, len(grid) // 6, run.path / "samples" / f"step-{step:07d}.png")
-                if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                if step % cfg.checkpoint_every == 0 or final:
                     tensors, meta = trainer.state()
                     meta.update(train_seconds=train_seconds, config=cfg.to_dict())
                     save_checkpoint(run_dir, step, tensors, meta, keep=cfg.keep_checkpoints)

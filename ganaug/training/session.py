@@ -12,6 +12,7 @@ from ..config import FitConfig
 from ..data import LabelledData
 from ..export import class_grid, write_export
 from ..grid import save_grid
+from .budget import Budget, apply_plan
 from .checkpoint import save_checkpoint
 from .ema import recalibrate_batchnorm
 from .engine import create_engine
@@ -88,33 +89,47 @@ def train_session(
             from ..metrics.tracking import FidTracker
 
             tracker = FidTracker(run.path, labelled, arch_args, engine.device)
+        budget = (
+            Budget(cfg, engine, trainer.step, train_seconds, resolved.get("user_set", [])) if cfg.max_time else None
+        )
+        new_run = trainer.step == 0
         bar, task = _progress(progress and engine.is_main, cfg.steps, trainer.step)
         last = time.perf_counter()
         images_since = 0
+        stop = False
         with bar:
-            while trainer.step < cfg.steps:
+            while trainer.step < cfg.steps and not stop:
                 t0 = time.perf_counter()
                 hint = "a lower --lr-d/--lr-g, --grad-clip 1, --r1-gamma 1 or --loss hinge"
                 stats = checked_step(trainer, run_dir if run else None, hint)
-                train_seconds += time.perf_counter() - t0
+                took = time.perf_counter() - t0
+                train_seconds += took
                 images_since += cfg.batch_size
                 step = trainer.step
+                if budget is not None:
+                    budget.start(step, took, run_dir if run else None, new_run)
+                    planned, stop = budget.check(cfg, step, train_seconds)
+                    if planned is not cfg:
+                        cfg = planned
+                        apply_plan(trainer, cfg, run, resolved)
+                        bar.update(task, total=cfg.steps)
+                final = step == cfg.steps or stop
                 if not run:
                     continue
-                if step % cfg.log_every == 0 or step == cfg.steps:
+                if step % cfg.log_every == 0 or final:
                     now = time.perf_counter()
                     run.log({"step": step, **stats, "images_per_s": images_since / max(now - last, 1e-9)})
                     last, images_since = now, 0
                     bar.update(task, completed=step, losses=f"D {stats['loss_d']:.3f} G {stats['loss_g']:.3f}")
                 else:
                     bar.update(task, completed=step)
-                if step % cfg.sample_every == 0 or step == cfg.steps:
+                if step % cfg.sample_every == 0 or final:
                     ncol = 8
                     images = class_grid(trainer.ema.shadow, arch_args["num_classes"], arch_args["latent_dim"], ncol)
                     save_grid(images, ncol, run.path / "samples" / f"step-{step:07d}.png")
-                if tracker and (step % cfg.eval_every == 0 or step == cfg.steps):
+                if tracker and (step % cfg.eval_every == 0 or final):
                     run.log(tracker.evaluate(step, trainer.ema.shadow))
-                if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                if step % cfg.checkpoint_every == 0 or final:
                     checkpoint()
         if run:
             net = copy.deepcopy(trainer.ema.shadow)
@@ -126,6 +141,7 @@ def train_session(
                 "train_seconds": round(train_seconds, 1),
                 "device_name": device_name(engine.device),
                 "processes": engine.world_size,
+                **({"max_time_s": budget.seconds} if budget is not None else {}),
                 "precision": engine.precision,
                 "final_augment_p": trainer.ada.p,
                 "final_loss_d": last_log.get("loss_d"),
