@@ -99,6 +99,7 @@ def evaluate(
     from .progress import progress_bar
     from .sampling import Sampler
     from .sources import load_generator
+    from .teacher import Teacher
 
     if seeds < 1:
         raise GanaugError(f"seeds must be >= 1, got {seeds}")
@@ -255,6 +256,9 @@ def evaluate(
         "interval must exclude zero for helps or hurts",
         "notes": notes,
     }
+    if teacher is not None and (out_dir / "config.json").is_file() and Teacher.load(out_dir) is None:
+        teacher.save(out_dir)  # an export from before teachers: the recipe's filter and soft labels need one
+        result["teacher_written"] = str(out_dir / "teacher.json")
     if quality:
         result["quality"] = measure_quality(
             g, type(real)(x_tr, y_tr, dc), heldout=type(held)(held.images, y_test, dc), device=device,

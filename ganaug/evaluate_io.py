@@ -86,6 +86,8 @@ def update_card(export: Path, result: dict) -> None:
     config = read_json(export / "config.json")
     if result.get("recipe"):
         config["recipe"] = result["recipe"]
+    if result.get("teacher_written") and not config.get("teacher"):
+        config["teacher"] = {"held_out": (result.get("teacher") or {}).get("held_out"), "by": "ganaug evaluate"}
     metrics = config.setdefault("metrics", {})
     metrics.update(card_entry(result))
     if result.get("quality"):

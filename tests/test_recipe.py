@@ -239,3 +239,17 @@ def test_balance_writes_the_recipe_items_and_respects_a_no_gain_recipe(recipe_ru
     proc = run_cli("balance", str(data), str(recipe_run), "--out", str(tmp_path / "out2"), "--quiet")
     assert proc.returncode == 0 and "recipe says not to add" in proc.stderr
     assert not any(p.name.startswith(SYNTHETIC_PREFIX) for p in (tmp_path / "out2" / "b").iterdir())
+
+
+def test_evaluate_gives_an_export_without_a_teacher_one(recipe_run, image_folder_factory, tmp_path):
+    from ganaug.evaluate import evaluate
+
+    export = recipe_run / "export"
+    for name in ("teacher.json", "teacher.safetensors"):
+        (export / name).unlink()
+    data = image_folder_factory("d", class_counts={"a": 10, "b": 5}, channels=1, seed=1)
+    test = image_folder_factory("t", class_counts={"a": 4, "b": 4}, channels=1, seed=2)
+    options = {"seeds": 1, "steps": 5, "quality": False, "progress": False, "warn": lambda _: None}
+    evaluate(recipe_run, data, test, recipes=[Recipe(filter="teacher", labels="soft")], **options)
+    assert Teacher.load(export) is not None and "teacher" in json.loads((export / "config.json").read_text())
+    ganaug.SyntheticMixDataset(_real([6, 2]), recipe_run)  # the written recipe can now be deployed
