@@ -29,6 +29,15 @@ MANIFEST_COLUMNS = ("path", "class", "is_synthetic", "seed")
 SYNTHETIC_PREFIX = "ganaug"
 
 
+RECIPE_OPTION = click.option(
+    "--recipe",
+    type=click.Choice(["auto", "none"]),
+    default="auto",
+    show_default=True,
+    help="auto: the model's recipe (teacher filter, latent spread) as written by ganaug evaluate; none: plain samples",
+)
+
+
 def new_output_folder(out: str) -> Path:
     """``out`` created (or already there and empty) and writable."""
     from ..fileio import check_writable
@@ -137,13 +146,7 @@ def _copy_real(entry: RealClass, out_dir: Path, how: str, config, used: set[str]
     default=None,
     help="samples per class afterwards: max or N; default max, or none added when the model's recipe says not to add",
 )
-@click.option(
-    "--recipe",
-    type=click.Choice(["auto", "none"]),
-    default="auto",
-    show_default=True,
-    help="auto: the model's recipe (teacher filter, latent spread) as written by ganaug evaluate; none: plain samples",
-)
+@RECIPE_OPTION
 @click.option("--seed", type=int, default=0, show_default=True, help="random seed of the synthetic samples")
 @click.option("--truncation", type=float, default=None, help="redraw noise values beyond +-T (sharper, less varied)")
 @click.option(
@@ -258,13 +261,7 @@ def _integer(text: str, option: str, accepted: str) -> int:
     help="folder: OUT/<class>/<file> + manifest.csv; hf: a datasets dataset (save_to_disk)",
 )
 @click.option("--classes", default=None, help="comma-separated class names or indices [default: all]")
-@click.option(
-    "--recipe",
-    type=click.Choice(["auto", "none"]),
-    default="auto",
-    show_default=True,
-    help="auto: the model's recipe (teacher filter, latent spread) as written by ganaug evaluate; none: plain samples",
-)
+@RECIPE_OPTION
 @click.option("--seed", type=int, default=0, show_default=True, help="random seed")
 @click.option("--truncation", type=float, default=None, help="redraw noise values beyond +-T (sharper, less varied)")
 @click.option("--device", default="cpu", show_default=True, help="where the generator runs (cpu, cuda)")

@@ -137,6 +137,20 @@ class Budget:
             raise error
 
 
+def budget_step(budget, trainer, cfg: FitConfig, took: float, spent: float, where, on_plan) -> tuple[FitConfig, bool]:
+    """The budget's part of one step of a session loop: the too-short check, the plan (handed to the trainer and
+    saved; ``on_plan(steps)`` updates the progress bar) and whether to stop. ``where`` is (run, run_dir, resolved,
+    new_run)."""
+    run, run_dir, resolved, new_run = where
+    step = trainer.step
+    budget.start(step, took, run_dir if run else None, new_run)
+    planned, stop = budget.check(cfg, step, spent)
+    if planned is not cfg:
+        apply_plan(trainer, planned, run, resolved)
+        on_plan(planned.steps)
+    return planned, stop
+
+
 def apply_plan(trainer, cfg: FitConfig, run, resolved: dict) -> None:
     """Hand a new plan to the trainer and save it with the run (a resume keeps it)."""
     trainer.cfg = cfg

@@ -17,7 +17,7 @@ from ..errors import GanaugError
 from ..grid import save_grid
 from ..presets import get_preset
 from ..registry import TRANSLATORS
-from .budget import Budget, apply_plan, describe_plan, parse_duration
+from .budget import Budget, budget_step, describe_plan, parse_duration
 from .checkpoint import save_checkpoint
 from .cyclegan import CYCLEGAN_LOSSES, GRID_IMAGES, CycleTrainer
 from .engine import create_engine
@@ -182,12 +182,9 @@ def train_cyclegan(
                 images_since += cfg.batch_size
                 step = trainer.step
                 if budget is not None:
-                    budget.start(step, took, run_dir if run else None, new_run)
-                    planned, stop = budget.check(cfg, step, train_seconds)
-                    if planned is not cfg:
-                        cfg = planned
-                        apply_plan(trainer, cfg, run, resolved)
-                        bar.update(task, total=cfg.steps)
+                    where = (run, run_dir, resolved, new_run)
+                    cfg, stop = budget_step(budget, trainer, cfg, took, train_seconds, where,
+                                            lambda n: bar.update(task, total=n))  # fmt: skip
                 final = step == cfg.steps or stop
                 if not run:
                     continue

@@ -12,7 +12,7 @@ from ..config import FitConfig
 from ..data import LabelledData
 from ..export import class_grid, write_export
 from ..grid import save_grid
-from .budget import Budget, apply_plan
+from .budget import Budget, budget_step
 from .checkpoint import save_checkpoint
 from .ema import recalibrate_batchnorm
 from .engine import create_engine
@@ -107,12 +107,9 @@ def train_session(
                 images_since += cfg.batch_size
                 step = trainer.step
                 if budget is not None:
-                    budget.start(step, took, run_dir if run else None, new_run)
-                    planned, stop = budget.check(cfg, step, train_seconds)
-                    if planned is not cfg:
-                        cfg = planned
-                        apply_plan(trainer, cfg, run, resolved)
-                        bar.update(task, total=cfg.steps)
+                    where = (run, run_dir, resolved, new_run)
+                    cfg, stop = budget_step(budget, trainer, cfg, took, train_seconds, where,
+                                            lambda n: bar.update(task, total=n))  # fmt: skip
                 final = step == cfg.steps or stop
                 if not run:
                     continue
