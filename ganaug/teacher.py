@@ -77,7 +77,7 @@ class Teacher:
             seed_everything(seed)
             net = SmallResNet(c, k, h, w).to(memory_format=torch.channels_last)
             return train_classifier(
-                net, xs, ys, epochs=epochs, seed=seed, device=dev, min_steps=min(200, 20 * epochs)
+                net, xs, ys, epochs=epochs, seed=seed, device=dev, min_steps=min(200, 20 * epochs, 10 * len(ys))
             ).cpu()
 
         held = None

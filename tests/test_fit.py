@@ -43,7 +43,14 @@ def test_fit_writes_run_folder_and_export(folder, tmp_path):
     for name in ("samples/step-0000003.png", "samples/step-0000006.png", "loss_curve.png", "checkpoints/latest.json"):
         assert (p / name).is_file(), name
     export = p / "export"
-    assert sorted(x.name for x in export.iterdir()) == ["README.md", "config.json", "model.safetensors", "samples.png"]
+    assert sorted(x.name for x in export.iterdir()) == [
+        "README.md",
+        "config.json",
+        "model.safetensors",
+        "samples.png",
+        "teacher.json",
+        "teacher.safetensors",
+    ]
     config = json.loads((export / "config.json").read_text())
     assert config["arch"] == "dcgan" and config["task"] == "cgan" and config["training"]["steps_done"] == 6
     card = (export / "README.md").read_text()

@@ -79,7 +79,8 @@ def test_push_then_fresh_process_then_offline(hub, tiny_run, tmp_path):
     env = client_env(hub, str(tmp_path / "fresh-home"))  # anonymous, empty cache
     assert torch.allclose(fresh_load("hf-hub:alice/tiny-cgan", env), expected, atol=1e-6)
     snapshot = next((tmp_path / "fresh-home" / "hub" / "models--alice--tiny-cgan" / "snapshots").iterdir())
-    assert sorted(p.name for p in snapshot.iterdir()) == ["config.json", "model.safetensors"]  # only what loading needs
+    loading = ["config.json", "model.safetensors", "teacher.json", "teacher.safetensors"]
+    assert sorted(p.name for p in snapshot.iterdir()) == loading  # only what loading needs (generator and teacher)
 
     before = len(hub.requests)
     offline = client_env(hub, str(tmp_path / "fresh-home"), offline=True)
@@ -195,7 +196,14 @@ def test_push_errors(hub, tiny_run, monkeypatch, tmp_path):
 def test_pull_into_folder(hub, tiny_run, tmp_path):
     url = ganaug.push_to_hub(tiny_run, "alice/pull-me")
     out = pull(f"alice/pull-me@{url.commit}", out=tmp_path / "pulled")
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "config.json", "model.safetensors", "samples.png"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
+        "config.json",
+        "model.safetensors",
+        "samples.png",
+        "teacher.json",
+        "teacher.safetensors",
+    ]
     assert not any(p.is_symlink() for p in out.iterdir())
     assert torch.allclose(local_samples(out), local_samples(tiny_run), atol=1e-6)
 
