@@ -198,7 +198,8 @@ def evaluate(
             advance(1)
     for arm in results.values():
         arm["summary"] = {m: interval([t[m] for t in arm["test"]]) for m in METRICS}
-        arm["val_summary"] = {m: interval([v[m] for v in arm["val"]]) for m in METRICS}
+        if "val_summary" not in arm:  # the classical + ganaug arm, trained after the choice
+            arm["val_summary"] = {m: interval([v[m] for v in arm["val"]]) for m in METRICS}
     chosen = dict(results[best], title=f"real + ganaug ({recipe.name}; chosen on validation)", candidate=False)
     results["ganaug"] = chosen
     probs["ganaug"] = probs[best]
@@ -272,17 +273,7 @@ def _teacher(g, x: torch.Tensor, y: torch.Tensor, names: list[str], epochs: int,
     (the export's teacher may have seen the validation part)."""
     from .teacher import Teacher, fingerprint
 
-    folder = _export_folder(g)
-    saved = Teacher.load(folder) if folder is not None else None
+    saved = Teacher.load(g.folder) if g.folder is not None else None
     if saved is not None and saved.info.get("data_fingerprint") == fingerprint(x, y):
         return saved
     return Teacher.train(x, y, class_names=names, epochs=epochs, device=device)
-
-
-def _export_folder(g) -> Path | None:
-    from .sources import resolve_model
-
-    try:
-        return resolve_model(g.source) if g.source else None
-    except GanaugError:
-        return None

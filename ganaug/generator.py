@@ -28,6 +28,7 @@ class Generator:
         self.net = net.eval().requires_grad_(False)
         self.config = config
         self.source = source
+        self.folder: Path | None = None  # the export folder it was loaded from (None when built in memory)
         self.data = DataConfig.from_dict(config["data"])
 
     @classmethod
@@ -75,7 +76,9 @@ class Generator:
             raise GanaugError(
                 f"weights in {w_path} do not match {cfg_path} (arch {arch!r}): {' '.join(first)}"
             ) from exc
-        return cls(net, config, source or str(folder))
+        g = cls(net, config, source or str(folder))
+        g.folder = folder
+        return g
 
     # -- description --------------------------------------------------------------------------------------
     @property

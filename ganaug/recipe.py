@@ -196,11 +196,10 @@ def model_teacher(generator, recipe: Recipe | None):
     """The export's teacher when the recipe needs one (a clear error when the export has none), else None."""
     if recipe is None or not recipe.needs_teacher:
         return None
-    from .sources import resolve_model
     from .teacher import Teacher, require_teacher
 
     what = "the recipe's " + ("soft labels" if recipe.labels == "soft" else "teacher filter")
-    folder = resolve_model(generator.source) if generator.source else None
+    folder = generator.folder
     return require_teacher(Teacher.load(folder) if folder else None, what, generator.source or "this generator")
 
 

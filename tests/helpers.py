@@ -11,6 +11,8 @@ import numpy as np
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
+EXPORT_FILES = ["README.md", "config.json", "model.safetensors", "samples.png", "teacher.json", "teacher.safetensors"]
+"""What an export folder of a class-conditional run holds, sorted."""
 TINY = {"arch": "dcgan", "ch": 8, "batch_size": 8, "latent_dim": 16}
 
 

@@ -12,7 +12,7 @@ import ganaug
 from ganaug.errors import GanaugError
 from ganaug.training.loop import NonFiniteLossError
 
-from .helpers import TINY, write_class_folder
+from .helpers import EXPORT_FILES, TINY, write_class_folder
 
 
 @pytest.fixture()
@@ -43,14 +43,7 @@ def test_fit_writes_run_folder_and_export(folder, tmp_path):
     for name in ("samples/step-0000003.png", "samples/step-0000006.png", "loss_curve.png", "checkpoints/latest.json"):
         assert (p / name).is_file(), name
     export = p / "export"
-    assert sorted(x.name for x in export.iterdir()) == [
-        "README.md",
-        "config.json",
-        "model.safetensors",
-        "samples.png",
-        "teacher.json",
-        "teacher.safetensors",
-    ]
+    assert sorted(x.name for x in export.iterdir()) == EXPORT_FILES
     config = json.loads((export / "config.json").read_text())
     assert config["arch"] == "dcgan" and config["task"] == "cgan" and config["training"]["steps_done"] == 6
     card = (export / "README.md").read_text()

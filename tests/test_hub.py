@@ -16,7 +16,7 @@ import ganaug
 from ganaug.errors import GanaugError
 from ganaug.hub import pull, push_dataset
 
-from .helpers import REPO, run_cli
+from .helpers import EXPORT_FILES, REPO, run_cli
 from .hub_server import FakeHub, client_env, patch_client
 
 pytest.importorskip("huggingface_hub")
@@ -196,14 +196,7 @@ def test_push_errors(hub, tiny_run, monkeypatch, tmp_path):
 def test_pull_into_folder(hub, tiny_run, tmp_path):
     url = ganaug.push_to_hub(tiny_run, "alice/pull-me")
     out = pull(f"alice/pull-me@{url.commit}", out=tmp_path / "pulled")
-    assert sorted(p.name for p in out.iterdir()) == [
-        "README.md",
-        "config.json",
-        "model.safetensors",
-        "samples.png",
-        "teacher.json",
-        "teacher.safetensors",
-    ]
+    assert sorted(p.name for p in out.iterdir()) == EXPORT_FILES
     assert not any(p.is_symlink() for p in out.iterdir())
     assert torch.allclose(local_samples(out), local_samples(tiny_run), atol=1e-6)
 
