@@ -140,6 +140,8 @@ def train_classifier(
     synthetic: SyntheticStream | None = None,
     relabel: Callable[[torch.Tensor], torch.Tensor] | None = None,
     mixup: float = 0.0,
+    balanced: bool = False,
+    precision: str = "auto",
 ) -> nn.Module:
     """Train ``net`` with AdamW and a cosine schedule on in-memory tensors; returns it in eval mode on ``device``.
 
@@ -165,8 +167,9 @@ def train_classifier(
     n_syn = 0 if synthetic is None else min(batch_size - 1, round(synthetic.share * batch_size))
     real_bs = batch_size - n_syn
     mix_until = total if synthetic is None else round(total * (1 - synthetic.finetune))
-    real_order = _Cycler(n, gen)
+    real_order = _BalancedCycler(y if y.ndim == 1 else y.argmax(1), gen) if balanced and n else _Cycler(n, gen)
     pool_i, pool = -1, None
+    autocast = _autocast(device, precision)
     with cpu_threads_for(x, device):
         for step in range(steps if n else 0):
             mixing = n_syn > 0 and step < mix_until
@@ -192,7 +195,12 @@ def train_classifier(
                 xb = augment(xb, gen)
             if len(xb) < 2:  # BatchNorm needs two samples
                 continue
-            logp = F.log_softmax(net(xb.to(device)), 1)
+            xb = xb.to(device)
+            if xb.ndim == 4:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            with autocast():
+                logits = net(xb)
+            logp = F.log_softmax(logits.float(), 1)
             w = weights.to(device)
             loss = (-(tb.to(device) * logp).sum(1) * w).sum() / w.sum().clamp_min(1e-8)
             opt.zero_grad(set_to_none=True)
@@ -200,6 +208,19 @@ def train_classifier(
             opt.step()
             sched.step()
     return net.eval()
+
+
+def _autocast(device: torch.device, precision: str) -> Callable[[], contextlib.AbstractContextManager]:
+    """bfloat16 autocast for ``bf16``, or ``auto`` on a CPU with native bfloat16; else no autocast."""
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"precision {precision!r} is not accepted; choose auto, fp32 or bf16")
+    if precision == "auto":
+        from .training.engine import cpu_has_bf16
+
+        precision = "bf16" if device.type == "cpu" and cpu_has_bf16() else "fp32"
+    if precision == "fp32":
+        return contextlib.nullcontext
+    return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 class _Cycler:
@@ -218,6 +239,34 @@ class _Cycler:
             k -= len(part)
             parts.append(part)
         return torch.cat(parts) if parts else torch.empty(0, dtype=torch.long)
+
+
+class _BalancedCycler:
+    """Class-balanced indices: each draw picks a class uniformly, then the next index of that class's own cycle."""
+
+    def __init__(self, labels: torch.Tensor, gen: torch.Generator):
+        self.gen = gen
+        self.members = [torch.nonzero(labels == c).flatten() for c in torch.unique(labels).tolist()]
+        self.cycles = [_Cycler(len(m), gen) for m in self.members]
+
+    def take(self, k: int) -> torch.Tensor:
+        counts = torch.bincount(torch.randint(len(self.members), (k,), generator=self.gen), minlength=len(self.members))
+        parts = [m[c.take(int(n))] for m, c, n in zip(self.members, self.cycles, counts.tolist(), strict=True) if n]
+        return torch.cat(parts) if parts else torch.empty(0, dtype=torch.long)
+
+
+def shift_augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """A label-safe batch augmentation for any image data: each image, with probability 1/2, shifted by whole pixels
+    (up to 1/8 of its size, reflected at the border: no resampling blur)."""
+    n, _, h, w = x.shape
+    ph, pw = max(1, h // 8), max(1, w // 8)
+    if ph >= h or pw >= w:  # too small to reflect-pad
+        return x
+    padded = F.pad(x, (pw, pw, ph, ph), mode="reflect")
+    move = torch.rand(n, generator=gen) < 0.5
+    dy = torch.where(move, torch.randint(0, 2 * ph + 1, (n,), generator=gen), torch.full((n,), ph))
+    dx = torch.where(move, torch.randint(0, 2 * pw + 1, (n,), generator=gen), torch.full((n,), pw))
+    return torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
 
 
 def _beta(a: float, gen: torch.Generator) -> float:

@@ -14,7 +14,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from .classifier import ModelFactory, SyntheticStream, predict_proba, resolve_device, seed_everything, train_classifier
+from .classifier import (
+    ModelFactory,
+    SyntheticStream,
+    predict_proba,
+    resolve_device,
+    seed_everything,
+    shift_augment,
+    train_classifier,
+)
 from .errors import GanaugError
 from .recipe import FilteredItems, Recipe, synthetic_pool
 from .uplift import scores
@@ -98,13 +106,8 @@ def classical_augment(medical: bool):
     blur); for non-medical data also horizontal flips and brightness/contrast jitter."""
 
     def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        n, _, h, w = x.shape
-        ph, pw = max(1, h // 8), max(1, w // 8)
-        padded = torch.nn.functional.pad(x, (pw, pw, ph, ph), mode="reflect")
-        move = torch.rand(n, generator=gen) < 0.5
-        dy = torch.where(move, torch.randint(0, 2 * ph + 1, (n,), generator=gen), torch.full((n,), ph))
-        dx = torch.where(move, torch.randint(0, 2 * pw + 1, (n,), generator=gen), torch.full((n,), pw))
-        out = torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
+        out = shift_augment(x, gen)
+        n = len(out)
         if not medical:
             flip = torch.rand(n, generator=gen) < 0.5
             out[flip] = out[flip].flip(-1)

@@ -60,10 +60,21 @@ class Teacher:
         epochs: int = 30,
         seed: int = 0,
         device: str = "cpu",
+        balanced: bool = True,
+        augment: bool = True,
     ) -> Teacher:
         """Train on model-space ``x`` and class indices ``y``; score it first on a stratified held-out fifth (when
-        every class has at least 5 samples), then train the exported one on everything."""
-        from .classifier import SmallResNet, predict_proba, resolve_device, seed_everything, train_classifier
+        every class has at least 5 samples), then train the exported one on everything. ``balanced`` draws its batches
+        class-balanced (a teacher that never predicts a rare class would reject or relabel all of its samples);
+        ``augment`` shifts images by whole pixels."""
+        from .classifier import (
+            SmallResNet,
+            predict_proba,
+            resolve_device,
+            seed_everything,
+            shift_augment,
+            train_classifier,
+        )
         from .uplift import scores
 
         k = len(class_names)
@@ -77,8 +88,9 @@ class Teacher:
             seed_everything(seed)
             net = SmallResNet(c, k, h, w).to(memory_format=torch.channels_last)
             return train_classifier(
-                net, xs, ys, epochs=epochs, seed=seed, device=dev, min_steps=min(200, 20 * epochs, 10 * len(ys))
-            ).cpu()
+                net, xs, ys, epochs=epochs, seed=seed, device=dev, min_steps=min(200, 20 * epochs, 10 * len(ys)),
+                balanced=balanced, augment=shift_augment if augment else None,
+            ).cpu()  # fmt: skip
 
         held = None
         with torch.random.fork_rng(devices=[]):  # the caller's random state stays as it was
@@ -107,6 +119,8 @@ class Teacher:
             "epochs": epochs,
             "seed": seed,
             "held_out": held,
+            "batches": "class-balanced" if balanced else "uniform",
+            "augment": "whole-pixel shifts" if augment else "none",
             "data_fingerprint": fingerprint(x, y),
         }
         return cls(net, info)
