@@ -1,6 +1,7 @@
 """Images/s of `ganaug fit` (logging, EMA, adaptive augmentation on) against a plain
-hand-written PyTorch loop of the same networks, batch and loss, measured in the same run; and the peak
-memory (RSS) of each, each in its own process.
+hand-written PyTorch loop of the same networks, batch and loss (float32 on CPU, as such loops are written), measured
+in the same run; and the peak memory (RSS) of each, each in its own process. ganaug runs twice: at its default
+precision (bf16 on CPUs with native bf16) and at ``--precision fp32`` (the like-for-like overhead).
 
     python benchmarks/fit_throughput.py [--arch biggan] [--resolution 32] [--batch 64] [--steps 60]
 
@@ -87,7 +88,7 @@ def plain_loop(args: argparse.Namespace, data: str) -> float:
     return args.steps * args.batch / (time.perf_counter() - t0)
 
 
-def ganaug_fit(args: argparse.Namespace, data: str, out: Path) -> float:
+def ganaug_fit(args: argparse.Namespace, data: str, out: Path, precision: str = "auto") -> float:
     """Images/s of ganaug.fit after warm-up, by wall clock between log points (grids, checkpoints included)."""
     import ganaug
 
@@ -96,6 +97,8 @@ def ganaug_fit(args: argparse.Namespace, data: str, out: Path) -> float:
         data,
         arch=args.arch,
         device=args.device,
+        precision=precision,
+        teacher_epochs=0,  # the teacher trains after the loop; it is not part of the step rate
         resolution=str(args.resolution),
         batch_size=args.batch,
         steps=total,
@@ -114,7 +117,9 @@ def ganaug_fit(args: argparse.Namespace, data: str, out: Path) -> float:
 
 
 def child(mode: str, args: argparse.Namespace, data: str, out: Path) -> float:
-    return plain_loop(args, data) if mode == "plain" else ganaug_fit(args, data, out)
+    if mode == "plain":
+        return plain_loop(args, data)
+    return ganaug_fit(args, data, out, "fp32" if mode == "ganaug-fp32" else "auto")
 
 
 def main() -> None:
@@ -126,7 +131,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--data", default=None, help="DATA to train on (default: the CIFAR-10 subset)")
-    parser.add_argument("--child", choices=["plain", "ganaug"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["plain", "ganaug", "ganaug-fp32"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     data = args.data or str(shared_data() / "cifar10_test_subset")
     if args.child:
@@ -135,7 +140,8 @@ def main() -> None:
         print(json.dumps({"rate": rate, "rss_mb": rss}))
         return
     results = {}
-    for mode in ("plain", "ganaug", "plain", "ganaug"):  # interleaved, so drift in machine load hits both
+    modes = ("plain", "ganaug", "ganaug-fp32")
+    for mode in modes + modes:  # interleaved, so drift in machine load hits all
         cmd = [
             sys.executable,
             __file__,
@@ -158,11 +164,13 @@ def main() -> None:
         results.setdefault(mode, []).append(json.loads(out))
     plain = max(r["rate"] for r in results["plain"])
     ours = max(r["rate"] for r in results["ganaug"])
+    ours32 = max(r["rate"] for r in results["ganaug-fp32"])
     rss_plain = max(r["rss_mb"] for r in results["plain"])
     rss_ours = max(r["rss_mb"] for r in results["ganaug"])
     setup = f"{args.arch} {args.resolution}x{args.resolution} batch {args.batch} on {args.device}"
     print(f"plain loop images/s ({setup}): {plain:.1f}")
     print(f"ganaug fit images/s ({setup}): {ours:.1f} (ratio {ours / plain:.2f}x of plain loop; target >= 0.90x)")
+    print(f"ganaug fit --precision fp32 images/s ({setup}): {ours32:.1f} (ratio {ours32 / plain:.2f}x of plain loop)")
     print(f"plain loop peak RSS: {rss_plain:.0f} MB")
     print(f"ganaug fit peak RSS: {rss_ours:.0f} MB (ratio {rss_ours / rss_plain:.2f}x of plain loop; target < 2048 MB)")
 

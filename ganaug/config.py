@@ -90,6 +90,12 @@ class FitConfig:
     grad_clip: float = opt(0.0, "clip gradient norm of both networks to this; 0 = off")
     d_steps: int = opt(0, "discriminator updates per generator update; 0 = the loss's default")
     r1_gamma: float = opt(0.0, "R1 penalty weight on real images; 0 = off")
+    class_loss: str = opt(
+        "none",
+        "class fidelity: adc = an auxiliary classifier on D's features that tells real class y from generated class y",
+        ("none", "adc"),
+    )
+    class_loss_weight: float = opt(1.0, "weight of --class-loss in both networks' losses")
     gp_weight: float = opt(10.0, "gradient-penalty weight for wgan-gp")
     clip_value: float = opt(0.01, "weight clip for wgan-clip")
     augment: str = opt("auto", "differentiable augmentation policy: comma list or none; auto = the preset's")
@@ -101,16 +107,26 @@ class FitConfig:
     seed: int = opt(0, "random seed; a run is reproducible from it")
     device: str = opt("auto", "where to train", ("auto", "cpu", "cuda"))
     precision: str = opt(
-        "auto", "compute precision; auto = bf16/fp16 on CUDA, fp32 on CPU", ("auto", "fp32", "bf16", "fp16")
+        "auto",
+        "compute precision; auto = bf16/fp16 on CUDA, bf16 on CPUs with native bf16 (AVX512-BF16, AMX), else fp32",
+        ("auto", "fp32", "bf16", "fp16"),
     )
-    channels_last: bool = opt(True, "channels-last memory format on CUDA")
+    channels_last: bool = opt(True, "channels-last memory format (faster convolutions on CUDA and CPU)")
     compile: bool = opt(False, "torch.compile the networks")
     sample_every: int = opt(500, "write a sample grid every N steps")
     checkpoint_every: int = opt(1000, "write a checkpoint every N steps")
     teacher_epochs: int = opt(
         30, "epochs of the teacher classifier exported beside the generator (filters, soft labels); 0 = no teacher"
     )
-    eval_every: int = opt(0, "measure FID every N steps, log it and export the best EMA weights by it; 0 = off")
+    eval_every: int = opt(
+        0, "measure FID and CAS every N steps, log them and export the best EMA weights by --eval-metric; 0 = off"
+    )
+    eval_metric: str = opt(
+        "fid",
+        "what --eval-every keeps the best weights by: fid (lowest) or cas (highest balanced accuracy on the real "
+        "training data of a classifier trained on samples only: class fidelity)",
+        ("fid", "cas"),
+    )
     log_every: int = opt(10, "append losses to log.jsonl every N steps")
     keep_checkpoints: int = opt(2, "checkpoints kept on disk")
     skip_bad: bool = opt(False, "skip unreadable files (counted and reported) instead of stopping")

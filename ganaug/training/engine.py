@@ -94,6 +94,18 @@ class Engine:
             dist.destroy_process_group()
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX on x86 Linux): there, bf16 autocast with
+    channels-last convolutions trains the default networks about 4x faster than fp32 (benchmarks/fit_throughput.py);
+    elsewhere bf16 is emulated and slower than fp32."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def create_engine(device: str = "auto", precision: str = "auto", channels_last: bool = True) -> Engine:
     """Pick the device and precision; join the process group when launched by torchrun."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
@@ -114,15 +126,15 @@ def create_engine(device: str = "auto", precision: str = "auto", channels_last: 
         if dev.type == "cuda":
             precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
         else:
-            precision = "fp32"
-    if precision != "fp32" and dev.type != "cuda":
-        raise GanaugError(f"precision {precision} needs CUDA; on the CPU use --precision fp32 (or auto)")
+            precision = "bf16" if cpu_has_bf16() else "fp32"
+    if precision == "fp16" and dev.type != "cuda":
+        raise GanaugError("precision fp16 needs CUDA; on the CPU use --precision bf16 or fp32 (or auto)")
     if world_size > 1 and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
     return Engine(
         device=dev,
         precision=precision,
-        channels_last=channels_last and dev.type == "cuda",
+        channels_last=channels_last,
         rank=rank,
         world_size=world_size,
     )

@@ -1,0 +1,46 @@
+"""The engine's precision and memory format on CPU: bf16 where the CPU has it natively, fp16 refused."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ganaug.classifier import SmallResNet, train_classifier
+from ganaug.errors import GanaugError
+from ganaug.training import engine as engine_mod
+from ganaug.training.engine import create_engine
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_on_cpu_follows_native_bf16(monkeypatch, native):
+    monkeypatch.setattr(engine_mod, "cpu_has_bf16", lambda: native)
+    eng = create_engine("cpu", "auto")
+    assert eng.precision == ("bf16" if native else "fp32") and eng.channels_last
+    with eng.autocast():
+        out = torch.nn.Linear(4, 4)(torch.randn(2, 4))
+    assert out.dtype == (torch.bfloat16 if native else torch.float32)
+
+
+def test_fp16_on_cpu_is_refused_with_what_works():
+    with pytest.raises(GanaugError, match="fp16 needs CUDA; on the CPU use --precision bf16 or fp32"):
+        create_engine("cpu", "fp16")
+    assert create_engine("cpu", "bf16").precision == "bf16"
+
+
+def test_cpu_has_bf16_reads_the_cpu_flags():
+    flags = open("/proc/cpuinfo").read() if __import__("os").path.exists("/proc/cpuinfo") else ""
+    assert engine_mod.cpu_has_bf16() == ("avx512_bf16" in flags or "amx_bf16" in flags)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_classifier_learns_in_either_precision(precision):
+    torch.manual_seed(0)
+    y = torch.arange(64) % 2
+    x = torch.randn(64, 1, 8, 8) * 0.3
+    x[y == 1, :, :4] += 1.0  # class 1 is bright in its top half
+    net = train_classifier(SmallResNet(1, 2, 8, 8), x, y, steps=60, precision=precision)
+    with torch.no_grad():
+        acc = (net(x).argmax(1) == y).float().mean()
+    assert acc > 0.9
+    with pytest.raises(ValueError, match="choose auto, fp32 or bf16"):
+        train_classifier(SmallResNet(1, 2, 8, 8), x, y, steps=1, precision="fp8")
