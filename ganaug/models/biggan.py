@@ -105,9 +105,12 @@ class BigganDiscriminator(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.head = ProjectionHead(widths[-1], num_classes, use_sn=True)
 
+    def features(self, x: Tensor) -> Tensor:
+        """The pooled vector the projection head reads (and an auxiliary classifier, with ``--class-loss``)."""
+        return F.relu(self.blocks(x)).sum(dim=(2, 3))
+
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        h = F.relu(self.blocks(x)).sum(dim=(2, 3))
-        return self.head(h, as_labels(y, x.shape[0], x.device))
+        return self.head(self.features(x), as_labels(y, x.shape[0], x.device))
 
 
 @register_arch(

@@ -87,9 +87,12 @@ class DcganDiscriminator(nn.Module):
         self.head = ProjectionHead(widths[-1], num_classes)
         init_dcgan_(self)
 
+    def features(self, x: Tensor) -> Tensor:
+        """The pooled vector the projection head reads (and an auxiliary classifier, with ``--class-loss``)."""
+        return self.body(x).sum(dim=(2, 3))
+
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        h = self.body(x).sum(dim=(2, 3))
-        return self.head(h, as_labels(y, x.shape[0], x.device))
+        return self.head(self.features(x), as_labels(y, x.shape[0], x.device))
 
 
 @register_arch(

@@ -44,9 +44,12 @@ class MlpDiscriminator(nn.Module):
         self.body = _mlp([channels * height * width, 4 * ch, 2 * ch, ch])
         self.head = ProjectionHead(ch, num_classes)
 
+    def features(self, x: Tensor) -> Tensor:
+        """The vector the projection head reads (and an auxiliary classifier, with ``--class-loss``)."""
+        return self.body(x.flatten(1))
+
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        h = self.body(x.flatten(1))
-        return self.head(h, as_labels(y, x.shape[0], x.device))
+        return self.head(self.features(x), as_labels(y, x.shape[0], x.device))
 
 
 @register_arch(

@@ -18,6 +18,7 @@ from ..registry import LOSSES, build_discriminator, build_generator
 from .ada import AdaptiveStrength
 from .augment import DiffAugment
 from .checkpoint import load_module, load_optimizer, load_rng, module_tensors, optimizer_state, rng_tensors
+from .class_loss import attach_class_head, check_class_loss, class_d_loss, class_g_loss
 from .ema import EMA
 from .engine import Engine
 from .losses import gradient_penalty, r1_penalty
@@ -72,7 +73,10 @@ class Trainer:
         self.batch = cfg.batch_size // engine.world_size
         torch.manual_seed(cfg.seed)  # the same initial weights on every rank and every resume
         self.G = engine.prepare(build_generator(cfg.arch, arch_args))
-        self.D = engine.prepare(build_discriminator(cfg.arch, arch_args))
+        D = build_discriminator(cfg.arch, arch_args)
+        check_class_loss(cfg.class_loss, cfg.class_loss_weight)
+        self.class_head = attach_class_head(D, self.num_classes) if cfg.class_loss == "adc" else None
+        self.D = engine.prepare(D)
         self.ema = EMA(self.G, cfg.ema_decay)
         self.g_call, self.d_call = self.G, self.D  # replaced by compiled wrappers with --compile
         self.joint_d = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.D.modules())
@@ -133,6 +137,13 @@ class Trainer:
         else:
             opt.step()
 
+    def d_outputs(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D's logits (float32) and, with ``--class-loss adc``, its auxiliary class logits (2K per sample)."""
+        if self.class_head is None:
+            return self.d_call(x, y).float(), None
+        h = self.D.features(x)
+        return self.D.head(h, y).float(), self.class_head(h)
+
     def d_phase(self) -> tuple[torch.Tensor, torch.Tensor]:
         cfg, p = self.cfg, self.ada.p
         self.D.requires_grad_(True)
@@ -145,13 +156,17 @@ class Trainer:
         if cfg.r1_gamma > 0:
             real_in.requires_grad_(True)
         with self.engine.autocast():
+            n = len(y_real)
             if self.joint_d:  # one pass over real and fake: fewer kernels, and one spectral-norm update per phase
-                logits = self.d_call(torch.cat([real_in, fake_in]), torch.cat([y_real, y_fake])).float()
-                real_logits, fake_logits = logits[: len(y_real)], logits[len(y_real) :]
+                logits, cls = self.d_outputs(torch.cat([real_in, fake_in]), torch.cat([y_real, y_fake]))
+                real_logits, fake_logits = logits[:n], logits[n:]
+                cls_real, cls_fake = (None, None) if cls is None else (cls[:n], cls[n:])
             else:  # BatchNorm in D: real and fake keep separate batch statistics
-                real_logits = self.d_call(real_in, y_real).float()
-                fake_logits = self.d_call(fake_in, y_fake).float()
+                real_logits, cls_real = self.d_outputs(real_in, y_real)
+                fake_logits, cls_fake = self.d_outputs(fake_in, y_fake)
             loss = self.loss.d_loss(real_logits, fake_logits)
+            if self.class_head is not None:
+                loss = loss + cfg.class_loss_weight * class_d_loss(cls_real, y_real, cls_fake, y_fake, self.num_classes)
         if self.loss.gradient_penalty:
             loss = loss + cfg.gp_weight * gradient_penalty(self.D, real_in, fake_in, y_real, self.gens["aug"])
         if cfg.r1_gamma > 0:
@@ -171,7 +186,10 @@ class Trainer:
             fake = self.g_call(z, y)
         fake_in = self.augment(fake.float(), self.ada.p, self.gens["aug"])
         with self.engine.autocast():
-            loss = self.loss.g_loss(self.d_call(fake_in, y).float())
+            logits, cls = self.d_outputs(fake_in, y)
+            loss = self.loss.g_loss(logits)
+            if cls is not None:
+                loss = loss + self.cfg.class_loss_weight * class_g_loss(cls, y, self.num_classes)
         self.opt_g.zero_grad(set_to_none=True)
         self._update(self.G, self.opt_g, loss, "g")
         return loss.detach()

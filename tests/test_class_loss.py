@@ -1,0 +1,78 @@
+"""--class-loss adc: the auxiliary classifier on D's features, its losses, checkpoints and exact resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import ganaug
+from ganaug.errors import GanaugError
+from ganaug.registry import build_discriminator
+from ganaug.training.class_loss import attach_class_head, check_class_loss, class_d_loss, class_g_loss
+
+from .helpers import TINY, run_cli, write_class_folder
+
+OPTS = dict(TINY, teacher_epochs=0, class_loss="adc", progress=False)
+
+
+@pytest.fixture()
+def folder(tmp_path):
+    return write_class_folder(tmp_path / "data", {"cat": 10, "dog": 4, "eel": 6})
+
+
+def test_losses_reward_the_right_class_and_punish_the_fake_class():
+    y = torch.tensor([0, 1])
+    sure_real = torch.tensor([[5.0, -5, -5, -5], [-5, 5.0, -5, -5]])  # K=2: real class y has index y
+    sure_fake = torch.tensor([[-5.0, -5, 5, -5], [-5, -5, -5, 5.0]])  # generated class y has index K + y
+    assert class_g_loss(sure_real, y, 2) < class_g_loss(sure_fake, y, 2)
+    assert class_d_loss(sure_real, y, sure_fake, y, 2) < class_d_loss(sure_fake, y, sure_real, y, 2)
+    assert class_d_loss(sure_real, y, sure_fake, y, 2) < 0.01
+
+
+@pytest.mark.parametrize("arch", ["biggan", "dcgan", "mlp"])
+def test_class_head_reads_the_discriminators_features(arch):
+    args = dict(latent_dim=8, num_classes=3, channels=1, height=16, width=16, ch=8)
+    d = build_discriminator(arch, args)
+    head = attach_class_head(d, 3)
+    x = torch.randn(4, 1, 16, 16)
+    assert head(d.features(x)).shape == (4, 6)
+    assert any(name.startswith("class_head.") for name in d.state_dict())
+    assert torch.allclose(d(x, torch.tensor([0, 1, 2, 0])), d.head(d.features(x), torch.tensor([0, 1, 2, 0])))
+
+
+def test_bad_class_loss_values_are_named():
+    with pytest.raises(GanaugError, match="choose one of none, adc"):
+        check_class_loss("acgan", 1.0)
+    with pytest.raises(GanaugError, match="--class-loss-weight must be >= 0"):
+        check_class_loss("adc", -1.0)
+
+
+def test_adc_fit_learns_the_head_and_resumes_exactly(folder, tmp_path):
+    opts = dict(OPTS, arch="biggan", steps=6, checkpoint_every=3, sample_every=100, out=tmp_path / "runs")
+    whole = ganaug.fit(folder, **opts, name="whole")
+    half = ganaug.fit(folder, **{**opts, "steps": 3}, name="half")
+    resumed = ganaug.fit(resume=half.path, steps=6, progress=False)
+
+    def ckpt(p):
+        latest = json.loads((p / "checkpoints" / "latest.json").read_text())["path"]
+        return load_file(str(p / "checkpoints" / latest / "state.safetensors"))
+
+    a, b = ckpt(whole.path), ckpt(resumed.path)
+    heads = [k for k in a if "class_head" in k]
+    assert heads and a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    start = ganaug.fit(folder, **{**opts, "steps": 1}, name="one")
+    assert not torch.equal(ckpt(start.path)[heads[0]], a[heads[0]])  # the head is trained with D
+    assert json.loads((whole.path / "fit_config.json").read_text())["fit"]["class_loss"] == "adc"
+
+
+def test_cli_takes_class_loss_and_refuses_unknown(folder, tmp_path):
+    bad = run_cli("fit", str(folder), "--class-loss", "acgan", "--out", str(tmp_path / "runs"))
+    assert bad.returncode != 0 and "acgan" in bad.stderr and "adc" in bad.stderr
+    small = ["--arch", "mlp", "--ch", "8", "--batch-size", "8", "--steps", "2", "--teacher-epochs", "0", "--quiet"]
+    ok = run_cli("fit", str(folder), *small, "--class-loss", "adc", "--out", str(tmp_path / "runs"), "--name", "m")
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "runs" / "m" / "export" / "model.safetensors").is_file()
