@@ -124,3 +124,17 @@ def test_fit_eval_every_tracks_fid_and_exports_the_best(tiny_folder, tmp_path):
     kept = load_file(str(run.path / "checkpoints" / "best" / "model.safetensors"))
     assert all(torch.equal(exported[k], kept[k]) for k in kept)
     shutil.rmtree(run.path)
+
+
+def test_fit_eval_metric_cas_keeps_the_weights_with_best_class_fidelity(tiny_folder, tmp_path):
+    run = ganaug.fit(tiny_folder, **TINY, steps=6, eval_every=3, eval_metric="cas", out=tmp_path, name="c",
+                     progress=False)  # fmt: skip
+    evals = [r for r in (json.loads(x) for x in (run.path / "log.jsonl").read_text().splitlines()) if "cas" in r]
+    assert [r["step"] for r in evals] == [3, 6] and all(0 <= r["cas"] <= 1 and r["fid"] > 0 for r in evals)
+    best = json.loads((run.path / "checkpoints" / "best" / "best.json").read_text())
+    assert best["metric"] == "cas" and best["cas"] == max(r["cas"] for r in evals)
+    assert best["step"] == next(r["step"] for r in evals if r["cas"] == best["cas"])  # the first step reaching it
+    training = json.loads((run.path / "export" / "config.json").read_text())["training"]
+    assert training["best_by"] == "cas" and training["best_cas"] == best["cas"]
+    with pytest.raises(GanaugError, match="eval_metric"):
+        ganaug.fit(tiny_folder, **TINY, steps=1, eval_every=1, eval_metric="kid", out=tmp_path, progress=False)

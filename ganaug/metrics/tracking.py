@@ -1,8 +1,10 @@
-"""``fit --eval-every N``: FID of the EMA generator over training, and the best EMA weights kept by it.
+"""``fit --eval-every N``: FID and CAS of the EMA generator over training, and the best EMA weights kept by one.
 
 The reference is the real training data, the extractor the run's own (``RUN/metrics/extractor.*``), the synthetic
-samples the same noise at every evaluation, so the curve moves only with the generator. The best EMA weights are
-kept in ``checkpoints/best/`` (safetensors + JSON) and are the ones exported.
+samples the same noise at every evaluation, so the curves move only with the generator. CAS (classification accuracy
+score) is the balanced accuracy on that real data of a small classifier trained on class-balanced samples alone: how
+well the samples carry their class, which FID does not measure. The best EMA weights by ``--eval-metric`` are kept in
+``checkpoints/best/`` (safetensors + JSON) and are the ones exported.
 """
 
 from __future__ import annotations
@@ -19,29 +21,42 @@ from .quality import fid
 
 BEST_DIR = "best"
 MAX_SAMPLES = 2000
+CAS_PER_CLASS = 128
+CAS_STEPS = 200
 
 
-class FidTracker:
-    """Measures FID at the steps the loop asks for; keeps the best EMA generator.
+class QualityTracker:
+    """Measures FID and CAS at the steps the loop asks for; keeps the best EMA generator by ``metric``.
 
     Example:
-        >>> tracker = FidTracker(run_dir, labelled, arch_args, device)  # doctest: +SKIP
+        >>> tracker = QualityTracker(run_dir, labelled, arch_args, device, metric="cas")  # doctest: +SKIP
         >>> tracker.evaluate(step, trainer.ema.shadow)  # doctest: +SKIP
-        {'step': 500, 'fid': 3.1, 'best_fid': 3.1, 'extractor': 'ganaug-cnn-3f2a1b9c'}
+        {'step': 500, 'fid': 3.1, 'cas': 0.71, 'best_cas': 0.71, 'extractor': 'ganaug-cnn-3f2a1b9c'}
     """
 
-    def __init__(self, run_dir: Path, labelled, arch_args: dict, device: torch.device):
+    def __init__(self, run_dir: Path, labelled, arch_args: dict, device: torch.device, metric: str = "fid"):
+        if metric not in ("fid", "cas"):
+            raise ValueError(f"--eval-metric {metric!r} is not accepted; choose fid or cas")
+        self.metric = metric
+        self.real_images = None
         self.run_dir = Path(run_dir)
         self.arch_args = arch_args
         self.device = device
         self.extractor = get_extractor("auto", data=labelled, folder=self.run_dir / "metrics", device=str(device))
         gen = torch.Generator().manual_seed(0)
         keep = torch.randperm(len(labelled.labels), generator=gen)[:MAX_SAMPLES]
-        self.real = self.extractor(labelled.images[keep])
+        self.real_images = labelled.images[keep]
+        self.real = self.extractor(self.real_images)
         self.labels = labelled.labels[keep]
         self.z = torch.randn(len(keep), arch_args["latent_dim"], generator=gen)
+        k = arch_args["num_classes"]
+        present = torch.unique(labelled.labels)
+        self.cas_labels = present.repeat_interleave(CAS_PER_CLASS)
+        self.cas_z = torch.randn(len(self.cas_labels), arch_args["latent_dim"], generator=gen)
+        self.num_classes = k
         self.best_dir = self.run_dir / "checkpoints" / BEST_DIR
         info = read_json(self.best_dir / "best.json") if (self.best_dir / "best.json").is_file() else {}
+        self.best = info.get(metric)
         self.best_fid = info.get("fid")
         self.best_step = info.get("step")
 
@@ -52,18 +67,39 @@ class FidTracker:
         net = copy.deepcopy(ema)
         recalibrate_batchnorm(net, self.arch_args["num_classes"], self.arch_args["latent_dim"], self.device)
         net.eval()
-        fake = torch.cat(
-            [
-                net(z.to(self.device), y.to(self.device)).float().cpu()
-                for z, y in zip(self.z.split(256), self.labels.split(256), strict=True)
-            ]
+        value = fid(self.real, self.extractor(self._draw(net, self.z, self.labels)))
+        cas = self._cas(self._draw(net, self.cas_z, self.cas_labels))
+        score = value if self.metric == "fid" else cas
+        better = score is not None and (
+            self.best is None or (score < self.best if self.metric == "fid" else score > self.best)
         )
-        value = fid(self.real, self.extractor(fake))
-        if value is not None and (self.best_fid is None or value < self.best_fid):
-            self.best_fid, self.best_step = value, step
+        if better:
+            self.best, self.best_step = score, step
+            self.best_fid = value
             save_tensors(self.best_dir / "model.safetensors", net.state_dict(), metadata={"step": str(step)})
-            write_json(self.best_dir / "best.json", {"step": step, "fid": value, "extractor": self.extractor.name})
-        return {"step": step, "fid": value, "best_fid": self.best_fid, "extractor": self.extractor.name}
+            best = {"step": step, "fid": value, "cas": cas, "metric": self.metric, "extractor": self.extractor.name}
+            write_json(self.best_dir / "best.json", best)
+        name = self.extractor.name
+        return {"step": step, "fid": value, "cas": cas, f"best_{self.metric}": self.best, "extractor": name}
+
+    def _draw(self, net: nn.Module, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        chunks = zip(z.split(256), y.split(256), strict=True)
+        return torch.cat([net(a.to(self.device), b.to(self.device)).float().cpu() for a, b in chunks])
+
+    def _cas(self, fake: torch.Tensor) -> float | None:
+        """Balanced accuracy on the real reference of a classifier trained on ``fake`` (None with one class)."""
+        from ..classifier import SmallResNet, predict_proba, seed_everything, shift_augment, train_classifier
+        from ..uplift import scores
+
+        if len(torch.unique(self.cas_labels)) < 2:
+            return None
+        with torch.random.fork_rng(devices=[]), torch.enable_grad():  # evaluate() runs under no_grad
+            seed_everything(0)
+            _, c, h, w = fake.shape
+            clf = SmallResNet(c, self.num_classes, h, w).to(memory_format=torch.channels_last)
+            clf = train_classifier(clf, fake, self.cas_labels, steps=CAS_STEPS, augment=shift_augment,
+                                   device=self.device)  # fmt: skip
+        return round(scores(self.labels.numpy(), predict_proba(clf, self.real_images))["balanced_accuracy"], 4)
 
     def best_net(self, net: nn.Module) -> nn.Module:
         """``net`` with the best EMA weights loaded (``net`` as it is when nothing was measured)."""
@@ -77,9 +113,12 @@ class FidTracker:
         return best.eval()
 
     def update_config(self, config: dict) -> dict:
-        """Add the best FID (named after its extractor) and its step to an export's ``config.json`` content."""
-        if self.best_fid is not None:
-            group = config.setdefault("metrics", {}).setdefault(f"quality[{self.extractor.name}]", {})
-            group["fid"] = round(float(self.best_fid), 6)
-            config["training"].update(best_step=self.best_step, best_fid_reference="training data")
+        """Add the kept weights' FID (named after its extractor), step and metric to an export's ``config.json``."""
+        if self.best_step is not None:
+            if self.best_fid is not None:
+                group = config.setdefault("metrics", {}).setdefault(f"quality[{self.extractor.name}]", {})
+                group["fid"] = round(float(self.best_fid), 6)
+            config["training"].update(best_step=self.best_step, best_by=self.metric, best_fid_reference="training data")
+            if self.metric == "cas":
+                config["training"]["best_cas"] = self.best
         return config

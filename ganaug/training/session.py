@@ -86,9 +86,9 @@ def train_session(
 
         tracker = None
         if run and cfg.eval_every > 0:
-            from ..metrics.tracking import FidTracker
+            from ..metrics.tracking import QualityTracker
 
-            tracker = FidTracker(run.path, labelled, arch_args, engine.device)
+            tracker = QualityTracker(run.path, labelled, arch_args, engine.device, metric=cfg.eval_metric)
         budget = (
             Budget(cfg, engine, trainer.step, train_seconds, resolved.get("user_set", [])) if cfg.max_time else None
         )
