@@ -13,7 +13,8 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 EXPORT_FILES = ["README.md", "config.json", "model.safetensors", "samples.png", "teacher.json", "teacher.safetensors"]
 """What an export folder of a class-conditional run holds, sorted."""
-TINY = {"arch": "dcgan", "ch": 8, "batch_size": 8, "latent_dim": 16}
+TINY = {"arch": "dcgan", "ch": 8, "batch_size": 8, "latent_dim": 16, "teacher_epochs": 0}
+"""Options of a tiny, fast fit; no teacher (the tests that need one ask for it)."""
 
 
 def write_class_folder(root: Path, classes: dict[str, int], size: int = 8, mode: str = "L", seed: int = 0) -> Path:

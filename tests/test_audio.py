@@ -25,7 +25,7 @@ pytest.importorskip("torchaudio")
 RATE = 8000
 TONES = {"low": 400.0, "high": 1500.0}
 SPEC = {"duration": 0.256, "n_mels": 16}  # 16 mels x 16 frames at 8 kHz: quick
-TINY = {"arch": "dcgan", "ch": 8, "latent_dim": 16, "batch_size": 4, "steps": 2, "progress": False}
+TINY = {"arch": "dcgan", "ch": 8, "latent_dim": 16, "batch_size": 4, "steps": 2, "progress": False, "teacher_epochs": 0}
 
 
 def tone(freq: float, seconds: float, rate: int = RATE, channels: int = 1) -> np.ndarray:

@@ -23,7 +23,7 @@ def folder(tmp_path):
 def test_fit_writes_run_folder_and_export(folder, tmp_path):
     run = ganaug.fit(
         folder,
-        **TINY,
+        **{**TINY, "teacher_epochs": 1},
         steps=6,
         sample_every=3,
         checkpoint_every=3,

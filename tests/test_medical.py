@@ -16,7 +16,7 @@ from ganaug.data import read_data
 from ganaug.data.images import encode_png16, read_image
 from ganaug.errors import GanaugError
 
-TINY = {"arch": "dcgan", "ch": 8, "latent_dim": 16, "batch_size": 4, "steps": 2, "progress": False}
+TINY = {"arch": "dcgan", "ch": 8, "latent_dim": 16, "batch_size": 4, "steps": 2, "progress": False, "teacher_epochs": 0}
 
 
 def cli(*args) -> object:
