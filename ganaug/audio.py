@@ -207,7 +207,8 @@ def write_wav(path: str | Path, wave: torch.Tensor | np.ndarray, sample_rate: in
     peak = float(np.abs(arr).max(initial=0.0))
     if peak > 1.0:
         arr = arr / peak
-    path = Path(path).with_suffix(".wav")
+    path = Path(path)
+    path = path if path.suffix.lower() == ".wav" else path.with_name(path.name + ".wav")  # dots in a name stay
     return atomic_write(path, lambda tmp: soundfile.write(tmp, arr, int(sample_rate), subtype="PCM_16", format="WAV"))
 
 

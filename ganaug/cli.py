@@ -136,7 +136,7 @@ def sample(model: str, class_: str, n: int, out: str, seed: int, truncation: flo
         from .audio import write_audio_samples
 
         check_writable(out_path)
-        write_audio_samples(g, x, out_path, f"{g.class_names[g.class_index(class_)]}_{seed}")
+        write_audio_samples(g, x, out_path, f"{_file_name(g, class_)}_{seed}")
         click.echo(str(out_path))
         return
     if out_path.suffix.lower() == ".png":
@@ -146,10 +146,17 @@ def sample(model: str, class_: str, n: int, out: str, seed: int, truncation: flo
         return
     check_writable(out_path)
     arrays = g.to_data(x)
-    name = g.class_names[g.class_index(class_)]
+    name = _file_name(g, class_)
     for i, arr in enumerate(arrays):
         write_sample(out_path / f"{name}_{seed}_{i:05d}", arr, g.data)
     click.echo(str(out_path))
+
+
+def _file_name(g, class_: str) -> str:
+    """The class's name as a safe file name (class names in a model's config come from outside)."""
+    from .names import file_names
+
+    return file_names(g.class_names, g.source)[g.class_index(class_)]
 
 
 @main.command()

@@ -48,9 +48,10 @@ class Generator:
         try:
             config = read_json(cfg_path)
             arch, arch_args = config["arch"], config["arch_args"]
-            DataConfig.from_dict(config["data"])
+            data = DataConfig.from_dict(config["data"])
         except (ValueError, KeyError, TypeError) as exc:
             raise GanaugError(f"{cfg_path} is not a valid ganaug config ({exc!r})") from exc
+        _check_class_names(data.class_names, arch_args, cfg_path)
         if config.get("recipe") is not None:
             from .recipe import Recipe
 
@@ -176,3 +177,15 @@ class Generator:
             f"Generator(arch={self.config['arch']!r}, classes={self.class_names}, "
             f"size={d.height}x{d.width}x{d.channels}, dtype={d.dtype}, source={self.source!r})"
         )
+
+
+def _check_class_names(names: list, arch_args: dict, cfg_path: Path) -> None:
+    """Class names from a config (a model from outside): strings, distinct, one per class of the network."""
+    if not all(isinstance(n, str) for n in names):
+        raise GanaugError(f"{cfg_path}: data.class_names must be strings, got {names!r}")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise GanaugError(f"{cfg_path}: data.class_names repeats {', '.join(map(repr, repeated))}; names must differ")
+    k = arch_args.get("num_classes") if isinstance(arch_args, dict) else None
+    if names and k is not None and len(names) != k:
+        raise GanaugError(f"{cfg_path} names {len(names)} classes but its network has {k} (arch_args.num_classes)")

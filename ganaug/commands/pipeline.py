@@ -21,6 +21,7 @@ import click
 
 from ..cli import handle_errors
 from ..errors import GanaugError
+from ..names import file_names
 from ..progress import progress_bar
 from ..recipe import ItemSource
 
@@ -208,10 +209,11 @@ def balance(
     out_path = new_output_folder(out)
     fallback = next((e.shape for e in real if e.shape is not None), None)
     rows: list[tuple[str, str, bool, int | None]] = []
+    safe = dict(zip(sampler.class_names, file_names(sampler.class_names, model), strict=True))
     with progress_bar("balance", sum(counts) + sum(added), not quiet) as advance:
         for name, entry in by_class.items():
             c = sampler.class_index(name)
-            class_dir = out_path / name
+            class_dir = out_path / safe[name]
             class_dir.mkdir(parents=True, exist_ok=True)
             used: set[str] = set()
             _copy_real(entry, class_dir, how, config, used, rows, advance)
@@ -331,10 +333,11 @@ def _generate_folder(source, chosen, per_class: int, out: Path, seed: int, advan
 
     sampler = source.sampler
     rows: list[tuple[str, str, bool, int | None]] = []
+    safe = file_names(sampler.class_names, sampler.generator.source)
     for c, start, arrays in _blocks(source, chosen, per_class, advance):
         name = sampler.class_names[c]
         for i, array in enumerate(arrays):
-            dest = write_sample(_synthetic_name(out / name, seed, start + i), array, sampler.data)
+            dest = write_sample(_synthetic_name(out / safe[c], seed, start + i), array, sampler.data)
             rows.append((dest.relative_to(out).as_posix(), name, True, source.seed(c, start + i)))
     write_manifest(out, rows)
 

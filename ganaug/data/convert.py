@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 _SUFFIX = {"png": ".png", "npy": ".npy", "tiff": ".tiff"}
+_REPLACED_SUFFIXES = {".png", ".npy", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".dcm", ".nii", ".gz"}
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 _CHANNEL_NAMES = {1: "gray", 3: "RGB", 4: "RGBA"}
 
@@ -91,7 +92,9 @@ def write_sample(path: str | Path, array_hwc: np.ndarray, config: DataConfig) ->
         raise GanaugError(f"a sample must be H x W x C with C = 1, 3 or 4, got shape {tuple(arr.shape)}")
     path = Path(path)
     if not (fmt == "tiff" and path.suffix.lower() in (".tif", ".tiff")):
-        path = path.with_suffix(_SUFFIX[fmt])
+        # a file extension is replaced; anything else after a dot is part of the name ("v1.2_0_00000", "._x")
+        known = path.suffix.lower() in _REPLACED_SUFFIXES
+        path = path.with_suffix(_SUFFIX[fmt]) if known else path.with_name(path.name + _SUFFIX[fmt])
     plane = arr[..., 0] if arr.shape[-1] == 1 else arr
     if fmt == "npy":
 
