@@ -196,6 +196,10 @@ def evaluate(
                                    synthetic_plan(counts, recipe.ratio))  # fmt: skip
             train("classical+ganaug", Job(x_tr, y_tr, augment=classical_augment(medical), synthetic=stream), s)
             advance(1)
+    if seeds > 1 and all(np.array_equal(probs["real"][0], p) for p in probs["real"][1:]):
+        notes.append("every seed trained the same classifier (does the model factory ignore the seed?): intervals "
+                     "over seeds are meaningless, so no verdict is given")  # fmt: skip
+        warn(f"warning: {notes[-1]}")
     for arm in results.values():
         arm["summary"] = {m: interval([t[m] for t in arm["test"]]) for m in METRICS}
         if "val_summary" not in arm:  # the classical + ganaug arm, trained after the choice

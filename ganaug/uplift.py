@@ -11,6 +11,8 @@ METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "auc")
 METRIC_TITLES = {"accuracy": "accuracy", "balanced_accuracy": "balanced acc.", "macro_f1": "macro-F1", "auc": "AUC"}
 PRIMARY = "balanced_accuracy"
 HELPS, NO_EFFECT, HURTS = "helps", "no measurable effect", "hurts"
+FEW_SEEDS = "not enough seeds"
+MIN_SEEDS = 3  # below this a t-interval over seeds is too wide to mean anything, and a verdict would be noise
 
 
 def scores(truth: np.ndarray, proba: np.ndarray) -> dict[str, float | None]:
@@ -33,8 +35,11 @@ def scores(truth: np.ndarray, proba: np.ndarray) -> dict[str, float | None]:
     }
 
 
-def interval(values: Sequence[float | None], level: float = 0.95) -> dict:
-    """Mean and Student-t interval over seeds: ``{"mean", "low", "high", "std", "n"}`` (no interval for n < 2).
+def interval(
+    values: Sequence[float | None], level: float = 0.95, bounds: tuple[float, float] | None = (0.0, 1.0)
+) -> dict:
+    """Mean and Student-t interval over seeds: ``{"mean", "low", "high", "std", "n"}`` (no interval for n < 2),
+    clipped to ``bounds`` (a score's range; ``(-1, 1)`` for a difference of scores; None: not clipped).
 
     Example:
         >>> interval([0.8, 0.82, 0.84])["mean"]
@@ -50,14 +55,17 @@ def interval(values: Sequence[float | None], level: float = 0.95) -> dict:
         return {"mean": round(mean, 6), "low": None, "high": None, "std": None, "n": 1}
     std = float(v.std(ddof=1))
     half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1)) * std / math.sqrt(len(v))
-    return {"mean": round(mean, 6), "low": round(mean - half, 6), "high": round(mean + half, 6), "std": round(std, 6),
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(bounds[0], low), min(bounds[1], high)
+    return {"mean": round(mean, 6), "low": round(low, 6), "high": round(high, 6), "std": round(std, 6),
             "n": int(len(v))}  # fmt: skip
 
 
 def paired_uplift(arm: Sequence[float | None], control: Sequence[float | None]) -> dict:
     """Interval of the per-seed differences arm - control (seeds pair: same initial weights and data order)."""
     diffs = [a - c for a, c in zip(arm, control, strict=True) if a is not None and c is not None]
-    return interval(diffs)
+    return interval(diffs, bounds=(-1.0, 1.0))
 
 
 def bootstrap_uplift(
@@ -98,8 +106,13 @@ def _balanced(truth: np.ndarray, probs: np.ndarray) -> float:
 
 
 def verdict(uplift: dict) -> str:
-    """``helps`` when the whole interval is above zero, ``hurts`` when below, else ``no measurable effect``."""
+    """``helps`` when the whole interval is above zero, ``hurts`` when below, else ``no measurable effect``;
+    ``not enough seeds`` under :data:`MIN_SEEDS` paired seeds, or when every seed gave the same difference (a
+    zero-width interval says the seeds did not vary the training, not that the effect is certain)."""
     low, high = uplift.get("low"), uplift.get("high")
+    n = uplift.get("n")
+    if n is not None and (n < MIN_SEEDS or uplift.get("std") == 0):
+        return FEW_SEEDS
     if low is None or high is None:
         return NO_EFFECT
     if low > 0:
