@@ -34,3 +34,18 @@ def test_atomic_writes_get_normal_permissions(tmp_path):
         os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]  # no temp file left behind
+
+
+def test_safetensors_files_are_readable_by_others(tmp_path):
+    import os
+
+    import torch
+
+    from ganaug.fileio import save_tensors
+
+    mask = os.umask(0o022)
+    try:
+        path = save_tensors(tmp_path / "w.safetensors", {"w": torch.ones(2)})
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644  # safetensors replaces the file; the mode is set after writing
