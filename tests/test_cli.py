@@ -134,3 +134,21 @@ def test_torchrun_two_processes_gloo(tmp_path):
     config = json.loads((run / "export" / "config.json").read_text())
     assert config["training"]["processes"] == 2 and config["training"]["steps_done"] == 6
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["ddp"]  # rank 1 wrote nothing
+
+
+def test_ctrl_c_says_how_to_resume(tmp_path):
+    data = write_class_folder(tmp_path / "data", {"a": 6, "b": 6})
+    run = tmp_path / "runs" / "c"
+    args = ["fit", str(data), *TINY_ARGS, "--steps", "3000", "--checkpoint-every", "10", "--teacher-epochs", "0"]
+    args += ["--sample-every", "1000", "--out", str(tmp_path / "runs"), "--name", "c"]
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ganaug", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((run / "checkpoints").glob("step-*")):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and not (run / "export").exists()
+    assert "interrupted at step" in err and f"continue with: ganaug fit --resume {run}" in err

@@ -118,3 +118,12 @@ def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
         return load_file(str(path / STATE_TENSORS)), read_json(path / STATE_JSON)
     except Exception as exc:  # a damaged file: say which
         raise GanaugError(f"checkpoint {path} cannot be read ({exc}); delete it to resume from an older one") from exc
+
+
+def interrupted_note(run_dir: Path | None, step: int) -> str:
+    """What Ctrl-C during a fit leaves, and the command that continues it."""
+    good = latest_checkpoint(run_dir) if run_dir is not None else None
+    if good is None:
+        return f"interrupted at step {step}; no checkpoint was written yet, so the run starts over if fitted again"
+    resume = f"continue with: ganaug fit --resume {run_dir}"
+    return f"interrupted at step {step}; the last checkpoint is {good.name}; {resume}"

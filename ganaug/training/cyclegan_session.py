@@ -5,6 +5,7 @@ progress bar, measure cycle reconstruction and the content guard, and export bot
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,7 @@ def train_cyclegan(
 ) -> tuple[Path, int]:
     """The session: engine, run folder, the step loop with progress, grids, checkpoints; then metrics and export."""
     engine = create_engine(cfg.device, cfg.precision, cfg.channels_last)
+    trainer = None
     try:
         trainer = CycleTrainer(
             cfg, dom_a.images, dom_b.images, resolved["arch_args"], engine, cfg.cyclegan_jitter == "on"
@@ -208,6 +210,12 @@ def train_cyclegan(
             _finish(trainer, run, cfg, resolved, dom_a, dom_b, train_seconds)
         engine.barrier()
         return run_dir, trainer.step
+    except KeyboardInterrupt:
+        if engine.is_main:
+            from .checkpoint import interrupted_note
+
+            print(interrupted_note(run_dir, getattr(trainer, "step", 0)), file=sys.stderr)
+        raise
     finally:
         engine.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import sys
 import time
 from pathlib import Path
 
@@ -69,6 +70,7 @@ def train_session(
     from ..fitting import export_config
 
     engine = create_engine(cfg.device, cfg.precision, cfg.channels_last)
+    trainer = None
     try:
         trainer = Trainer(cfg, labelled.images, labelled.labels, arch_args, engine)
         compile_notes = trainer.compile() if cfg.compile else []
@@ -153,5 +155,11 @@ def train_session(
             run.plot_losses()
         engine.barrier()
         return run_dir, trainer.step
+    except KeyboardInterrupt:
+        if engine.is_main:
+            from .checkpoint import interrupted_note
+
+            print(interrupted_note(run_dir, getattr(trainer, "step", 0)), file=sys.stderr)
+        raise
     finally:
         engine.close()
