@@ -152,3 +152,22 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0 and not (run / "export").exists()
     assert "interrupted at step" in err and f"continue with: ganaug fit --resume {run}" in err
+
+
+def test_progress_in_a_log_is_plain_lines(tmp_path):
+    import io
+
+    from ganaug.progress import LineProgress
+
+    out = io.StringIO()
+    with LineProgress("fit", out, every=0) as bar:
+        task = bar.add_task("fit", total=4, completed=0, losses="")
+        bar.update(task, completed=2, losses="D 0.5 G 1.0")
+        bar.advance(task, 2)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("fit 2/4 50% elapsed 0:00:00 ETA ") and lines[0].endswith("D 0.5 G 1.0")
+    assert lines[-1].startswith("fit 4/4 100%")
+    data = write_class_folder(tmp_path / "data", {"a": 6, "b": 6})
+    args = [a for a in TINY_ARGS if a != "--quiet"]
+    proc = run_cli("fit", str(data), *args, "--steps", "3", "--teacher-epochs", "0", "--out", str(tmp_path / "r"))
+    assert proc.returncode == 0 and any(line.startswith("fit 3/3 100% elapsed") for line in proc.stdout.splitlines())

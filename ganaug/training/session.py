@@ -22,17 +22,12 @@ from .run import start_run
 
 
 def _progress(enabled: bool, total: int, start: int):
-    """A rich progress bar with ETA and current losses (a no-op object when disabled)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    """A rich progress bar with ETA and current losses on a terminal, plain lines in a log (a no-op when disabled)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    bar = Progress(
+    from ..progress import live_or_lines
+
+    columns = (
         TextColumn("[bold]fit"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -40,9 +35,8 @@ def _progress(enabled: bool, total: int, start: int):
         TextColumn("ETA"),
         TimeRemainingColumn(),
         TextColumn("{task.fields[losses]}"),
-        disable=not enabled,
-        transient=False,
     )
+    bar = live_or_lines("fit", columns, enabled, stderr=False, transient=False)
     task = bar.add_task("fit", total=total, completed=start, losses="")
     return bar, task
 
