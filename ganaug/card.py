@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import PurePath
 
 # The marker after the YAML header: `ganaug push` re-renders a card that still carries it (with the repo id in
@@ -191,8 +192,8 @@ def render_card(config: dict, name: str, repo_id: str | None = None, source: str
     else:
         body += [
             "Not measured yet. Synthetic samples often fail to help a classifier: before relying on them, measure",
-            f"the downstream effect with `ganaug evaluate {source} DATA --test TEST_DATA`, which also writes the",
-            "result into this card.",
+            f"the downstream effect with `ganaug evaluate {shlex.quote(source)} DATA --test TEST_DATA`, which also",
+            "writes the result into this card.",
         ]
     body += ["", "## Recipe", ""] + _recipe_lines(config)
     body += ["", "## Use", ""]
@@ -260,11 +261,12 @@ def _recipe_lines(config: dict) -> list[str]:
 
 def _image_use(source: str, first: str, data: dict) -> list[str]:
     """The card's usage lines for an image model."""
+    py_src, sh_src, sh_first = json.dumps(source), shlex.quote(source), shlex.quote(first)
     return [
         "```python",
         "import ganaug",
         "",
-        f'g = ganaug.load_generator("{source}")',
+        f"g = ganaug.load_generator({py_src})",
         f'x = g.sample("{first}", n=16, seed=0)'.ljust(40)
         + f"# 16 x {data['channels']} x {data['height']} x {data['width']} in model space [-1, 1]",
         "arrays = g.to_data(x)".ljust(40) + "# 16 x H x W x C in the data's dtype and value range",
@@ -278,24 +280,25 @@ def _image_use(source: str, first: str, data: dict) -> list[str]:
         "from torchvision.transforms import v2",
         "",
         "augment = v2.Compose([",
-        f'    ganaug.GANAugment("{source}", p=0.3),',
+        f"    ganaug.GANAugment({py_src}, p=0.3),",
         "    v2.ToImage(),",
         "    v2.ToDtype(torch.float32, scale=True),",
         "])",
         "image, label = augment(image, label)",
         "",
-        f'mixed = ganaug.SyntheticMixDataset(train_set, "{source}", ratio=0.25)  # or ClassBalancedDataset',
+        f"mixed = ganaug.SyntheticMixDataset(train_set, {py_src}, ratio=0.25)  # or ClassBalancedDataset",
         "```",
         "",
         "```bash",
-        f"ganaug sample {source} --class {first} --n 16 --out grid.png",
-        f"ganaug balance DATA {source} --out balanced/   # top up minority classes, marked in a manifest",
+        f"ganaug sample {sh_src} --class {sh_first} --n 16 --out grid.png",
+        f"ganaug balance DATA {sh_src} --out balanced/   # top up minority classes, marked in a manifest",
         "```",
     ]
 
 
 def _audio_use(source: str, first: str, data: dict) -> list[str]:
     """The card's usage lines for a spectrogram model: features, spectrogram and waveform augmentation, listening."""
+    py_src, sh_src, sh_first = json.dumps(source), shlex.quote(source), shlex.quote(first)
     shape = f"{data['height']} mels x {data['width']} frames"
     return [
         "A classifier must compute its features with the model's own log-mel settings (see Notes):",
@@ -304,17 +307,17 @@ def _audio_use(source: str, first: str, data: dict) -> list[str]:
         "import ganaug",
         "from ganaug.audio import GANAugmentWaveform, LogMel, check_settings",
         "",
-        f'features = LogMel("{source}")'.ljust(48) + "# waveform (..., time) -> log-mel (..., n_mels, frames)",
-        f'check_settings("{source}", my_mel_transform)'.ljust(48) + "# refuses other n_mels, hop, rate, ...",
+        f"features = LogMel({py_src})".ljust(48) + "# waveform (..., time) -> log-mel (..., n_mels, frames)",
+        f"check_settings({py_src}, my_mel_transform)".ljust(48) + "# refuses other n_mels, hop, rate, ...",
         "",
-        f'spec_aug = ganaug.GANAugment("{source}", p=0.3)'.ljust(48) + f"# on tensors (..., n_mels, time); {shape}",
+        f"spec_aug = ganaug.GANAugment({py_src}, p=0.3)".ljust(48) + f"# on tensors (..., n_mels, time); {shape}",
         "spec, label = spec_aug(features(waveform), label)",
         "",
-        f'wave_aug = GANAugmentWaveform("{source}", p=0.3)'.ljust(48) + "# on waveforms, for pipelines of audio",
+        f"wave_aug = GANAugmentWaveform({py_src}, p=0.3)".ljust(48) + "# on waveforms, for pipelines of audio",
         "waveform, label = wave_aug(waveform, label)",
         "```",
         "",
         "```bash",
-        f"ganaug sample {source} --class {first} --n 4 --audio --out clips/   # wav files (Griffin-Lim) to listen to",
+        f"ganaug sample {sh_src} --class {sh_first} --n 4 --audio --out clips/   # wav files (Griffin-Lim) to hear",
         "```",
     ]

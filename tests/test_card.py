@@ -69,3 +69,16 @@ def test_registry_cards(folder):
     assert "More Information Needed" not in card and _validate_yaml(card)[1] == 200
     if entry["model"]["preset"] == "medical":
         assert "**Not for diagnosis.**" in card
+
+
+def test_card_quotes_names_in_the_code_it_shows(config):
+    import copy
+    import shlex
+
+    hostile = copy.deepcopy(config)
+    hostile["data"]["class_names"] = ["x; rm -rf ~", "b", "c"]
+    source = 'my "model" $(id)'
+    card = render_card(hostile, "tiny", source=source)
+    assert f"ganaug sample {shlex.quote(source)} --class 'x; rm -rf ~' --n 16" in card
+    assert 'ganaug.load_generator("my \\"model\\" $(id)")' in card
+    assert "--class x; rm" not in card
