@@ -110,7 +110,10 @@ def fit(ctx: click.Context, data: tuple[str, ...], resume: str | None, dry_run: 
 
 
 def _command() -> str:
-    return shlex.join(["ganaug", *sys.argv[1:]])
+    """The command line as the card records it, with the home folder written ``~`` (the card is published)."""
+    home = str(Path.home()).rstrip("/")
+    args = sys.argv[1:] if len(home) < 2 else [a.replace(home + "/", "~/") for a in sys.argv[1:]]
+    return shlex.join(["ganaug", *args])
 
 
 @main.command()

@@ -171,3 +171,14 @@ def test_progress_in_a_log_is_plain_lines(tmp_path):
     args = [a for a in TINY_ARGS if a != "--quiet"]
     proc = run_cli("fit", str(data), *args, "--steps", "3", "--teacher-epochs", "0", "--out", str(tmp_path / "r"))
     assert proc.returncode == 0 and any(line.startswith("fit 3/3 100% elapsed") for line in proc.stdout.splitlines())
+
+
+def test_card_command_does_not_publish_the_home_folder(tmp_path):
+    home = tmp_path / "home" / "alice"
+    data = write_class_folder(home / "data", {"a": 6, "b": 6})
+    args = [*TINY_ARGS, "--steps", "2", "--teacher-epochs", "0", "--out", str(home / "runs"), "--name", "h"]
+    proc = run_cli("fit", str(data), *args, env={"HOME": str(home)})
+    assert proc.returncode == 0, proc.stderr
+    command = json.loads((home / "runs" / "h" / "export" / "config.json").read_text())["training"]["command"]
+    assert "~/data" in command and str(home) not in command
+    assert str(home) not in (home / "runs" / "h" / "export" / "README.md").read_text()
