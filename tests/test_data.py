@@ -91,7 +91,7 @@ def test_empty_class_folder(tiny_folder: Path) -> None:
 def test_files_directly_in_data(tmp_path: Path, image_tools) -> None:
     for i in range(3):
         image_tools.save_image(tmp_path / "flat" / f"{i}.png", image_tools.make_image(np.random.default_rng(i), 0))
-    with pytest.raises(GanaugError, match=r"no class subfolders.*DATA/<class>/<file>"):
+    with pytest.raises(GanaugError, match=r"no class subfolders.*DATA/<class>/<file>.*--labels .*--label-pattern"):
         read_data(tmp_path / "flat")
     (tmp_path / "nothing").mkdir()
     with pytest.raises(GanaugError, match="is empty"):

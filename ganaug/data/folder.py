@@ -39,7 +39,9 @@ def list_classes(root: str | Path) -> list[Path]:
         example = ", ".join(files[:3]) + (", ..." if len(files) > 3 else "")
         raise GanaugError(
             f"DATA folder {str(root)!r} has {len(files)} files ({example}) but no class subfolders; {LAYOUT}. "
-            f"For one class (an unconditional generator) put the files in DATA/<name>/"
+            "To label the files where they are, give --labels FILE.csv (path,label rows) or --label-pattern REGEX "
+            "(its first group in each file name is the label); for one class (an unconditional generator) put the "
+            "files in DATA/<name>/"
         )
     raise GanaugError(f"DATA folder {str(root)!r} is empty; {LAYOUT}")
 
