@@ -141,7 +141,9 @@ def fit(
         "card": card,
     }
     if dry_run:
-        return resolved
+        from .training.engine import planned_engine
+
+        return {**resolved, "will_run_on": planned_engine(cfg.device, cfg.precision)}
     from .training.session import train_session
 
     path, steps_done = train_session(cfg, labelled, arch_args, resolved, run_dir if saved else None, progress)

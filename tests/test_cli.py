@@ -70,6 +70,13 @@ def test_dry_run_prints_config_and_trains_nothing(tmp_path):
     resolved = json.loads(proc.stdout)
     assert resolved["fit"]["augment"] == "translation,cutout" and resolved["fit"]["loss"] == "hinge"
     assert resolved["fit"]["arch"] == "biggan" and not (tmp_path / "runs").exists()
+    import torch
+
+    from ganaug.training.engine import cpu_has_bf16
+
+    plan = resolved["will_run_on"]
+    assert plan["processes"] == 1 and plan["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert plan["device"] == "cuda" or plan["precision"] == ("bf16" if cpu_has_bf16() else "fp32")
     proc = run_cli("fit", str(data), "--dry-run", "--preset", "medical", "--augment", "color")
     assert json.loads(proc.stdout)["fit"]["augment"] == "color"
 

@@ -106,6 +106,22 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def resolve_precision(precision: str, device_type: str) -> str:
+    """``auto``: bf16 on CUDA that has it (else fp16), bf16 on a CPU with native bf16, else fp32."""
+    if precision != "auto":
+        return precision
+    if device_type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if cpu_has_bf16() else "fp32"
+
+
+def planned_engine(device: str = "auto", precision: str = "auto") -> dict:
+    """What :func:`create_engine` will pick, without starting anything (for ``--dry-run``)."""
+    kind = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    return {"device": kind, "precision": resolve_precision(precision, kind),
+            "processes": int(os.environ.get("WORLD_SIZE", "1"))}  # fmt: skip
+
+
 def create_engine(device: str = "auto", precision: str = "auto", channels_last: bool = True) -> Engine:
     """Pick the device and precision; join the process group when launched by torchrun."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
@@ -122,11 +138,7 @@ def create_engine(device: str = "auto", precision: str = "auto", channels_last: 
         dev = torch.device("cpu")
     else:
         raise GanaugError(f"device {device!r} is not accepted; choose auto, cpu or cuda")
-    if precision == "auto":
-        if dev.type == "cuda":
-            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        else:
-            precision = "bf16" if cpu_has_bf16() else "fp32"
+    precision = resolve_precision(precision, dev.type)
     if precision == "fp16" and dev.type != "cuda":
         raise GanaugError("precision fp16 needs CUDA; on the CPU use --precision bf16 or fp32 (or auto)")
     if world_size > 1 and not dist.is_initialized():
