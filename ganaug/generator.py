@@ -138,6 +138,17 @@ class Generator:
         return z
 
     @torch.no_grad()
+    def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The network on noise ``z`` and class indices ``y``: model-space samples, float32 on the CPU. For 8-bit data
+        on a CPU with native bf16 it computes in bf16 (2.5x faster; the output is quantised to 8 bits anyway)."""
+        from .training.engine import cpu_has_bf16
+
+        dev = self.device
+        fast = dev.type == "cpu" and self.data.dtype == "uint8" and cpu_has_bf16()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=fast):
+            return self.net(z.to(dev), y.to(dev)).float().cpu()
+
+    @torch.no_grad()
     def generate(
         self,
         labels,
@@ -153,8 +164,7 @@ class Generator:
         out = []
         for start in range(0, len(idx), batch_size):
             y = idx[start : start + batch_size]
-            z = self.noise(len(y), gen, truncation, spread)
-            out.append(self.net(z.to(self.device), y.to(self.device)).float().cpu())
+            out.append(self.forward(self.noise(len(y), gen, truncation, spread), y))
         if not out:
             return torch.empty(0, self.data.channels, self.data.height, self.data.width)
         return torch.cat(out)

@@ -67,12 +67,13 @@ class Sampler:
         batch_size: int = 64,
         block_size: int = 64,
         cache_mb: float = 256,
+        reuse: int = 1,
     ):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
             raise GanaugError(f"seed must be a non-negative integer or None, got {seed!r}")
         if truncation is not None and not truncation > 0:
             raise GanaugError(f"truncation must be > 0 (or None), got {truncation!r}")
-        for name, value in (("batch_size", batch_size), ("block_size", block_size)):
+        for name, value in (("batch_size", batch_size), ("block_size", block_size), ("reuse", reuse)):
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise GanaugError(f"{name} must be an integer >= 1, got {value!r}")
         self.seed = None if seed is None else int(seed)
@@ -84,6 +85,7 @@ class Sampler:
         self.device = str(device)
         self.batch_size = int(batch_size)
         self.block_size = int(block_size)
+        self.reuse = int(reuse)
         self.cache_bytes = int(cache_mb * 2**20)
         if isinstance(source, Generator):
             self.source = source.source
@@ -99,7 +101,7 @@ class Sampler:
     def _reset_process_state(self) -> None:
         self._owner = (os.getpid(), worker_id())
         self._stream: torch.Generator | None = None
-        self._buffers: dict[int, tuple[torch.Tensor, int]] = {}
+        self._buffers: dict[int, tuple[torch.Tensor, int, int]] = {}
         self._prepared: dict[tuple[int, Hashable], deque] = {}
         self._cache: OrderedDict[tuple[int, int], torch.Tensor] = OrderedDict()
         self._cached_bytes = 0
@@ -172,20 +174,26 @@ class Sampler:
         return self._stream
 
     def take(self, label: Any, n: int) -> torch.Tensor:
-        """The next ``n`` samples of class ``label`` (N x C x H x W) from its buffer, refilled a batch at a time."""
+        """The next ``n`` samples of class ``label`` (N x C x H x W) from its buffer, refilled a batch at a time.
+
+        With ``reuse=R`` a buffer is gone through ``R`` times, in a new random order each pass, before it is
+        regenerated: generation costs ``1/R`` as much (a per-class pool of ``batch_size`` samples, refreshed)."""
         self._check_process()
         c = self.class_index(label)
         parts = []
         while n > 0:
-            buffer, pos = self._buffers.get(c, (None, 0))
+            buffer, pos, passes = self._buffers.get(c, (None, 0, 0))
+            if buffer is not None and pos >= len(buffer) and passes < self.reuse:
+                order = torch.randperm(len(buffer), generator=self._stream_generator())
+                buffer, pos, passes = buffer[order], 0, passes + 1
             if buffer is None or pos >= len(buffer):
                 seed = int(torch.randint(2**62, (1,), generator=self._stream_generator()))
                 labels = [c] * self.batch_size
                 buffer = self.generator.generate(labels, seed=seed, truncation=self.truncation, spread=self.spread)
-                buffer, pos = (buffer if self.accept is None else self.accept(buffer, c)), 0
+                buffer, pos, passes = (buffer if self.accept is None else self.accept(buffer, c)), 0, 1
             k = min(n, len(buffer) - pos)
             parts.append(buffer[pos : pos + k])
-            self._buffers[c] = (buffer, pos + k)
+            self._buffers[c] = (buffer, pos + k, passes)
             n -= k
         return parts[0] if len(parts) == 1 else torch.cat(parts)
 
@@ -236,8 +244,7 @@ class Sampler:
             ]
         )
         y = torch.full((self.block_size,), c, dtype=torch.long)
-        with torch.no_grad():
-            block = g.net(z.to(g.device), y.to(g.device)).float().cpu()
+        block = g.forward(z, y)
         self._cache[key] = block
         self._cached_bytes += block.numel() * block.element_size()
         while self._cached_bytes > self.cache_bytes and len(self._cache) > 1:

@@ -42,6 +42,35 @@ def test_draw_is_buffered(tiny_run, monkeypatch):
     assert sampler.draw_many([0, 2, "triangle"]).shape == (3, d.channels, d.height, d.width)
 
 
+def test_reuse_goes_through_a_pool_several_times_in_new_orders(tiny_run, monkeypatch):
+    sampler = Sampler(tiny_run, seed=0, batch_size=8, reuse=3)
+    calls = []
+    original = sampler.generator.generate
+    monkeypatch.setattr(sampler.generator, "generate", lambda *a, **k: calls.append(len(a[0])) or original(*a, **k))
+    passes = [sampler.take("square", 8) for _ in range(4)]
+    assert calls == [8, 8]  # 32 draws: one pool used 3 times, then a fresh one
+    key = lambda batch: sorted(x.sum().item() for x in batch)  # noqa: E731
+    assert key(passes[0]) == key(passes[1]) == key(passes[2]) != key(passes[3])
+    assert not torch.equal(passes[0], passes[1])  # a new order each pass
+    with pytest.raises(GanaugError, match="reuse must be an integer >= 1"):
+        Sampler(tiny_run, reuse=0)
+
+
+def test_generation_precision_follows_the_data(tiny_run, monkeypatch):
+    from ganaug.training import engine
+
+    g = ganaug.load_generator(tiny_run)
+    z, y = torch.randn(4, g.latent_dim), torch.tensor([0, 1, 2, 0])
+    monkeypatch.setattr(engine, "cpu_has_bf16", lambda: True)
+    fast = g.forward(z, y)
+    monkeypatch.setattr(engine, "cpu_has_bf16", lambda: False)
+    exact = g.forward(z, y)
+    assert fast.dtype == exact.dtype == torch.float32 and 0 < (fast - exact).abs().max() < 0.1
+    g.data.dtype = "uint16"  # 16-bit data keeps float32 even where bf16 is native
+    monkeypatch.setattr(engine, "cpu_has_bf16", lambda: True)
+    assert torch.equal(g.forward(z, y), exact)
+
+
 def test_stream_follows_torch_seed_without_seed(tiny_run):
     sampler = Sampler(tiny_run)
     torch.manual_seed(5)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import pickle
-import shutil
 
 import numpy as np
 import pytest
@@ -156,12 +154,14 @@ def test_picklable_and_reproducible(tiny_run):
     assert "p=1.0" in repr(t)
 
 
-def test_without_label_single_class_generator_works(tiny_gray_run, tmp_path):
-    export = shutil.copytree(tiny_gray_run / "export", tmp_path / "one_class")
-    config = json.loads((export / "config.json").read_text())
-    config["data"].update(class_names=["a"], class_counts=[4])
-    (export / "config.json").write_text(json.dumps(config))
-    out = GANAugment(export, p=1.0, labels_getter=None)(_pil("L"))
+def test_without_label_single_class_generator_works(tmp_path):
+    import ganaug
+
+    from .helpers import TINY, write_class_folder
+
+    data = write_class_folder(tmp_path / "data", {"a": 4})
+    run = ganaug.fit(data, **TINY, steps=1, out=tmp_path / "runs", progress=False)
+    out = GANAugment(run.path, p=1.0, labels_getter=None)(_pil("L"))
     assert isinstance(out, Image.Image) and out.mode == "L"
 
 

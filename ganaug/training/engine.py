@@ -8,6 +8,7 @@ way StyleGAN2-ADA does it, which keeps GAN phases and penalties free of DDP's ho
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from dataclasses import dataclass, field
 
@@ -94,6 +95,7 @@ class Engine:
             dist.destroy_process_group()
 
 
+@functools.cache
 def cpu_has_bf16() -> bool:
     """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX on x86 Linux): there, bf16 autocast with
     channels-last convolutions trains the default networks about 4x faster than fp32 (benchmarks/fit_throughput.py);

@@ -70,6 +70,11 @@ class GANAugment(Transform):
     ``labels_getter`` callable given. ``classes`` limits augmentation to some classes; ``mean``/``std`` give the
     normalisation of float inputs (see ``ganaug.transforms.functional``). ``seed=None`` follows torch's RNG.
 
+    Two fast paths. On a collated batch (N x C x H x W, one label per row) after the DataLoader, one generator
+    forward serves the whole batch, on ``device`` (the training device: a GPU generates while it trains). ``reuse=R``
+    goes through each class's pool of ``batch_size`` samples ``R`` times (a new order each pass) before drawing a
+    fresh one: generation costs ``1/R`` as much, for CPU training (see ``benchmarks/augment_step.py``).
+
     Example:
         >>> from torchvision.transforms import v2
         >>> tf = v2.Compose([GANAugment("runs/digits", p=0.5), v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
@@ -94,10 +99,13 @@ class GANAugment(Transform):
         device: str = "cpu",
         seed: int | None = None,
         batch_size: int = 64,
+        reuse: int = 1,
     ):
         super().__init__()
         check_options(0.5 if p is None else p, mode, mix_weight)
-        self.sampler = Sampler(source, seed=seed, truncation=truncation, device=device, batch_size=batch_size)
+        self.sampler = Sampler(
+            source, seed=seed, truncation=truncation, device=device, batch_size=batch_size, reuse=reuse
+        )
         self.recipe, p = apply_to_stream(self.sampler, recipe, p)
         self.p, self.mix_weight = check_options(p, mode, mix_weight)
         self.mode = mode
