@@ -96,6 +96,11 @@ class FitConfig:
         ("none", "adc"),
     )
     class_loss_weight: float = opt(1.0, "weight of --class-loss in both networks' losses")
+    cond_ramp: str = opt(
+        "",
+        "gradual conditioning: 'START,END' fractions of the steps; the class input of G and D fades in linearly "
+        "from none at START to full at END (unconditional before), against collapse on small data; empty = off",
+    )
     gp_weight: float = opt(10.0, "gradient-penalty weight for wgan-gp")
     clip_value: float = opt(0.01, "weight clip for wgan-clip")
     augment: str = opt("auto", "differentiable augmentation policy: comma list or none; auto = the preset's")

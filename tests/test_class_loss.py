@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -76,3 +77,42 @@ def test_cli_takes_class_loss_and_refuses_unknown(folder, tmp_path):
     ok = run_cli("fit", str(folder), *small, "--class-loss", "adc", "--out", str(tmp_path / "runs"), "--name", "m")
     assert ok.returncode == 0, ok.stderr
     assert (tmp_path / "runs" / "m" / "export" / "model.safetensors").is_file()
+
+
+def test_cond_ramp_values_and_bad_input():
+    from ganaug.training.class_loss import cond_scale, parse_cond_ramp
+
+    ramp = parse_cond_ramp("0.2,0.6")
+    assert [round(cond_scale(ramp, s, 11), 3) for s in range(11)] == [0, 0, 0, 0.25, 0.5, 0.75, 1, 1, 1, 1, 1]
+    assert parse_cond_ramp("") is None and cond_scale(None, 0, 10) == 1.0
+    with pytest.raises(GanaugError, match="START,END fractions"):
+        parse_cond_ramp("half")
+    with pytest.raises(GanaugError, match="0 <= START <= END <= 1"):
+        parse_cond_ramp("0.6,0.2")
+
+
+def test_gradual_conditioning_starts_unconditional_and_resumes_exactly(folder, tmp_path):
+    opts = dict(OPTS, class_loss="none", arch="biggan", sample_every=100, cond_ramp="0.9,1", out=tmp_path / "runs")
+
+    def state(run, step):
+        return load_file(str(run.path / "checkpoints" / f"step-{step:07d}" / "state.safetensors"))
+
+    whole = ganaug.fit(folder, **opts, steps=4, checkpoint_every=1, keep_checkpoints=4, name="whole")
+    before, after = state(whole, 3), state(whole, 4)  # steps 1-3 unconditional (t < 0.9); step 4 conditioned
+    torch.manual_seed(0)  # the trainer builds G right after seeding with --seed 0
+    from ganaug.registry import build_generator
+
+    args = json.loads((whole.path / "export" / "config.json").read_text())["arch_args"]
+    init = build_generator("biggan", args).state_dict()["shared.weight"]
+    assert torch.equal(before["G.shared.weight"], init)  # no class signal reached the embedding
+    assert not torch.equal(after["G.shared.weight"], init)
+    crash = shutil.copytree(whole.path, tmp_path / "crash")  # as if killed right after step 2's checkpoint
+    for name in ("step-0000003", "step-0000004"):
+        shutil.rmtree(crash / "checkpoints" / name)
+    shutil.rmtree(crash / "export")
+    latest = json.loads((crash / "checkpoints" / "latest.json").read_text())
+    latest.update(path="step-0000002", step=2)
+    (crash / "checkpoints" / "latest.json").write_text(json.dumps(latest))
+    resumed = ganaug.fit(resume=crash, progress=False)
+    again = load_file(str(crash / "checkpoints" / "step-0000004" / "state.safetensors"))
+    assert resumed.steps_done == 4 and all(torch.equal(after[k], again[k]) for k in after)

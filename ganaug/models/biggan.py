@@ -141,6 +141,7 @@ class BigganGenerator(nn.Module):
         self.base = (widths[0], base_h, base_w)
         self.shared = nn.Embedding(num_classes, SHARED_DIM)
         nn.init.orthogonal_(self.shared.weight)
+        self.register_buffer("cond_scale", torch.ones(()), persistent=False)  # gradual conditioning (--cond-ramp)
         cond_dim = SHARED_DIM + latent_dim
         self.fc = sn(nn.Linear(latent_dim, widths[0] * base_h * base_w))
         pairs = list(zip(widths[:-1], widths[1:], strict=True)) or [(widths[0], widths[0])]
@@ -150,7 +151,7 @@ class BigganGenerator(nn.Module):
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
         y = as_labels(y, z.shape[0], z.device)
-        c = torch.cat([self.shared(y).to(z.dtype), z], dim=1)
+        c = torch.cat([(self.shared(y) * self.cond_scale).to(z.dtype), z], dim=1)
         h = self.fc(z).view(z.shape[0], *self.base)
         for block in self.blocks:
             h = block(h, c)

@@ -132,6 +132,7 @@ class DcganGenerator(nn.Module):
         widths = level_widths(ch, n_up, CAP, reverse=True)
         self.base = (widths[0], base_h, base_w)
         self.embed = nn.Embedding(num_classes, EMBED_DIM)
+        self.register_buffer("cond_scale", torch.ones(()), persistent=False)  # gradual conditioning (--cond-ramp)
         self.fc = nn.Linear(latent_dim + EMBED_DIM, widths[0] * base_h * base_w, bias=False)
         layers: list[nn.Module] = [nn.BatchNorm2d(widths[0]), nn.ReLU()]
         for cin, cout in zip(widths[:-1], widths[1:], strict=True):
@@ -142,5 +143,5 @@ class DcganGenerator(nn.Module):
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
         y = as_labels(y, z.shape[0], z.device)
-        h = self.fc(torch.cat([z, self.embed(y).to(z.dtype)], dim=1))
+        h = self.fc(torch.cat([z, (self.embed(y) * self.cond_scale).to(z.dtype)], dim=1))
         return self.body(h.view(z.shape[0], *self.base))

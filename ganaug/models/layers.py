@@ -116,9 +116,10 @@ class ProjectionHead(nn.Module):
         if use_sn:
             linear, embed = sn(linear), sn(embed)
         self.linear, self.embed = linear, embed
+        self.register_buffer("cond_scale", torch.ones(()), persistent=False)  # gradual conditioning (--cond-ramp)
 
     def forward(self, h: Tensor, y: Tensor) -> Tensor:
-        return self.linear(h).squeeze(1) + (self.embed(y) * h).sum(dim=1)
+        return self.linear(h).squeeze(1) + (self.embed(y) * h).sum(dim=1) * self.cond_scale
 
 
 def count_parameters(net: nn.Module) -> int:

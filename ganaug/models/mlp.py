@@ -77,10 +77,11 @@ class MlpGenerator(nn.Module):
         self.latent_dim, self.num_classes = latent_dim, num_classes
         self.shape = (channels, height, width)
         self.embed = nn.Embedding(num_classes, EMBED_DIM)
+        self.register_buffer("cond_scale", torch.ones(()), persistent=False)  # gradual conditioning (--cond-ramp)
         self.body = _mlp([latent_dim + EMBED_DIM, ch, 2 * ch, 4 * ch])
         self.out = nn.Linear(4 * ch, channels * height * width)
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
         y = as_labels(y, z.shape[0], z.device)
-        h = self.body(torch.cat([z, self.embed(y).to(z.dtype)], dim=1))
+        h = self.body(torch.cat([z, (self.embed(y) * self.cond_scale).to(z.dtype)], dim=1))
         return self.out(h).tanh().view(z.shape[0], *self.shape)

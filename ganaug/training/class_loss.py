@@ -54,3 +54,37 @@ def check_class_loss(name: str, weight: float) -> None:
         raise GanaugError(f"--class-loss {name!r} is not accepted; choose one of {', '.join(CLASS_LOSSES)}")
     if not weight >= 0:
         raise GanaugError(f"--class-loss-weight must be >= 0, got {weight}")
+
+
+def parse_cond_ramp(text: str) -> tuple[float, float] | None:
+    """``--cond-ramp 'START,END'`` as two fractions of the run (None when empty); a clear error otherwise."""
+    if not text:
+        return None
+    try:
+        start, end = (float(v) for v in text.split(","))
+    except ValueError:
+        hint = "give START,END fractions of the steps, e.g. 0.1,0.4"
+        raise GanaugError(f"--cond-ramp {text!r} is not accepted; {hint}") from None
+    if not 0 <= start <= end <= 1:
+        raise GanaugError(f"--cond-ramp {text!r}: need 0 <= START <= END <= 1")
+    return start, end
+
+
+def cond_scale(ramp: tuple[float, float] | None, step: int, steps: int) -> float:
+    """How much of the class input G and D get at ``step`` (0-based) of ``steps``: 0 until START, 1 from END (the
+    last step has t = 1, so the exported generator was trained fully conditioned)."""
+    if ramp is None:
+        return 1.0
+    t = step / max(1, steps - 1)
+    start, end = ramp
+    if t >= end:
+        return 1.0
+    return 0.0 if t <= start else (t - start) / (end - start)
+
+
+def set_cond_scale(value: float, *modules: nn.Module) -> None:
+    """Write ``value`` into every ``cond_scale`` buffer of ``modules`` (generators and projection heads)."""
+    for module in modules:
+        for name, buffer in module.named_buffers():
+            if name.endswith("cond_scale"):
+                buffer.fill_(value)

@@ -18,7 +18,15 @@ from ..registry import LOSSES, build_discriminator, build_generator
 from .ada import AdaptiveStrength
 from .augment import DiffAugment
 from .checkpoint import load_module, load_optimizer, load_rng, module_tensors, optimizer_state, rng_tensors
-from .class_loss import attach_class_head, check_class_loss, class_d_loss, class_g_loss
+from .class_loss import (
+    attach_class_head,
+    check_class_loss,
+    class_d_loss,
+    class_g_loss,
+    cond_scale,
+    parse_cond_ramp,
+    set_cond_scale,
+)
 from .ema import EMA
 from .engine import Engine
 from .losses import gradient_penalty, r1_penalty
@@ -76,6 +84,7 @@ class Trainer:
         D = build_discriminator(cfg.arch, arch_args)
         check_class_loss(cfg.class_loss, cfg.class_loss_weight)
         self.class_head = attach_class_head(D, self.num_classes) if cfg.class_loss == "adc" else None
+        self.cond_ramp = parse_cond_ramp(cfg.cond_ramp)
         self.D = engine.prepare(D)
         self.ema = EMA(self.G, cfg.ema_decay)
         self.g_call, self.d_call = self.G, self.D  # replaced by compiled wrappers with --compile
@@ -200,6 +209,8 @@ class Trainer:
         for opt, base in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
             for group in opt.param_groups:
                 group["lr"] = base * lr_factor(self.cfg.lr_decay, self.step - 1, self.cfg.steps)
+        if self.cond_ramp is not None:
+            set_cond_scale(cond_scale(self.cond_ramp, self.step - 1, self.cfg.steps), self.G, self.D, self.ema.shadow)
         sign_sum = torch.zeros(())
         for _ in range(self.d_steps):
             loss_d, signs = self.d_phase()
