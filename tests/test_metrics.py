@@ -138,3 +138,19 @@ def test_fit_eval_metric_cas_keeps_the_weights_with_best_class_fidelity(tiny_fol
     assert training["best_by"] == "cas" and training["best_cas"] == best["cas"]
     with pytest.raises(GanaugError, match="eval_metric"):
         ganaug.fit(tiny_folder, **TINY, steps=1, eval_every=1, eval_metric="kid", out=tmp_path, progress=False)
+
+
+def test_cas_trains_class_balanced_so_a_rare_class_counts():
+    from ganaug.metrics.quality import classifier_accuracy_score
+
+    gen = torch.Generator().manual_seed(0)
+
+    def images(y):
+        x = torch.randn(len(y), 1, 8, 8, generator=gen) * 0.3
+        x[y == 1, :, :4] += 1.5
+        return x.clamp(-1, 1)
+
+    fake_y = torch.cat([torch.zeros(200, dtype=torch.long), torch.ones(6, dtype=torch.long)])
+    test_y = torch.arange(40) % 2
+    cas = classifier_accuracy_score(images(fake_y), fake_y, images(test_y), test_y, 2, steps=100, device="cpu")
+    assert cas["balanced_accuracy"] > 0.9

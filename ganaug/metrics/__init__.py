@@ -16,7 +16,7 @@ import torch
 from ..errors import GanaugError
 from .extractor import ClassifierExtractor, FeatureExtractor, InceptionExtractor, get_extractor
 from .memorisation import memorisation, save_pairs
-from .quality import classifier_accuracy_score, fid, kid, per_class_fid, precision_recall
+from .quality import CAS_PER_CLASS, classifier_accuracy_score, fid, kid, per_class_fid, precision_recall
 
 __all__ = [
     "ClassifierExtractor",
@@ -102,9 +102,13 @@ def measure_quality(
     out["kid"], out["kid_std"] = k if k else (None, None)
     out.update(precision_recall(f_ref, f_fake))
     out["per_class_fid"] = per_class_fid(f_ref, ref_y, f_fake, fake_y, names)
-    if cas:
+    if cas:  # on class-balanced samples (at least CAS_PER_CLASS of every class the reference holds)
+        present = torch.unique(ref_y)
+        per_class = max(CAS_PER_CLASS, int(torch.bincount(ref_y).max()))
+        cas_y = present.repeat_interleave(per_class)
+        cas_x = g.generate(cas_y.tolist(), seed=seed + 1)
         out["cas"] = classifier_accuracy_score(
-            fake_x, fake_y, ref.images, ref_y, g.num_classes, epochs=epochs, seed=seed, device=device
+            cas_x, cas_y, ref.images, ref_y, g.num_classes, epochs=epochs, seed=seed, device=device
         )
     if heldout is not None:
         report, pairs = memorisation(fake_x, real.images, heldout.images)

@@ -85,6 +85,10 @@ def per_class_fid(
     return {name: fid(real[real_y == c], fake[fake_y == c]) for c, name in enumerate(names)}
 
 
+CAS_STEPS = 300
+CAS_PER_CLASS = 128
+
+
 def classifier_accuracy_score(
     fake_x: torch.Tensor,
     fake_y: torch.Tensor,
@@ -94,17 +98,29 @@ def classifier_accuracy_score(
     epochs: int = 30,
     seed: int = 0,
     device: str = "auto",
+    steps: int = CAS_STEPS,
 ) -> dict[str, float]:
-    """Train the small classifier on synthetic samples only, test it on real ones: accuracy and balanced accuracy."""
+    """Train the small classifier on synthetic samples only, test it on real ones: accuracy and balanced accuracy.
+
+    The classifier trains as ``evaluate``'s arms do (``steps`` updates, whole-pixel shifts) on class-balanced batches,
+    so that the score measures how well the samples carry their class, not how imbalanced the set was."""
     from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
-    from ..classifier import SmallResNet, predict_proba, resolve_device, seed_everything, train_classifier
+    from ..classifier import (
+        SmallResNet,
+        predict_proba,
+        resolve_device,
+        seed_everything,
+        shift_augment,
+        train_classifier,
+    )
 
     with torch.random.fork_rng(devices=[]):
         seed_everything(seed)
         c, h, w = fake_x.shape[1:]
-        net = SmallResNet(c, num_classes, h, w)
-        net = train_classifier(net, fake_x, fake_y, epochs=epochs, seed=seed, device=resolve_device(device))
+        net = SmallResNet(c, num_classes, h, w).to(memory_format=torch.channels_last)
+        net = train_classifier(net, fake_x, fake_y, epochs=epochs, seed=seed, device=resolve_device(device),
+                               steps=steps, augment=shift_augment, balanced=True)  # fmt: skip
     pred = predict_proba(net, test_x).argmax(1)
     truth = test_y.numpy()
     return {

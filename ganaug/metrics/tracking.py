@@ -88,18 +88,14 @@ class QualityTracker:
 
     def _cas(self, fake: torch.Tensor) -> float | None:
         """Balanced accuracy on the real reference of a classifier trained on ``fake`` (None with one class)."""
-        from ..classifier import SmallResNet, predict_proba, seed_everything, shift_augment, train_classifier
-        from ..uplift import scores
+        from .quality import classifier_accuracy_score
 
         if len(torch.unique(self.cas_labels)) < 2:
             return None
-        with torch.random.fork_rng(devices=[]), torch.enable_grad():  # evaluate() runs under no_grad
-            seed_everything(0)
-            _, c, h, w = fake.shape
-            clf = SmallResNet(c, self.num_classes, h, w).to(memory_format=torch.channels_last)
-            clf = train_classifier(clf, fake, self.cas_labels, steps=CAS_STEPS, augment=shift_augment,
-                                   device=self.device)  # fmt: skip
-        return round(scores(self.labels.numpy(), predict_proba(clf, self.real_images))["balanced_accuracy"], 4)
+        with torch.enable_grad():  # evaluate() runs under no_grad
+            score = classifier_accuracy_score(fake, self.cas_labels, self.real_images, self.labels, self.num_classes,
+                                              device=str(self.device), steps=CAS_STEPS)  # fmt: skip
+        return round(score["balanced_accuracy"], 4)
 
     def best_net(self, net: nn.Module) -> nn.Module:
         """``net`` with the best EMA weights loaded (``net`` as it is when nothing was measured)."""
