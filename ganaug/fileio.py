@@ -11,6 +11,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".pkl.gz", ".bin", ".ckpt", ".joblib")
+"""File names that hold pickles (loading them can run code): refused wherever ganaug reads models or data."""
+
+
+def is_pickle_name(name: str | Path) -> bool:
+    """Whether a file name ends in one of :data:`PICKLE_SUFFIXES` (case-insensitive)."""
+    return str(name).lower().endswith(PICKLE_SUFFIXES)
+
 
 def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
     """Call ``write(tmp_path)`` and rename the result onto ``path``; the temp file is removed on failure."""

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GanaugError
+from .fileio import is_pickle_name
 
 LOAD_FILES = ["config.json", "teacher.json", "*.safetensors"]
 PULL_FILES = [*LOAD_FILES, "README.md", "*.png"]
 PUSH_FILES = ["config.json", "*.json", "*.safetensors", "README.md", "*.png"]
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$", re.ASCII)
 REVISION = re.compile(r"^[\w.\-/]{1,200}$", re.ASCII)
 FORMS = "OWNER/NAME[@REVISION] (e.g. my-org/breastmnist-cgan@main)"
@@ -143,7 +143,7 @@ def repo_files(repo_id: str, commit: str, folder: Path) -> list[str]:
 def check_export_files(where: str, files: list[str]) -> None:
     """An export needs config.json and safetensors weights; pickled weights are refused by name."""
     weights = [f for f in files if f.endswith(".safetensors")]
-    pickles = [f for f in files if f.lower().endswith(PICKLE_SUFFIXES)]
+    pickles = [f for f in files if is_pickle_name(f)]
     if not weights and pickles:
         raise GanaugError(
             f"{where} holds only pickled weights ({', '.join(pickles[:5])}); they are refused because loading them "

@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import GanaugError
+from .fileio import is_pickle_name
 from .generator import CONFIG_NAME, WEIGHTS_NAME, Generator
 
-REFUSED_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".bin", ".ckpt", ".pkl.gz")
 HUB_PREFIX = "hf-hub:"
 ACCEPTED = (
     "a run folder made by `ganaug fit`, an export folder (config.json + model.safetensors), "
@@ -19,8 +19,7 @@ ACCEPTED = (
 
 
 def refuse_unsafe(path: str | Path) -> None:
-    name = str(path).lower()
-    if name.endswith(REFUSED_SUFFIXES):
+    if is_pickle_name(path):
         raise GanaugError(
             f"{path}: pickled weights (.pt/.pth/.pkl/.bin/.ckpt) are refused because loading them can run code; "
             "ganaug loads safetensors only. Accepted MODEL forms: " + ACCEPTED
@@ -62,7 +61,7 @@ def resolve_model(source: str | Path) -> Path:
             f"run folder {text} has no export yet (training did not finish); "
             f"continue it with `ganaug fit --resume {text}`"
         )
-    refused = sorted(p.name for p in path.iterdir() if p.name.lower().endswith(REFUSED_SUFFIXES))
+    refused = sorted(p.name for p in path.iterdir() if is_pickle_name(p.name))
     if refused:
         raise GanaugError(f"{text} holds only pickled weights ({', '.join(refused)}); ganaug loads safetensors only")
     raise GanaugError(f"{text} is not a ganaug model folder (no config.json); accepted MODEL forms: {ACCEPTED}")

@@ -49,3 +49,20 @@ def test_safetensors_files_are_readable_by_others(tmp_path):
     finally:
         os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o644  # safetensors replaces the file; the mode is set after writing
+
+
+def test_one_list_of_pickle_suffixes_is_refused_everywhere(tmp_path):
+    import pytest
+
+    from ganaug.data import read_data
+    from ganaug.errors import GanaugError
+    from ganaug.fileio import PICKLE_SUFFIXES
+    from ganaug.sources import refuse_unsafe
+
+    for suffix in PICKLE_SUFFIXES:
+        path = tmp_path / f"thing{suffix.upper()}"
+        path.write_bytes(b"\x80\x04N.")  # a pickle of None
+        with pytest.raises(GanaugError, match="can run code"):
+            refuse_unsafe(path)
+        with pytest.raises(GanaugError, match="can run code"):
+            read_data(path)

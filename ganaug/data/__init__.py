@@ -17,6 +17,7 @@ import torch
 
 from ..config import DataConfig
 from ..errors import GanaugError
+from ..fileio import is_pickle_name
 from .convert import IMAGE_SUFFIXES, read_image, to_data, to_model, write_sample
 
 __all__ = [
@@ -36,7 +37,6 @@ ACCEPTED_DATA = (
     "or a folder written by the datasets library's save_to_disk"
 )
 HF_MARKERS = ("dataset_dict.json", "dataset_info.json", "state.json")
-_PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".bin", ".ckpt", ".joblib")
 
 
 @dataclass
@@ -96,7 +96,7 @@ def read_data(
             from .npz import read_npz
 
             return read_npz(path, **opts)
-        if suffix in _PICKLE_SUFFIXES:
+        if is_pickle_name(path.name):
             raise GanaugError(
                 f"DATA {text!r} is a {suffix} file; pickle-based files are not accepted because loading them can "
                 f"run code. Accepted: {ACCEPTED_DATA}"
