@@ -169,6 +169,8 @@ def test_bad_input(tiny_run, tmp_path):
     t = GANAugment(tiny_run, p=1.0)
     with pytest.raises(GanaugError, match="needs each sample's class label"):
         t(_pil("RGB"))
+    image = _pil("RGB")
+    assert GANAugment(tiny_run, p=0.0)(image) is image  # p=0 replaces nothing, so it needs no label
     with pytest.raises(GanaugError, match="out of range"):
         t(_pil("RGB"), 7)
     with pytest.raises(GanaugError, match="not one of this generator's classes"):

@@ -138,6 +138,8 @@ class GANAugment(Transform):
 
     def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
         labels, self._pending[0] = self._pending[0], MISSING
+        if self.p <= 0.0:  # nothing will be replaced: no label is needed
+            return {"rows": None}
         first = flat_inputs[0] if flat_inputs else None
         n = first.shape[0] if isinstance(first, torch.Tensor) and first.ndim == 4 else 1
         classes = self._label_list(labels, n)
