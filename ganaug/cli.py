@@ -14,9 +14,6 @@ import click
 from .config import FitConfig
 from .errors import GanaugError
 
-# options that are handled by the command itself, not FitConfig fields
-FIT_HIDDEN: set[str] = set()
-
 
 def handle_errors(fn):
     """Turn a GanaugError into a one-line ``Error: ...`` and exit status 1 (no traceback)."""
@@ -34,8 +31,6 @@ def handle_errors(fn):
 def fit_options(fn):
     """Add one ``--kebab-case`` option per FitConfig field, with its help text and default."""
     for f in reversed(dataclasses.fields(FitConfig)):
-        if f.name in FIT_HIDDEN:
-            continue
         flag = "--" + f.name.replace("_", "-")
         helptext = f.metadata.get("help", "")
         choices = f.metadata.get("choices")

@@ -15,9 +15,6 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from ..errors import GanaugError
 
-# the arch_args every builder takes; dcgan adds "upsample"
-ARCH_ARG_NAMES = ("latent_dim", "num_classes", "channels", "height", "width", "ch")
-
 
 def plan_resolution(height: int, width: int) -> tuple[int, int, int]:
     """``(base_h, base_w, n_up)``: halve both sides while both are even and both halves are >= 4.
