@@ -98,7 +98,7 @@ class Engine:
 @functools.cache
 def cpu_has_bf16() -> bool:
     """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX on x86 Linux): there, bf16 autocast with
-    channels-last convolutions trains the default networks about 4x faster than fp32 (benchmarks/fit_throughput.py);
+    channels-last convolutions trains the default networks about 3x faster than fp32 (benchmarks/fit_throughput.py);
     elsewhere bf16 is emulated and slower than fp32."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
