@@ -126,6 +126,11 @@ class FitConfig:
     eval_every: int = opt(
         0, "measure FID and CAS every N steps, log them and export the best EMA weights by --eval-metric; 0 = off"
     )
+    eval_split: str = opt(
+        "",
+        "for .npz and Hugging Face DATA: measure --eval-every against this split (e.g. val) instead of the training "
+        "data, so that the kept weights are chosen on data the generator never saw",
+    )
     eval_metric: str = opt(
         "fid",
         "what --eval-every keeps the best weights by: fid (lowest) or cas (highest balanced accuracy on the real "

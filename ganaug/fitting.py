@@ -140,14 +140,36 @@ def fit(
         "preset": {"name": cfg.preset, **get_preset(cfg.preset)},
         "card": card,
     }
+    reference = _eval_reference(data, cfg, opts, labelled) if cfg.eval_split else None
     if dry_run:
         from .training.engine import planned_engine
 
         return {**resolved, "will_run_on": planned_engine(cfg.device, cfg.precision)}
     from .training.session import train_session
 
-    path, steps_done = train_session(cfg, labelled, arch_args, resolved, run_dir if saved else None, progress)
+    path, steps_done = train_session(
+        cfg, labelled, arch_args, resolved, run_dir if saved else None, progress, reference=reference
+    )
     return Run(path=path, config=cfg, data=dc, steps_done=steps_done)
+
+
+def _eval_reference(data, cfg: FitConfig, opts: dict, labelled):
+    """The ``--eval-split`` of DATA, at the training size and labelled by the training classes."""
+    from pathlib import Path
+
+    from .data import read_data
+    from .metrics import labels_for
+
+    if cfg.eval_every <= 0:
+        raise GanaugError("--eval-split picks the data that --eval-every measures against; give --eval-every N too")
+    if isinstance(data, (str, Path)) and Path(data).is_dir():
+        raise GanaugError(
+            f"--eval-split {cfg.eval_split!r} needs DATA with splits (a .npz or a Hugging Face dataset); "
+            f"{data} is a folder: leave --eval-split empty to measure against the training data"
+        )
+    dc = labelled.config
+    ref = read_data(data, resolution=f"{dc.height}x{dc.width}", channels=dc.channels, split=cfg.eval_split, **opts)
+    return type(ref)(ref.images, labels_for(ref, dc.class_names, f"the {cfg.eval_split} split"), ref.config)
 
 
 def _apply_regime(labelled, cfg: FitConfig) -> None:

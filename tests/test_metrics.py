@@ -154,3 +154,16 @@ def test_cas_trains_class_balanced_so_a_rare_class_counts():
     test_y = torch.arange(40) % 2
     cas = classifier_accuracy_score(images(fake_y), fake_y, images(test_y), test_y, 2, steps=100, device="cpu")
     assert cas["balanced_accuracy"] > 0.9
+
+
+def test_eval_split_measures_against_data_the_generator_never_saw(tiny_npz, tiny_folder, tmp_path):
+    run = ganaug.fit(tiny_npz, **TINY, steps=4, eval_every=2, eval_split="val", eval_metric="cas", out=tmp_path,
+                     name="v", progress=False)  # fmt: skip
+    evals = [r for r in (json.loads(x) for x in (run.path / "log.jsonl").read_text().splitlines()) if "cas" in r]
+    assert [r["step"] for r in evals] == [2, 4]
+    training = json.loads((run.path / "export" / "config.json").read_text())["training"]
+    assert training["best_fid_reference"] == "held-out split" and training["best_by"] == "cas"
+    with pytest.raises(GanaugError, match="needs DATA with splits"):
+        ganaug.fit(tiny_folder, **TINY, steps=1, eval_every=1, eval_split="val", out=tmp_path, progress=False)
+    with pytest.raises(GanaugError, match="give --eval-every N too"):
+        ganaug.fit(tiny_npz, **TINY, steps=1, eval_split="val", out=tmp_path, progress=False)

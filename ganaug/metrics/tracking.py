@@ -1,6 +1,8 @@
 """``fit --eval-every N``: FID and CAS of the EMA generator over training, and the best EMA weights kept by one.
 
-The reference is the real training data, the extractor the run's own (``RUN/metrics/extractor.*``), the synthetic
+The reference is the real training data (or, with ``--eval-split``, a split of DATA the generator never saw, which
+is what a choice of weights should rest on: CAS against the training data also rewards copies), the extractor the
+run's own (``RUN/metrics/extractor.*``), the synthetic
 samples the same noise at every evaluation, so the curves move only with the generator. CAS (classification accuracy
 score) is the balanced accuracy on that real data of a small classifier trained on class-balanced samples alone: how
 well the samples carry their class, which FID does not measure. The best EMA weights by ``--eval-metric`` are kept in
@@ -34,7 +36,9 @@ class QualityTracker:
         {'step': 500, 'fid': 3.1, 'cas': 0.71, 'best_cas': 0.71, 'extractor': 'ganaug-cnn-3f2a1b9c'}
     """
 
-    def __init__(self, run_dir: Path, labelled, arch_args: dict, device: torch.device, metric: str = "fid"):
+    def __init__(
+        self, run_dir: Path, labelled, arch_args: dict, device: torch.device, metric: str = "fid", reference=None
+    ):
         if metric not in ("fid", "cas"):
             raise ValueError(f"--eval-metric {metric!r} is not accepted; choose fid or cas")
         self.metric = metric
@@ -43,11 +47,13 @@ class QualityTracker:
         self.arch_args = arch_args
         self.device = device
         self.extractor = get_extractor("auto", data=labelled, folder=self.run_dir / "metrics", device=str(device))
+        ref = labelled if reference is None else reference  # the split given by --eval-split, else the training data
+        self.reference = "training data" if reference is None else "held-out split"
         gen = torch.Generator().manual_seed(0)
-        keep = torch.randperm(len(labelled.labels), generator=gen)[:MAX_SAMPLES]
-        self.real_images = labelled.images[keep]
+        keep = torch.randperm(len(ref.labels), generator=gen)[:MAX_SAMPLES]
+        self.real_images = ref.images[keep]
         self.real = self.extractor(self.real_images)
-        self.labels = labelled.labels[keep]
+        self.labels = ref.labels[keep]
         self.z = torch.randn(len(keep), arch_args["latent_dim"], generator=gen)
         k = arch_args["num_classes"]
         present = torch.unique(labelled.labels)
@@ -114,7 +120,7 @@ class QualityTracker:
             if self.best_fid is not None:
                 group = config.setdefault("metrics", {}).setdefault(f"quality[{self.extractor.name}]", {})
                 group["fid"] = round(float(self.best_fid), 6)
-            config["training"].update(best_step=self.best_step, best_by=self.metric, best_fid_reference="training data")
+            config["training"].update(best_step=self.best_step, best_by=self.metric, best_fid_reference=self.reference)
             if self.metric == "cas":
                 config["training"]["best_cas"] = self.best
         return config

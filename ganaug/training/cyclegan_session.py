@@ -30,9 +30,9 @@ from .session import _progress, device_name
 # (the reader options of the conditional task are not applied to CycleGAN domains yet, so they are refused too)
 NOT_FOR_CYCLEGAN = (
     "latent_dim", "upsample", "lr_decay", "d_steps", "r1_gamma", "gp_weight", "clip_value", "augment", "augment_p",
-    "ada_target", "ada_kimg", "ema_decay", "balanced", "eval_every", "eval_metric", "class_loss", "class_loss_weight",
-    "cond_ramp", "labels", "label_pattern", "class_meanings", "window", "sample_rate", "duration", "n_fft",
-    "hop_length", "n_mels", "f_min", "f_max",
+    "ada_target", "ada_kimg", "ema_decay", "balanced", "eval_every", "eval_metric", "eval_split", "class_loss",
+    "class_loss_weight", "cond_ramp", "labels", "label_pattern", "class_meanings", "window", "sample_rate",
+    "duration", "n_fft", "hop_length", "n_mels", "f_min", "f_max",
 )  # fmt: skip
 NO_JITTER_PRESETS = ("medical", "spectrogram")
 TRAINING_SUMMARY = (

@@ -59,7 +59,13 @@ def _teacher(cfg: FitConfig, labelled: LabelledData, device: torch.device):
 
 
 def train_session(
-    cfg: FitConfig, labelled: LabelledData, arch_args: dict, resolved: dict, run_dir: Path | None, progress: bool
+    cfg: FitConfig,
+    labelled: LabelledData,
+    arch_args: dict,
+    resolved: dict,
+    run_dir: Path | None,
+    progress: bool,
+    reference: LabelledData | None = None,
 ) -> tuple[Path, int]:
     from ..fitting import export_config
 
@@ -84,7 +90,9 @@ def train_session(
         if run and cfg.eval_every > 0:
             from ..metrics.tracking import QualityTracker
 
-            tracker = QualityTracker(run.path, labelled, arch_args, engine.device, metric=cfg.eval_metric)
+            tracker = QualityTracker(
+                run.path, labelled, arch_args, engine.device, metric=cfg.eval_metric, reference=reference
+            )
         budget = (
             Budget(cfg, engine, trainer.step, train_seconds, resolved.get("user_set", [])) if cfg.max_time else None
         )
