@@ -248,6 +248,9 @@ def _recipe_lines(config: dict) -> list[str]:
     elif recipe.get("add", True):
         lines.append(f"- **{recipe.get('name', 'recipe')}**: what `SyntheticMixDataset`, `ClassBalancedDataset` and "
                      "their seeds give by default")  # fmt: skip
+        if recipe.get("with_classical"):
+            lines.append("- the gain was measured together with classical augmentation (whole-pixel shifts): keep "
+                         "your classical augmentation in the pipeline beside the synthetic samples")  # fmt: skip
     else:
         lines.append("- **do not add synthetic samples**: the wrappers add none unless asked")
     if recipe:

@@ -50,6 +50,7 @@ class Recipe:
     spread: float = 1.0
     refresh: int = 1
     finetune: float = 0.0
+    with_classical: bool = False  # measured on top of classical augmentation: keep it in the pipeline
 
     def __post_init__(self) -> None:
         if self.filter not in FILTERS:
@@ -97,6 +98,8 @@ class Recipe:
             parts.append(f"{self.refresh} fresh pools")
         if self.finetune > 0:
             parts.append(f"real-only last {self.finetune:.0%}")
+        if self.with_classical:
+            parts.append("on top of classical augmentation")
         return ", ".join(parts)
 
     def to_dict(self) -> dict:
