@@ -155,8 +155,6 @@ def fit(
 
 def _eval_reference(data, cfg: FitConfig, opts: dict, labelled):
     """The ``--eval-split`` of DATA, at the training size and labelled by the training classes."""
-    from pathlib import Path
-
     from .data import read_data
     from .metrics import labels_for
 

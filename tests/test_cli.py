@@ -105,15 +105,20 @@ def test_unknown_model_source(tmp_path):
     assert proc.returncode == 1 and "accepted MODEL forms" in proc.stderr
 
 
+def _start_cli(args: list[str]) -> subprocess.Popen:
+    """``python -m ganaug ARGS`` started in the background (text output piped), to be signalled by the test."""
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "ganaug", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
 def test_kill_then_resume(tmp_path):
     data = write_class_folder(tmp_path / "data", {"a": 6, "b": 6})
     run = tmp_path / "runs" / "k"
     args = ["fit", str(data), *TINY_ARGS, "--steps", "3000", "--checkpoint-every", "20", "--log-every", "1"]
     args += ["--sample-every", "1000", "--out", str(tmp_path / "runs"), "--name", "k"]
-    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ganaug", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    proc = _start_cli(args)
     deadline = time.time() + 120
     while time.time() < deadline and len(list((run / "checkpoints").glob("step-*"))) < 2:
         time.sleep(0.2)
@@ -148,10 +153,7 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
     run = tmp_path / "runs" / "c"
     args = ["fit", str(data), *TINY_ARGS, "--steps", "3000", "--checkpoint-every", "10", "--teacher-epochs", "0"]
     args += ["--sample-every", "1000", "--out", str(tmp_path / "runs"), "--name", "c"]
-    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ganaug", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    proc = _start_cli(args)
     deadline = time.time() + 120
     while time.time() < deadline and not list((run / "checkpoints").glob("step-*")):
         time.sleep(0.2)

@@ -2,8 +2,8 @@
 
 The reference is the real training data (or, with ``--eval-split``, a split of DATA the generator never saw, which
 is what a choice of weights should rest on: CAS against the training data also rewards copies), the extractor the
-run's own (``RUN/metrics/extractor.*``), the synthetic
-samples the same noise at every evaluation, so the curves move only with the generator. CAS (classification accuracy
+run's own (``RUN/metrics/extractor.*``), the synthetic samples the same noise at every evaluation, so the curves move
+only with the generator. CAS (classification accuracy
 score) is the balanced accuracy on that real data of a small classifier trained on class-balanced samples alone: how
 well the samples carry their class, which FID does not measure. The best EMA weights by ``--eval-metric`` are kept in
 ``checkpoints/best/`` (safetensors + JSON) and are the ones exported.
@@ -19,12 +19,11 @@ from torch import nn
 
 from ..fileio import read_json, save_tensors, write_json
 from .extractor import get_extractor
-from .quality import fid
+from .quality import CAS_PER_CLASS, fid
 
 BEST_DIR = "best"
 MAX_SAMPLES = 2000
-CAS_PER_CLASS = 128
-CAS_STEPS = 200
+CAS_STEPS = 200  # fewer than evaluate's CAS: it runs every --eval-every steps
 
 
 class QualityTracker:
@@ -42,7 +41,6 @@ class QualityTracker:
         if metric not in ("fid", "cas"):
             raise ValueError(f"--eval-metric {metric!r} is not accepted; choose fid or cas")
         self.metric = metric
-        self.real_images = None
         self.run_dir = Path(run_dir)
         self.arch_args = arch_args
         self.device = device
@@ -55,11 +53,9 @@ class QualityTracker:
         self.real = self.extractor(self.real_images)
         self.labels = ref.labels[keep]
         self.z = torch.randn(len(keep), arch_args["latent_dim"], generator=gen)
-        k = arch_args["num_classes"]
-        present = torch.unique(labelled.labels)
-        self.cas_labels = present.repeat_interleave(CAS_PER_CLASS)
+        self.cas_labels = torch.unique(labelled.labels).repeat_interleave(CAS_PER_CLASS)
         self.cas_z = torch.randn(len(self.cas_labels), arch_args["latent_dim"], generator=gen)
-        self.num_classes = k
+        self.num_classes = arch_args["num_classes"]
         self.best_dir = self.run_dir / "checkpoints" / BEST_DIR
         info = read_json(self.best_dir / "best.json") if (self.best_dir / "best.json").is_file() else {}
         self.best = info.get(metric)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import torch
@@ -120,10 +121,12 @@ def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
         raise GanaugError(f"checkpoint {path} cannot be read ({exc}); delete it to resume from an older one") from exc
 
 
-def interrupted_note(run_dir: Path | None, step: int) -> str:
-    """What Ctrl-C during a fit leaves, and the command that continues it."""
+def note_interrupt(run_dir: Path | None, step: int) -> None:
+    """Say on stderr what Ctrl-C during a fit leaves, and the command that continues it."""
     good = latest_checkpoint(run_dir) if run_dir is not None else None
     if good is None:
-        return f"interrupted at step {step}; no checkpoint was written yet, so the run starts over if fitted again"
-    resume = f"continue with: ganaug fit --resume {run_dir}"
-    return f"interrupted at step {step}; the last checkpoint is {good.name}; {resume}"
+        note = f"interrupted at step {step}; no checkpoint was written yet, so the run starts over if fitted again"
+    else:
+        resume = f"continue with: ganaug fit --resume {run_dir}"
+        note = f"interrupted at step {step}; the last checkpoint is {good.name}; {resume}"
+    print(note, file=sys.stderr)

@@ -5,7 +5,6 @@ progress bar, measure cycle reconstruction and the content guard, and export bot
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from ..grid import save_grid
 from ..presets import get_preset
 from ..registry import TRANSLATORS
 from .budget import Budget, budget_step, describe_plan, parse_duration
-from .checkpoint import save_checkpoint
+from .checkpoint import note_interrupt, save_checkpoint
 from .cyclegan import CYCLEGAN_LOSSES, GRID_IMAGES, CycleTrainer
 from .engine import create_engine
 from .loop import checked_step
@@ -212,9 +211,7 @@ def train_cyclegan(
         return run_dir, trainer.step
     except KeyboardInterrupt:
         if engine.is_main:
-            from .checkpoint import interrupted_note
-
-            print(interrupted_note(run_dir, getattr(trainer, "step", 0)), file=sys.stderr)
+            note_interrupt(run_dir, getattr(trainer, "step", 0))
         raise
     finally:
         engine.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from ..data import LabelledData
 from ..export import class_grid, write_export
 from ..grid import save_grid
 from .budget import Budget, budget_step
-from .checkpoint import save_checkpoint
+from .checkpoint import note_interrupt, save_checkpoint
 from .ema import recalibrate_batchnorm
 from .engine import create_engine
 from .loop import Trainer, checked_step
@@ -159,9 +158,7 @@ def train_session(
         return run_dir, trainer.step
     except KeyboardInterrupt:
         if engine.is_main:
-            from .checkpoint import interrupted_note
-
-            print(interrupted_note(run_dir, getattr(trainer, "step", 0)), file=sys.stderr)
+            note_interrupt(run_dir, getattr(trainer, "step", 0))
         raise
     finally:
         engine.close()
