@@ -88,10 +88,13 @@ def fit(
     """
     from .data import read_data
 
+    started = time.perf_counter()  # a --max-time budget counts reading the data too
     if options.get("task") == "cyclegan" or (resume is not None and _saved_task(resume) == "cyclegan"):
         from .training.cyclegan_session import fit_cyclegan
 
-        return fit_cyclegan(data, resume=resume, dry_run=dry_run, progress=progress, command=command, **options)
+        return fit_cyclegan(
+            data, resume=resume, dry_run=dry_run, progress=progress, command=command, started=started, **options
+        )
     saved = None
     if resume is not None:
         run_dir, saved, cfg = load_resumed(resume, options)
@@ -148,7 +151,7 @@ def fit(
     from .training.session import train_session
 
     path, steps_done = train_session(
-        cfg, labelled, arch_args, resolved, run_dir if saved else None, progress, reference=reference
+        cfg, labelled, arch_args, resolved, run_dir if saved else None, progress, reference=reference, started=started
     )
     return Run(path=path, config=cfg, data=dc, steps_done=steps_done)
 

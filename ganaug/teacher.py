@@ -1,9 +1,9 @@
 """The teacher: a small classifier trained on the real training data and exported beside the generator.
 
 It rejects synthetic samples whose top class is not the conditioned one or whose probability is under a threshold,
-and gives soft labels (class probabilities at a temperature). ``ganaug fit`` trains it at the end of a run
-(``teacher.safetensors`` + ``teacher.json`` in the export); its balanced accuracy on a stratified held-out fifth of
-the data goes into the card.
+and gives soft labels (class probabilities at a temperature). ``ganaug fit`` trains it before the GAN (kept in the
+run folder's ``teacher/``, so a resumed run reuses it) and exports it beside the generator (``teacher.safetensors`` +
+``teacher.json``); its balanced accuracy on a stratified held-out fifth of the data goes into the card.
 
 Example:
     >>> teacher = Teacher.train(x, y, class_names=["benign", "malignant"])  # doctest: +SKIP

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
+from safetensors.torch import load_file
 
 import ganaug
+from ganaug.config import FitConfig
 from ganaug.errors import GanaugError
-from ganaug.training.budget import HARD_STOP, parse_duration
+from ganaug.training.budget import DEADLINE, SAFETY, Budget, parse_duration
 
 from .cyclegan_support import TINY_CG, one_thread, write_domain  # noqa: F401
 
@@ -39,7 +42,7 @@ def test_budgeted_run_plans_its_steps_and_exports(tiny_folder, tmp_path):
     config = json.loads((run.path / "export" / "config.json").read_text())
     training = config["training"]
     assert training["max_time_s"] == 10 and training["steps_done"] == run.steps_done
-    assert training["train_seconds"] <= 10 * HARD_STOP + 1  # stops at its budget (one step of slack)
+    assert training["train_seconds"] <= 10 * DEADLINE + 1  # stops at its budget (one step of slack)
     assert (run.path / "export" / "model.safetensors").is_file()
 
 
@@ -55,8 +58,81 @@ def test_steps_and_max_time_whichever_ends_first_and_resume_keeps_the_plan(tiny_
     assert again["train_seconds"] >= first and again["max_time_s"] == 600  # time already spent is counted
 
 
+class _OneProcess:
+    distributed = False
+    is_main = True
+
+    def barrier(self) -> None:
+        pass
+
+
+def _walk(budget: Budget, cfg: FitConfig, seconds_per_step, until: int) -> tuple[FitConfig, int, float]:
+    """Drive ``budget.check`` as a session does, with a step time given per step; returns the config in force, the
+    step at which the run stopped and the time spent then."""
+    spent, step = 0.0, 0
+    while step < until:
+        step += 1
+        spent += seconds_per_step(step)
+        cfg, stop = budget.check(cfg, step, spent)
+        if stop:
+            break
+    return cfg, step, spent
+
+
+def test_a_machine_that_slows_down_moves_the_plan_and_the_deadline_stops_it():
+    cfg = FitConfig(max_time="100s")
+    steady, _, _ = _walk(Budget(cfg, _OneProcess(), 0, 0.0, set()), cfg, lambda s: 1.0, 10**6)
+    assert steady.steps == 97  # planned at step 20 from 1 s a step: SAFETY of the budget
+    assert steady.sample_every == 9 and steady.checkpoint_every == 19
+    slower, stopped, spent = _walk(Budget(cfg, _OneProcess(), 0, 0.0, set()), cfg, lambda s: 1.0 if s <= 30 else 3.0,
+                                   10**6)  # fmt: skip
+    assert slower.steps < 60 and stopped == slower.steps  # re-planned from the recent step time
+    assert spent <= 100 * SAFETY + 3  # and it ended within the budget, not at the first plan's step 97
+    capped = FitConfig(max_time="100s", steps=50)
+    plan, stopped, _ = _walk(Budget(capped, _OneProcess(), 0, 0.0, {"steps"}), capped, lambda s: 0.1, 10**6)
+    assert plan.steps == stopped == 50  # --steps ends first, however fast the steps
+    frozen, stopped, spent = _walk(Budget(cfg, _OneProcess(), 0, 0.0, set()), cfg, lambda s: 1.0 if s < 50 else 60.0,
+                                   10**6)  # fmt: skip
+    assert stopped < frozen.steps or spent >= 100 * DEADLINE  # a stall past the deadline stops at once
+    assert spent < 100 + 60
+
+
+def test_a_budget_of_a_few_steps_is_an_error_that_names_the_step_time(tmp_path):
+    budget = Budget(FitConfig(max_time="10s"), _OneProcess(), 0, 0.0, set())
+    budget.start(2, 1.0, tmp_path, True)  # 10 steps fit: fine
+    assert tmp_path.exists()
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with pytest.raises(GanaugError, match=r"too short: one training step took 3.00 s here.*give at least 60 s"):
+        budget.start(2, 3.0, folder, True)
+    assert not folder.exists()  # nothing half written is left
+
+
+def test_teacher_trains_first_counts_against_the_budget_and_a_resume_reuses_it(tiny_folder, tmp_path):
+    opts = {**TINY, "teacher_epochs": 1}
+    run = ganaug.fit(tiny_folder, steps=4, checkpoint_every=2, out=tmp_path, name="t", **opts)
+    kept = run.path / "teacher" / "teacher.safetensors"
+
+    def same_as_kept() -> bool:
+        exported = load_file(run.path / "export" / "teacher.safetensors")
+        return all(torch.equal(v, exported[k]) for k, v in load_file(kept).items())
+
+    assert kept.is_file() and same_as_kept()
+    before = kept.stat().st_mtime_ns
+    resumed = ganaug.fit(resume=run.path, steps=6, progress=False)
+    assert resumed.steps_done == 6 and kept.stat().st_mtime_ns == before  # not trained again
+    assert same_as_kept()
+    with pytest.raises(
+        GanaugError, match=r"too short: reading the data and training the teacher classifier took .*--teacher-epochs 0"
+    ):
+        ganaug.fit(tiny_folder, max_time="0.01s", out=tmp_path / "runs", name="short", **opts)
+    assert not (tmp_path / "runs" / "short").exists()
+
+
 def test_budget_too_short_names_the_step_time_and_leaves_nothing(tiny_folder, tmp_path):
-    with pytest.raises(GanaugError, match=r"too short: one training step took .* give at least \d+ s"):
+    with pytest.raises(
+        GanaugError, match=r"too short: (one training step|reading the data) took .* give at least \d+ s"
+    ):
         ganaug.fit(tiny_folder, max_time="0.001s", out=tmp_path / "runs", name="short", **TINY)
     assert not (tmp_path / "runs" / "short").exists()
 

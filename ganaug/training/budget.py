@@ -1,11 +1,14 @@
 """``--max-time``: a training run planned to a wall-clock budget.
 
-The run measures its step time over the first ``CALIBRATION_STEPS`` steps, then fixes its number of steps to what
-the rest of the budget holds (at most ``--steps`` when that is given too: whichever ends first). The plan is saved
-with the run, so a resumed run keeps it and counts the time already spent; what depends on the run's length
-follows the planned steps: the learning-rate schedule, the sample-grid and checkpoint intervals (unless set) and
-the adaptive augmentation's speed (unless set). All processes of a torchrun job plan from their mean step time
-and stop at the same step.
+The budget is wall-clock time from the start of the session: the teacher classifier, sample grids, checkpoints and
+fit-time evaluations count, and ``SAFETY`` of it is left for the export. The run measures its step time over the
+first ``CALIBRATION_STEPS`` steps and plans its number of steps to what the rest of the budget holds (at most
+``--steps`` when that is given too: whichever ends first). Every ``REPLAN_EVERY`` steps it plans again from the
+recent time per step (grids and evaluations included), so a machine that slows down or speeds up moves the end;
+at the deadline it stops whatever the plan said. The plan is saved with the run, so a resumed run keeps it and
+counts the time already spent; what depends on the run's length follows the planned steps: the learning-rate
+schedule, the sample-grid and checkpoint intervals (unless set) and the adaptive augmentation's speed (unless
+set). All processes of a torchrun job plan from their mean times and stop at the same step.
 
 Example:
     >>> parse_duration("1h30m"), parse_duration("90s"), parse_duration("10m")
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import math
 import re
+import time
+from collections import deque
 
 import torch
 
@@ -24,7 +29,10 @@ from ..errors import GanaugError
 
 CALIBRATION_STEPS = 20
 SAFETY = 0.97  # plan for a little less than the budget: the export follows the last step
-HARD_STOP = 1.1  # a run that falls this far behind its plan (a machine slowed down) stops anyway
+DEADLINE = 0.985  # whatever the plan says, training stops here and leaves the rest for the export
+REPLAN_EVERY = 10  # steps between re-plans (and, in a torchrun job, between the processes' agreements)
+REPLAN_WINDOW = 0.1  # the recent step time is measured over this fraction of the planned steps (10 at least)
+REPLAN_SLACK = 0.02  # a new plan replaces the old only when they differ by more than this fraction
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 
@@ -47,6 +55,11 @@ def parse_duration(text: str | float | int) -> float:
     return seconds
 
 
+def since(started: float | None) -> float:
+    """Seconds since ``started`` (a ``time.perf_counter()`` value; 0 for None)."""
+    return 0.0 if started is None else time.perf_counter() - started
+
+
 def describe_plan(cfg: FitConfig, user_set: set[str]) -> dict | None:
     """What ``--dry-run`` shows of a budgeted run (None without ``--max-time``)."""
     if not cfg.max_time:
@@ -55,7 +68,9 @@ def describe_plan(cfg: FitConfig, user_set: set[str]) -> dict | None:
     return {
         "max_time_s": seconds,
         "calibration_steps": CALIBRATION_STEPS,
-        "steps": f"planned after {CALIBRATION_STEPS} steps from their measured time to fill {seconds:g} s"
+        "steps": f"planned after {CALIBRATION_STEPS} steps from their measured time to fill {SAFETY:.0%} of "
+        f"{seconds:g} s of wall-clock time (the teacher, grids, checkpoints and evaluations count), planned again "
+        f"every {REPLAN_EVERY} steps from the recent step time, stopped at {DEADLINE:.1%} whatever the plan"
         + (f", at most {cfg.steps} (--steps: whichever ends first)" if "steps" in user_set else ""),
         "scaled with the planned steps": [
             name
@@ -66,19 +81,30 @@ def describe_plan(cfg: FitConfig, user_set: set[str]) -> dict | None:
 
 
 class Budget:
-    """Plans and stops one run; ``check(step, seconds)`` after every step returns the config to continue with (a
-    new one once, when the plan is made) and whether to stop now."""
+    """Plans and stops one run; ``check(cfg, step, spent)`` after every step returns the config to continue with (a
+    new one when the plan changes) and whether to stop now. ``spent()`` is the wall-clock time used so far, this
+    session's and what the run had used before a resume."""
 
     def __init__(self, cfg: FitConfig, engine, start_step: int, spent: float, user_set: set[str]):
         self.seconds = parse_duration(cfg.max_time)
         self.engine, self.user_set = engine, set(user_set)
-        self.start_step, self.start_spent = start_step, spent
+        self.clock0 = time.perf_counter() - spent
         self.planned = start_step >= CALIBRATION_STEPS  # a resumed run keeps its saved plan
-        if spent >= self.seconds:
+        self.first: tuple[int, float] | None = None  # (step, spent) after this session's first step
+        self.marks: deque[tuple[int, float]] = deque()  # (step, spent) every REPLAN_EVERY steps
+        # what re-plans start from: the user's --steps caps them (a resumed run's saved plan caps its re-plans), and
+        # the adaptive augmentation's speed is scaled from its value before any plan
+        self.cap = cfg.steps if ("steps" in self.user_set or self.planned) else None
+        scale = min(1.0, cfg.steps / FitConfig().steps) if self.planned and "ada_kimg" not in self.user_set else 1.0
+        self.base_ada_kimg = cfg.ada_kimg / max(scale, 1e-9)
+        if spent >= self.seconds and start_step > 0:  # a new run that set-up overran: see after_setup
             raise GanaugError(
                 f"this run already trained {spent:.0f} s of its {self.seconds:.0f} s --max-time budget; nothing is "
                 "left to resume (its export is in the run folder)"
             )
+
+    def spent(self) -> float:
+        return time.perf_counter() - self.clock0
 
     def _mean(self, value: float) -> float:
         if not self.engine.distributed:
@@ -98,27 +124,61 @@ class Budget:
         return None
 
     def check(self, cfg: FitConfig, step: int, spent: float) -> tuple[FitConfig, bool]:
-        late = spent > self.seconds * HARD_STOP
-        if self.engine.distributed:  # every rank must stop at the same step: agree every 10 steps
-            late = step % 10 == 0 and self._mean(float(late)) > 0
-        if not self.planned and (step >= CALIBRATION_STEPS or late):
-            per_step = self._mean((spent - self.start_spent) / max(1, step - self.start_step))
-            left = max(0.0, self.seconds * SAFETY - spent)
-            steps = step if late else step + int(left / max(per_step, 1e-9))
-            if "steps" in self.user_set:
-                steps = min(steps, cfg.steps)
-            steps = max(step, steps)
-            changes: dict = {"steps": steps}
-            if "sample_every" not in self.user_set:
-                changes["sample_every"] = max(1, steps // 10)
-            if "checkpoint_every" not in self.user_set:
-                changes["checkpoint_every"] = max(1, steps // 5)
-            if "ada_kimg" not in self.user_set:
-                reference = FitConfig().steps  # ada_kimg's default suits the default number of steps
-                changes["ada_kimg"] = cfg.ada_kimg * min(1.0, steps / reference)
+        if self.first is None:  # step times are measured from here: the first step includes one-time set-up
+            self.first = (step, spent)
+        agree = not self.engine.distributed or step % REPLAN_EVERY == 0  # torchrun: decide together, at these steps
+        if not agree:
+            return cfg, step >= cfg.steps
+        late = self._mean(float(spent >= self.seconds * DEADLINE)) > 0
+        if not self.planned and ((step >= CALIBRATION_STEPS and step > self.first[0]) or late):
+            first_step, first_spent = self.first
+            per_step = self._mean((spent - first_spent) / max(1, step - first_step))
             self.planned = True
-            return cfg.replace(**changes), step >= steps
-        return cfg, late or step >= cfg.steps
+            new = self._plan(cfg, step, spent, per_step, late)
+            return new, late or step >= new.steps
+        if late:
+            return cfg, True
+        if self.planned and step % REPLAN_EVERY == 0:
+            self.marks.append((step, spent))
+            window = max(REPLAN_EVERY, round(cfg.steps * REPLAN_WINDOW))
+            while len(self.marks) > 2 and self.marks[1][0] <= step - window:
+                self.marks.popleft()
+            first_step, first_spent = self.marks[0]
+            if step - first_step >= window:
+                per_step = self._mean((spent - first_spent) / (step - first_step))
+                new = self._plan(cfg, step, spent, per_step, False)
+                if abs(new.steps - cfg.steps) > REPLAN_SLACK * cfg.steps:
+                    return new, step >= new.steps
+        return cfg, step >= cfg.steps
+
+    def _plan(self, cfg: FitConfig, step: int, spent: float, per_step: float, late: bool) -> FitConfig:
+        """The config for a run that ends when ``SAFETY`` of the budget is spent, at ``per_step`` seconds a step."""
+        left = max(0.0, self.seconds * SAFETY - spent)
+        steps = step if late else step + int(left / max(per_step, 1e-9))
+        if self.cap is not None:
+            steps = min(steps, self.cap)
+        steps = max(step, steps)
+        changes: dict = {"steps": steps}
+        if "sample_every" not in self.user_set:
+            changes["sample_every"] = max(1, steps // 10)
+        if "checkpoint_every" not in self.user_set:
+            changes["checkpoint_every"] = max(1, steps // 5)
+        if "ada_kimg" not in self.user_set:
+            reference = FitConfig().steps  # ada_kimg's default suits the default number of steps
+            changes["ada_kimg"] = self.base_ada_kimg * min(1.0, steps / reference)
+        return cfg.replace(**changes)
+
+    def after_setup(self, run_dir, what: str, hint: str = "") -> None:
+        """Before the first step of a new run: set-up (``what``) that used half the budget is an error."""
+        spent = self._mean(self.spent())
+        if spent > self.seconds / 2:
+            self._fail(
+                GanaugError(
+                    f"--max-time {self.seconds:g} s is too short: {what} took {spent:.0f} s of it before the first "
+                    f"training step; give at least {math.ceil(spent * 4)} s{hint}"
+                ),
+                run_dir,
+            )
 
     def start(self, step: int, took: float, run_dir, new_run: bool) -> None:
         """Over the first two steps of a new run: a budget that holds only a few steps is an error (judged by the
@@ -129,12 +189,16 @@ class Budget:
         took = self._mean(took)
         error = self.too_short(took) if step == 2 or took > self.seconds else None
         if error is not None:
-            self.engine.barrier()
-            if self.engine.is_main and run_dir is not None:
-                import shutil
+            self._fail(error, run_dir)
 
-                shutil.rmtree(run_dir, ignore_errors=True)
-            raise error
+    def _fail(self, error: GanaugError, run_dir) -> None:
+        """Remove the new run's folder (nothing half written is left) and raise ``error`` in every process."""
+        self.engine.barrier()
+        if self.engine.is_main and run_dir is not None:
+            import shutil
+
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise error
 
 
 def budget_step(budget, trainer, cfg: FitConfig, took: float, spent: float, where, on_plan) -> tuple[FitConfig, bool]:

@@ -17,7 +17,7 @@ from ..errors import GanaugError
 from ..grid import save_grid
 from ..presets import get_preset
 from ..registry import TRANSLATORS
-from .budget import Budget, budget_step, describe_plan, parse_duration
+from .budget import Budget, budget_step, describe_plan, parse_duration, since
 from .checkpoint import note_interrupt, save_checkpoint
 from .cyclegan import CYCLEGAN_LOSSES, GRID_IMAGES, CycleTrainer
 from .engine import create_engine
@@ -101,11 +101,13 @@ def fit_cyclegan(
     dry_run: bool = False,
     progress: bool = True,
     command: str | None = None,
+    started: float | None = None,
     **options: Any,
 ) -> Any:
     """Train a CycleGAN between ``data = (DATA_A, DATA_B)``; what ``ganaug.fit(..., task="cyclegan")`` runs.
 
     Returns the :class:`ganaug.fitting.Run` (its ``data`` is domain A's), or with ``dry_run`` the resolved config.
+    ``started`` (a ``time.perf_counter()`` value) is when the call began: a ``--max-time`` budget counts from there.
     """
     from ..data.unlabelled import read_domain
     from ..fitting import Run, load_resumed
@@ -148,12 +150,18 @@ def fit_cyclegan(
     }
     if dry_run:
         return resolved
-    path, steps_done = train_cyclegan(cfg, dom_a, dom_b, resolved, run_dir, progress)
+    path, steps_done = train_cyclegan(cfg, dom_a, dom_b, resolved, run_dir, progress, started)
     return Run(path=path, config=cfg, data=dom_a.config, steps_done=steps_done)
 
 
 def train_cyclegan(
-    cfg: FitConfig, dom_a: LabelledData, dom_b: LabelledData, resolved: dict, run_dir: Path | None, progress: bool
+    cfg: FitConfig,
+    dom_a: LabelledData,
+    dom_b: LabelledData,
+    resolved: dict,
+    run_dir: Path | None,
+    progress: bool,
+    started: float | None = None,
 ) -> tuple[Path, int]:
     """The session: engine, run folder, the step loop with progress, grids, checkpoints; then metrics and export."""
     engine = create_engine(cfg.device, cfg.precision, cfg.channels_last)
@@ -164,14 +172,15 @@ def train_cyclegan(
         )
         compile_notes = trainer.compile() if cfg.compile else []
         name_source = "-".join(Path(s.removeprefix("hf:").rstrip("/")).name for s in resolved["data_source"])
-        run_dir, run, train_seconds = start_run(
+        run_dir, run, train_seconds, wall_seconds = start_run(
             trainer, engine.is_main, cfg, run_dir, resolved, name_source, resolved["notes"] + compile_notes
         )
 
-        budget = (
-            Budget(cfg, engine, trainer.step, train_seconds, resolved.get("user_set", [])) if cfg.max_time else None
-        )
+        spent = wall_seconds + since(started)
+        budget = Budget(cfg, engine, trainer.step, spent, resolved.get("user_set", [])) if cfg.max_time else None
         new_run = trainer.step == 0
+        if budget is not None and new_run:
+            budget.after_setup(run_dir if run else None, "reading the data")
         bar, task = _progress(progress and engine.is_main, cfg.steps, trainer.step)
         last, images_since = time.perf_counter(), 0
         stop = False
@@ -185,7 +194,7 @@ def train_cyclegan(
                 step = trainer.step
                 if budget is not None:
                     where = (run, run_dir, resolved, new_run)
-                    cfg, stop = budget_step(budget, trainer, cfg, took, train_seconds, where,
+                    cfg, stop = budget_step(budget, trainer, cfg, took, budget.spent(), where,
                                             lambda n: bar.update(task, total=n))  # fmt: skip
                 final = step == cfg.steps or stop
                 if not run:
@@ -204,6 +213,8 @@ def train_cyclegan(
                 if step % cfg.checkpoint_every == 0 or final:
                     tensors, meta = trainer.state()
                     meta.update(train_seconds=train_seconds, config=cfg.to_dict())
+                    if budget is not None:
+                        meta.update(wall_seconds=budget.spent())
                     save_checkpoint(run_dir, step, tensors, meta, keep=cfg.keep_checkpoints)
         if run:
             _finish(trainer, run, cfg, resolved, dom_a, dom_b, train_seconds)

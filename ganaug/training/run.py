@@ -102,10 +102,11 @@ def find_run_dir(path: str | Path) -> Path:
 
 def start_run(
     trainer, is_main: bool, cfg, run_dir: Path | None, resolved: dict, data_name: str, notes: list[str]
-) -> tuple[Path, RunFolder | None, float]:
+) -> tuple[Path, RunFolder | None, float, float]:
     """Open a new run folder, or resume ``run_dir`` from its last checkpoint into ``trainer``.
 
-    Returns the run folder's path, the RunFolder (rank 0 only) and the training seconds already spent.
+    Returns the run folder's path, the RunFolder (rank 0 only), the training seconds already spent (steps only) and
+    the wall-clock seconds a ``--max-time`` budget already spent (grids, checkpoints and the teacher too).
     """
     from .checkpoint import latest_checkpoint, load_checkpoint
 
@@ -113,17 +114,18 @@ def start_run(
     if not resuming:
         run_dir = new_run_dir(cfg.out, cfg.name, data_name) if is_main else Path(".")
     run = RunFolder(run_dir) if is_main else None
-    train_seconds = 0.0
+    train_seconds = wall_seconds = 0.0
     if resuming:
         ckpt = latest_checkpoint(run_dir)
         if ckpt is not None:
             tensors, meta = load_checkpoint(ckpt)
             trainer.load_state(tensors, meta)
             train_seconds = float(meta.get("train_seconds", 0.0))
+            wall_seconds = float(meta.get("wall_seconds", train_seconds))
         if run:
             run.truncate_log(trainer.step)
     if run:
         run.write_config(resolved)
         for note in notes:
             print(f"note: {note}")
-    return run_dir, run, train_seconds
+    return run_dir, run, train_seconds, wall_seconds

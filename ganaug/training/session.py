@@ -12,7 +12,7 @@ from ..config import FitConfig
 from ..data import LabelledData
 from ..export import class_grid, write_export
 from ..grid import save_grid
-from .budget import Budget, budget_step
+from .budget import Budget, budget_step, since
 from .checkpoint import note_interrupt, save_checkpoint
 from .ema import recalibrate_batchnorm
 from .engine import create_engine
@@ -47,14 +47,27 @@ def device_name(device: torch.device) -> str:
     return f"CPU ({n} thread{'' if n == 1 else 's'})"
 
 
-def _teacher(cfg: FitConfig, labelled: LabelledData, device: torch.device):
-    """The teacher classifier for the export (None with ``--teacher-epochs 0`` or a single class)."""
+def _teacher(cfg: FitConfig, labelled: LabelledData, device: torch.device, folder: Path):
+    """The teacher classifier for the export (None with ``--teacher-epochs 0`` or a single class). It is trained
+    before the GAN and kept in ``folder``: a resumed run reuses it when it was trained on the same data the same way.
+    """
     if cfg.teacher_epochs <= 0 or labelled.config.num_classes < 2:
         return None
-    from ..teacher import Teacher
+    from ..errors import GanaugError
+    from ..teacher import Teacher, fingerprint
 
-    return Teacher.train(labelled.images, labelled.labels, class_names=labelled.config.class_names,
-                         epochs=cfg.teacher_epochs, seed=cfg.seed, device=str(device))  # fmt: skip
+    try:
+        saved = Teacher.load(folder)
+    except GanaugError:  # cut short by a kill while it was saved: train it again
+        saved = None
+    same = {"data_fingerprint": fingerprint(labelled.images, labelled.labels), "epochs": cfg.teacher_epochs,
+            "seed": cfg.seed}  # fmt: skip
+    if saved is not None and all(saved.info.get(k) == v for k, v in same.items()):
+        return saved
+    teacher = Teacher.train(labelled.images, labelled.labels, class_names=labelled.config.class_names,
+                            epochs=cfg.teacher_epochs, seed=cfg.seed, device=str(device))  # fmt: skip
+    teacher.save(folder)
+    return teacher
 
 
 def train_session(
@@ -65,6 +78,7 @@ def train_session(
     run_dir: Path | None,
     progress: bool,
     reference: LabelledData | None = None,
+    started: float | None = None,
 ) -> tuple[Path, int]:
     from ..fitting import export_config
 
@@ -73,9 +87,17 @@ def train_session(
     try:
         trainer = Trainer(cfg, labelled.images, labelled.labels, arch_args, engine)
         compile_notes = trainer.compile() if cfg.compile else []
-        run_dir, run, train_seconds = start_run(
+        run_dir, run, train_seconds, wall_seconds = start_run(
             trainer, engine.is_main, cfg, run_dir, resolved, resolved["data_source"], resolved["notes"] + compile_notes
         )
+        spent = wall_seconds + since(started)
+        budget = Budget(cfg, engine, trainer.step, spent, resolved.get("user_set", [])) if cfg.max_time else None
+        new_run = trainer.step == 0
+        teacher = _teacher(cfg, labelled, engine.device, run.path / "teacher") if run else None
+        engine.barrier()
+        if budget is not None and new_run:
+            what = "reading the data" + (" and training the teacher classifier" if teacher else "")
+            budget.after_setup(run_dir if run else None, what, " or --teacher-epochs 0" if teacher else "")
         if run:
             if resolved["skipped"]:
                 print(f"note: skipped {len(resolved['skipped'])} unreadable file(s), e.g. {resolved['skipped'][0][0]}")
@@ -83,6 +105,8 @@ def train_session(
         def checkpoint() -> None:
             tensors, meta = trainer.state()
             meta.update(train_seconds=train_seconds, config=cfg.to_dict())
+            if budget is not None:
+                meta.update(wall_seconds=budget.spent())
             save_checkpoint(run_dir, trainer.step, tensors, meta, keep=cfg.keep_checkpoints)
 
         tracker = None
@@ -92,10 +116,6 @@ def train_session(
             tracker = QualityTracker(
                 run.path, labelled, arch_args, engine.device, metric=cfg.eval_metric, reference=reference
             )
-        budget = (
-            Budget(cfg, engine, trainer.step, train_seconds, resolved.get("user_set", [])) if cfg.max_time else None
-        )
-        new_run = trainer.step == 0
         bar, task = _progress(progress and engine.is_main, cfg.steps, trainer.step)
         last = time.perf_counter()
         images_since = 0
@@ -111,7 +131,7 @@ def train_session(
                 step = trainer.step
                 if budget is not None:
                     where = (run, run_dir, resolved, new_run)
-                    cfg, stop = budget_step(budget, trainer, cfg, took, train_seconds, where,
+                    cfg, stop = budget_step(budget, trainer, cfg, took, budget.spent(), where,
                                             lambda n: bar.update(task, total=n))  # fmt: skip
                 final = step == cfg.steps or stop
                 if not run:
@@ -148,7 +168,6 @@ def train_session(
                 "final_loss_g": last_log.get("loss_g"),
             }
             config = export_config(resolved, cfg, info)
-            teacher = _teacher(cfg, labelled, engine.device)
             if teacher is not None:
                 config["teacher"] = {"held_out": teacher.info["held_out"], "epochs": cfg.teacher_epochs}
             config = tracker.update_config(config) if tracker else config
