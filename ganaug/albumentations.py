@@ -6,23 +6,26 @@ so ``A.to_dict`` / ``A.from_dict`` round-trip a pipeline that holds it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import albumentations as A
 import numpy as np
+from albumentations.core.transforms_interface import BaseTransformInitSchema
+from pydantic import Field, model_validator
 
-from .errors import GanaugError
+from .albumentations_translate import GANTranslate, SampleRules, check_source
+from .errors import GanaugValueError
 from .recipe import apply_to_stream
-from .sampling import Sampler
+from .sampling import Sampler, derive_seed, worker_id
 from .transforms import functional as F
-from .transforms.options import check_options, class_filter, missing_label_error
+from .transforms.options import SEED_HIGH, check_annotations, check_options, class_filter, class_of, missing_label_error
 
-__all__ = ["GANAugment"]
+__all__ = ["GANAugment", "GANTranslate"]
 
 
-class GANAugment(A.ImageOnlyTransform):
+class GANAugment(SampleRules, A.ImageOnlyTransform):
     """With probability ``p``, replace ``image`` by a synthetic image of the class in ``data[label_key]``.
 
     numpy H x W or H x W x C images, uint8 / uint16 / float (float taken as [0, 1], albumentations' convention),
@@ -30,8 +33,13 @@ class GANAugment(A.ImageOnlyTransform):
     (``--preset spectrogram``) the image is a float log-mel array ``(n_mels, time)`` or ``(n_mels, time, channels)``
     in the model's values, or ``(value - mean) / std`` with scalar ``mean``/``std``; time is cropped or padded with
     silence, as in ``ganaug.GANAugment``. ``mode="mix"`` blends with a weight drawn from ``mix_weight``.
-    ``sample_seed`` seeds ganaug's noise stream (``None``: torch's RNG; the albumentations ``seed`` drives only ``p``
-    and the mix weight).
+
+    Parameters are drawn as albumentations draws them: ``p`` from ``py_random``, the latent seed and mix weight in
+    ``get_params_dependent_on_data`` from ``random_generator``, so ``Compose(seed=...)``, ``set_random_seed`` and
+    ``ReplayCompose.replay`` reproduce the image (a function of the recorded class and seed). ``sample_seed`` draws
+    the latent seeds from a private stream instead. Every image target of a sample (``images``,
+    ``additional_targets``) gets the same synthetic image; a sample with masks, boxes or keypoints is refused unless
+    ``annotations="pass"``. ``label_key`` is declared, so a ``strict=True`` Compose accepts it.
 
     Example:
         >>> import albumentations as A
@@ -39,6 +47,29 @@ class GANAugment(A.ImageOnlyTransform):
         >>> out = pipeline(image=image, label=3)["image"]  # doctest: +SKIP
         >>> A.from_dict(A.to_dict(pipeline))  # doctest: +SKIP
     """
+
+    class InitSchema(BaseTransformInitSchema):
+        source: Any
+        p: Any = None
+        label_key: str = "label"
+        mode: str = "replace"
+        mix_weight: Any = (0.25, 0.75)
+        truncation: float | None = Field(default=None, gt=0)
+        classes: Any = None
+        device: str = "cpu"
+        sample_seed: int | None = Field(default=None, ge=0)
+        batch_size: int = Field(default=64, ge=1)
+        mean: float | None = None
+        std: float | None = Field(default=None, gt=0)
+        recipe: str = "auto"
+        annotations: str = "error"
+
+        @model_validator(mode="after")
+        def _check(self) -> GANAugment.InitSchema:
+            _, weights = check_options(0.5 if self.p is None else self.p, self.mode, self.mix_weight)
+            self.mix_weight = list(weights)
+            check_annotations(self.annotations)
+            return self
 
     def __init__(
         self,
@@ -55,19 +86,17 @@ class GANAugment(A.ImageOnlyTransform):
         mean: float | None = None,
         std: float | None = None,
         recipe: str = "auto",
+        annotations: str = "error",
     ):
-        if not isinstance(source, (str, Path)):
-            raise GanaugError(
-                f"source must be a model path or hf-hub:OWNER/NAME (a serializable value), not {type(source).__name__}"
-            )
-        check_options(0.5 if p is None else p, mode, mix_weight)
-        sampler = Sampler(str(source), seed=sample_seed, truncation=truncation, device=device, batch_size=batch_size)
+        source = check_source(source)
+        sampler = Sampler(source, seed=sample_seed, truncation=truncation, device=device, batch_size=batch_size)
         _, p = apply_to_stream(sampler, recipe, p)
         p, weights = check_options(p, mode, mix_weight)
         super().__init__(p=p)
         self.recipe = recipe
-        self.source = str(source)
+        self.source = source
         self.label_key = label_key
+        self._available_keys.add(label_key)  # declared, so that a strict Compose accepts it
         self.mode = mode
         self.mix_weight = list(weights)
         self.truncation = truncation
@@ -75,33 +104,59 @@ class GANAugment(A.ImageOnlyTransform):
         self.sample_seed = sample_seed
         self.batch_size = batch_size
         self.mean, self.std = mean, std
+        self.annotations = check_annotations(annotations)
         self._sampler = sampler
+        self._private: tuple[tuple[int, int], np.random.Generator] | None = None
         self.classes = None if classes is None else [classes] if isinstance(classes, (str, int)) else list(classes)
         self._classes = class_filter(self._sampler, self.classes)
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_private": None}
+
+    def _seed_generator(self) -> np.random.Generator:
+        """``random_generator``, or with ``sample_seed`` a private stream (per process and DataLoader worker)."""
+        if self.sample_seed is None:
+            return self.random_generator
+        owner = (os.getpid(), worker_id())
+        if self._private is None or self._private[0] != owner:
+            self._private = (owner, np.random.default_rng(derive_seed(self.sample_seed, owner[1] + 1)))
+        return self._private[1]
+
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         if self.label_key in data:
-            label = self._sampler.class_index(data[self.label_key])
+            label = class_of(self._sampler, data[self.label_key])
         elif self._sampler.num_classes == 1:
             label = 0
         else:
             raise missing_label_error(f"pass it as pipeline(image=..., {self.label_key}=...) (label_key)")
         if self._classes is not None and label not in self._classes:
-            return {"synthetic_class": None, "weight": None}
+            return {"synthetic_class": None, "seed": None, "weight": None}
+        seed = int(self._seed_generator().integers(0, SEED_HIGH))
         weight = float(self.random_generator.uniform(*self.mix_weight)) if self.mode == "mix" else None
-        return {"synthetic_class": label, "weight": weight}
+        return {"synthetic_class": label, "seed": seed, "weight": weight}
 
-    def apply(self, img: np.ndarray, synthetic_class: int | None = None, weight: float | None = None, **params: Any):
-        """``synthetic_class``: the class to draw a sample of, or None to leave the image as it is."""
+    def apply(
+        self,
+        img: np.ndarray,
+        synthetic_class: int | None = None,
+        seed: int | None = None,
+        weight: float | None = None,
+        **params: Any,
+    ) -> np.ndarray:
+        """``synthetic_class``: the class to draw a sample of (None: leave the image as it is); ``seed``: its latent
+        seed. Every image of a sample gets the same synthetic image."""
         if synthetic_class is None:
             return img
+        if seed is None:
+            raise GanaugValueError("GANAugment.apply needs the latent seed drawn with the class (params: seed)")
+        x = self._sampler.seeded([synthetic_class], [seed])
         if self._sampler.data.modality == "spectrogram":
-            out = self._spectrogram(img, synthetic_class)
+            out = self._spectrogram(img, x)
         else:
-            out = F.prepared_draw(self._sampler, synthetic_class, F.describe(img))
+            out = F.render(x, self._sampler.data, F.describe(img))
         return out if weight is None else F.blend(img, out, weight)
 
-    def _spectrogram(self, img: np.ndarray, synthetic_class: int) -> np.ndarray:
+    def _spectrogram(self, img: np.ndarray, draw: Any) -> np.ndarray:
         """A synthetic log-mel array shaped and typed like ``img`` ((n_mels, time) or (n_mels, time, channels))."""
         import torch
 
@@ -109,14 +164,10 @@ class GANAugment(A.ImageOnlyTransform):
 
         if not (isinstance(img, np.ndarray) and np.issubdtype(img.dtype, np.floating) and img.ndim in (2, 3)):
             shape = f" {img.shape} {img.dtype}" if isinstance(img, np.ndarray) else ""
-            raise GanaugError(
+            raise GanaugValueError(
                 "a spectrogram model augments float arrays shaped (n_mels, time) or (n_mels, time, channels), got "
                 f"{type(img).__name__}{shape}; for waveforms use ganaug.audio.GANAugmentWaveform"
             )
         like = torch.from_numpy(np.ascontiguousarray(img if img.ndim == 2 else np.moveaxis(img, -1, 0)))
-        draw = self._sampler.draw(synthetic_class)[None]
         out = spectrogram_like(draw, self._sampler.data, like, self.mean, self.std).numpy().astype(img.dtype)
         return out if img.ndim == 2 else np.moveaxis(out, 0, -1)
-
-
-from .albumentations_translate import GANTranslate  # noqa: E402, F401  (CycleGAN translation; own module)

@@ -1,6 +1,8 @@
-"""albumentations 2.0 ``GANTranslate``: apply a CycleGAN to ``image`` (re-exported by ``ganaug.albumentations``).
+"""albumentations 2.0 ``GANTranslate``: apply a CycleGAN to ``image`` (re-exported by ``ganaug.albumentations``), and
+the rules both ganaug albumentations transforms share (``SampleRules``).
 
-Constructor arguments are plain values, so ``A.to_dict`` / ``A.from_dict`` round-trip a pipeline that holds it.
+Constructor arguments are plain values, validated by an ``InitSchema`` as albumentations' own transforms are, so
+``A.to_dict`` / ``A.from_dict`` round-trip a pipeline that holds it and ``strict=True`` is accepted.
 """
 
 from __future__ import annotations
@@ -10,22 +12,84 @@ from typing import Any
 
 import albumentations as A
 import numpy as np
+from albumentations.core.transforms_interface import BaseTransformInitSchema
+from pydantic import model_validator
 
-from .errors import GanaugError
+from .errors import GanaugError, GanaugTypeError, GanaugValueError
 from .transforms import functional as F
-from .transforms.translate import LazyTranslator, check_probability, guard_keep, resolve_guard
+from .transforms.options import annotations_error, check_annotations, check_probability
+from .transforms.translate import LazyTranslator, guard_keep, resolve_guard
 from .translate import check_direction, to_unit, unit_to_model
 
-__all__ = ["GANTranslate"]
+__all__ = ["GANTranslate", "SampleRules"]
+
+# Targets a new image does not match, by albumentations' target name.
+ANNOTATION_TARGETS = {
+    "mask": "masks",
+    "masks": "masks",
+    "mask3d": "masks",
+    "masks3d": "masks",
+    "bboxes": "bounding boxes",
+    "keypoints": "keypoints",
+}
 
 
-class GANTranslate(A.ImageOnlyTransform):
+def as_value_error(check: Any, *args: Any) -> Any:
+    """``check(*args)``, with a GanaugError turned into a GanaugValueError (a schema validator may raise only those)."""
+    try:
+        return check(*args)
+    except GanaugValueError:
+        raise
+    except GanaugError as e:
+        raise GanaugValueError(str(e)) from None
+
+
+def check_source(source: Any) -> str:
+    if not isinstance(source, (str, Path)):
+        raise GanaugTypeError(
+            f"source must be a model path or hf-hub:OWNER/NAME (a serializable value), not {type(source).__name__}"
+        )
+    return str(source)
+
+
+class SampleRules:
+    """Mixin for ganaug's albumentations transforms: a sample with masks, boxes or keypoints (also under
+    ``additional_targets`` names) is refused unless ``annotations="pass"``; ``p = 0`` checks nothing."""
+
+    annotations: str = "error"
+
+    def add_targets(self, additional_targets: dict[str, str]) -> None:
+        self._declared_targets = {**getattr(self, "_declared_targets", {}), **additional_targets}
+        super().add_targets(additional_targets)  # type: ignore[misc]
+
+    def annotation_kinds(self, data: dict[str, Any]) -> list[str]:
+        declared = getattr(self, "_declared_targets", {})
+        kinds = []
+        for key, value in data.items():
+            target = declared.get(key, key)
+            kind = ANNOTATION_TARGETS.get(target)
+            if kind is not None and value is not None and (target in ("mask", "mask3d") or len(value) > 0):
+                kinds.append(kind)
+        return kinds
+
+    def __call__(self, *args: Any, force_apply: bool = False, **kwargs: Any) -> Any:
+        replaying = self.replay_mode and not self.applied_in_replay  # type: ignore[attr-defined]
+        if (self.p > 0.0 or force_apply) and self.annotations == "error" and not replaying:  # type: ignore[attr-defined]
+            kinds = self.annotation_kinds(kwargs)
+            if kinds:
+                raise annotations_error(type(self).__name__, kinds, "albumentations")
+        return super().__call__(*args, force_apply=force_apply, **kwargs)  # type: ignore[misc]
+
+
+class GANTranslate(SampleRules, A.ImageOnlyTransform):
     """With probability ``p``, translate ``image`` from domain A to B (``direction="a2b"``) or back (``"b2a"``).
 
     numpy H x W or H x W x C images, uint8 / uint16 / float (float taken as [0, 1], albumentations' convention), come
-    back with the same shape, dtype and range, at their own size; labels and masks are untouched.
-    ``guard="auto"`` returns the original image when the CycleGAN's guard classifier labels the translation
-    differently (``guard_stats`` counts it, per process).
+    back with the same shape, dtype and range, at their own size; labels are untouched; every image target of a
+    sample (``images``, ``additional_targets``) is translated or none is. A sample with masks, boxes or keypoints is
+    refused unless ``annotations="pass"`` (a translation may move what they mark). ``guard="auto"`` returns the
+    original image when the CycleGAN's guard classifier labels the translation differently (``guard_stats`` counts
+    it, per process).
 
     Example:
         >>> import albumentations as A
@@ -33,25 +97,43 @@ class GANTranslate(A.ImageOnlyTransform):
         >>> out = pipeline(image=image)["image"]  # doctest: +SKIP
     """
 
+    class InitSchema(BaseTransformInitSchema):
+        source: Any
+        direction: str = "a2b"
+        p: Any = 0.5
+        guard: Any = None
+        device: str = "cpu"
+        annotations: str = "error"
+
+        @model_validator(mode="after")
+        def _check(self) -> GANTranslate.InitSchema:
+            as_value_error(check_direction, self.direction)
+            self.p = check_probability(self.p)
+            check_annotations(self.annotations)
+            if self.guard not in (None, "auto"):
+                raise GanaugValueError(f"guard must be None or 'auto' here (a serializable value), got {self.guard!r}")
+            return self
+
     def __init__(
-        self, source: str, direction: str = "a2b", p: float = 0.5, guard: str | None = None, device: str = "cpu"
+        self,
+        source: str,
+        direction: str = "a2b",
+        p: float = 0.5,
+        guard: str | None = None,
+        device: str = "cpu",
+        annotations: str = "error",
     ):
-        if not isinstance(source, (str, Path)):
-            raise GanaugError(
-                f"source must be a model path or hf-hub:OWNER/NAME (a serializable value), not {type(source).__name__}"
-            )
-        if guard not in (None, "auto"):
-            raise GanaugError(f"guard must be None or 'auto' here (a serializable value), got {guard!r}")
         super().__init__(p=check_probability(p))
-        self.source = str(source)
+        self.source = check_source(source)
         self.direction = check_direction(direction)
         self.device = str(device)
+        self.annotations = check_annotations(annotations)
         self._translator = LazyTranslator(self.source, self.device)
         self.guard = resolve_guard(guard, self._translator.get())
         self.guard_stats = {"checked": 0, "rejected": 0}
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
-        return ("source", "direction", "guard", "device")
+        return ("source", "direction", "guard", "device", "annotations")
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         t = self._translator.get()

@@ -4,6 +4,9 @@ Two ways to draw samples, both batched so that one sample costs a fraction of a 
 
 - a **stream** (``draw``): per-class buffers refilled ``batch_size`` samples at a time from a random stream that is
   distinct in every DataLoader worker. Used by the transforms, where no index exists.
+- **recorded seeds** (``seeded``): the sample of a ``(class, seed)`` pair, a function of that pair alone (and the
+  recipe's spread and filter), generated ``batch_size`` pairs at a time. Used by the transforms, which draw the seeds
+  where torchvision and albumentations draw their parameters, so the libraries' seeds and replay records reproduce it.
 - **indexed items** (``item`` / ``items``): sample ``k`` of class ``c`` has its own noise seed derived from
   ``(seed, c, k)``, so it is the same whatever the access order, process or worker. Items are generated
   ``block_size`` at a time and the blocks are cached. Used by the dataset wrappers and the CLI; the per-item seed
@@ -25,11 +28,12 @@ import numpy as np
 import torch
 
 from .config import DataConfig
-from .errors import GanaugError
+from .errors import GanaugError, GanaugValueError
 from .generator import Generator
 from .sources import resolve_model
 
 SEED_BITS = 63
+FILTER_TRIES = 8  # candidates per recorded seed under a recipe's teacher filter (the last one is kept if none passes)
 
 
 def derive_seed(*keys: int) -> int:
@@ -70,12 +74,12 @@ class Sampler:
         reuse: int = 1,
     ):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-            raise GanaugError(f"seed must be a non-negative integer or None, got {seed!r}")
+            raise GanaugValueError(f"seed must be a non-negative integer or None, got {seed!r}")
         if truncation is not None and not truncation > 0:
-            raise GanaugError(f"truncation must be > 0 (or None), got {truncation!r}")
+            raise GanaugValueError(f"truncation must be > 0 (or None), got {truncation!r}")
         for name, value in (("batch_size", batch_size), ("block_size", block_size), ("reuse", reuse)):
             if not isinstance(value, (int, np.integer)) or value < 1:
-                raise GanaugError(f"{name} must be an integer >= 1, got {value!r}")
+                raise GanaugValueError(f"{name} must be an integer >= 1, got {value!r}")
         self.seed = None if seed is None else int(seed)
         self.truncation = truncation
         if isinstance(spread, bool) or not isinstance(spread, (int, float)) or not spread > 0:
@@ -105,12 +109,14 @@ class Sampler:
         self._prepared: dict[tuple[int, Hashable], deque] = {}
         self._cache: OrderedDict[tuple[int, int], torch.Tensor] = OrderedDict()
         self._cached_bytes = 0
+        self._seeded: OrderedDict[tuple[int, int], torch.Tensor] = OrderedDict()
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         if self._folder is not None:
             state["_generator"] = None  # reloaded from the folder on first use in the new process
         state.update(_stream=None, _buffers={}, _prepared={}, _cache=OrderedDict(), _cached_bytes=0, _owner=None)
+        state["_seeded"] = OrderedDict()
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -218,6 +224,50 @@ class Sampler:
             d = self.data
             return torch.empty(0, d.channels, d.height, d.width)
         return torch.stack(samples)
+
+    # -- recorded seeds -------------------------------------------------------------------------------------
+    def seeded(self, labels: Sequence[Any], seeds: Sequence[int]) -> torch.Tensor:
+        """The samples of recorded ``(class, seed)`` pairs, N x C x H x W: each one a function of its pair alone, so
+        a replayed pair gives the same sample; new pairs are generated ``batch_size`` at a time and the latest
+        ``batch_size * (classes + 1)`` are kept (a sample's several images, a reuse pool, a replay)."""
+        self._check_process()
+        keys = [(self.class_index(c), int(s)) for c, s in zip(labels, seeds, strict=True)]
+        if not keys:
+            d = self.data
+            return torch.empty(0, d.channels, d.height, d.width)
+        new = [k for k in dict.fromkeys(keys) if k not in self._seeded]
+        for start in range(0, len(new), self.batch_size):
+            part = new[start : start + self.batch_size]
+            self._seeded.update(zip(part, self._generate_seeded(part), strict=True))
+        for k in keys:
+            self._seeded.move_to_end(k)
+        out = torch.stack([self._seeded[k] for k in keys])
+        while len(self._seeded) > self.batch_size * (self.num_classes + 1):
+            self._seeded.popitem(last=False)
+        return out
+
+    def _generate_seeded(self, keys: list[tuple[int, int]]) -> torch.Tensor:
+        """One forward per round: candidate 0 of a pair has its own seed; under a teacher filter a rejected pair
+        tries ``derive_seed(seed, i)`` next, up to ``FILTER_TRIES`` candidates (the last is kept)."""
+        g = self.generator
+        ys = torch.tensor([c for c, _ in keys], dtype=torch.long)
+        todo, out = list(range(len(keys))), None
+        for attempt in range(FILTER_TRIES):
+            seeds = [keys[i][1] if attempt == 0 else derive_seed(keys[i][1], attempt) for i in todo]
+            z = torch.cat([g.noise(1, torch.Generator().manual_seed(s), self.truncation, self.spread) for s in seeds])
+            x = g.forward(z, ys[todo])
+            out = x if out is None else out.index_copy_(0, torch.tensor(todo), x)
+            teacher = getattr(self.accept, "teacher", None)
+            if teacher is None or attempt == FILTER_TRIES - 1:
+                break
+            keep = torch.ones(len(todo), dtype=torch.bool)
+            for c in ys[todo].unique().tolist():
+                rows = (ys[todo] == c).nonzero().flatten()
+                keep[rows] = teacher.accepts(x[rows], c, self.accept.threshold).cpu()
+            todo = [i for i, ok in zip(todo, keep.tolist(), strict=True) if not ok]
+            if not todo:
+                break
+        return out
 
     # -- indexed items --------------------------------------------------------------------------------------
     def item_seed(self, label: Any, index: int) -> int:

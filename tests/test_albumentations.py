@@ -91,7 +91,7 @@ def test_bad_input(tiny_run):
         t(image=np.zeros((8, 8, 3), np.uint8), label="hexagon")
     with pytest.raises(GanaugError, match="Supported inputs"):
         t(image=np.zeros((8, 8, 3), np.int32), label=0)
-    with pytest.raises(GanaugError, match=r"p must be a probability in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"p must be a probability in \[0, 1\]"):  # the InitSchema's ValueError
         GANAugment(str(tiny_run), p=1.2)
     with pytest.raises(GanaugError, match="serializable"):
         GANAugment(ganaug.load_generator(tiny_run))

@@ -28,7 +28,7 @@ from torchvision import tv_tensors
 
 from ..config import DataConfig
 from ..data.convert import convert_channels, to_data
-from ..errors import GanaugError
+from ..errors import GanaugError, GanaugTypeError, GanaugValueError
 
 if TYPE_CHECKING:
     from ..sampling import Sampler
@@ -69,8 +69,10 @@ class ImageSpec:
         return self.layout == "nchw"
 
 
-def _unsupported(what: str) -> GanaugError:
-    return GanaugError(f"cannot return an image like the input: {what}. Supported inputs: {SUPPORTED}")
+def _unsupported(what: str, bad_value: bool = False) -> GanaugError:
+    """A GanaugTypeError for an input type or dtype ganaug cannot return, a GanaugValueError for a bad shape."""
+    error = GanaugValueError if bad_value else GanaugTypeError
+    return error(f"cannot return an image like the input: {what}. Supported inputs: {SUPPORTED}")
 
 
 def _per_channel(value: float | Sequence[float], channels: int, name: str) -> np.ndarray:
@@ -78,7 +80,9 @@ def _per_channel(value: float | Sequence[float], channels: int, name: str) -> np
     if arr.size == 1:
         arr = np.repeat(arr, channels)
     if arr.shape != (channels,):
-        raise GanaugError(f"{name} has {arr.size} values for an image with {channels} channels; give 1 or {channels}")
+        raise GanaugValueError(
+            f"{name} has {arr.size} values for an image with {channels} channels; give 1 or {channels}"
+        )
     return arr
 
 
@@ -91,7 +95,7 @@ def _float_mapping(
         m = _per_channel(0.0 if mean is None else mean, channels, "mean")
         s = _per_channel(1.0 if std is None else std, channels, "std")
         if (s <= 0).any():
-            raise GanaugError(f"std must be > 0, got {list(s)}")
+            raise GanaugValueError(f"std must be > 0, got {list(s)}")
         return tuple(1.0 / s), tuple(-m / s)
     lo, hi = float(lows.min()), float(highs.max())
     if lo >= 0.0 and hi <= 1.0:
@@ -139,7 +143,7 @@ def _describe_tensor(image: torch.Tensor, mean: Any, std: Any) -> ImageSpec:
     elif image.ndim == 4 and shape[1] in (1, 3, 4):
         layout, (_, c, h, w) = "nchw", shape
     else:
-        raise _unsupported(f"a tensor of shape {shape}")
+        raise _unsupported(f"a tensor of shape {shape}", bad_value=True)
     dt = image.dtype
     if dt in _TORCH_INTS:
         name = _TORCH_INTS[dt]
@@ -164,7 +168,7 @@ def _describe_numpy(image: np.ndarray, mean: Any, std: Any) -> ImageSpec:
     elif image.ndim == 3 and image.shape[-1] in (1, 3, 4):
         layout, (h, w, c) = "hwc", image.shape
     else:
-        raise _unsupported(f"a numpy array of shape {image.shape}")
+        raise _unsupported(f"a numpy array of shape {image.shape}", bad_value=True)
     name = image.dtype.name
     if name in FULL_SCALE:
         gain, offset = (FULL_SCALE[name],) * c, (0.0,) * c
@@ -209,7 +213,7 @@ def finish(unit: np.ndarray, spec: ImageSpec) -> Any:
     """Prepared unit-scale samples (N x H x W x C, the spec's size and channels) -> one image like ``spec`` (N = 1),
     or an N x C x H x W tensor for an nchw spec."""
     if not spec.batched and unit.shape[0] != 1:
-        raise GanaugError(f"a single image needs one sample, got {unit.shape[0]}")
+        raise GanaugValueError(f"a single image needs one sample, got {unit.shape[0]}")
     values = unit * np.asarray(spec.gain, np.float32) + np.asarray(spec.offset, np.float32)
     if spec.kind in ("pil", "numpy"):
         arr = _cast_numpy(values, spec.dtype)[0]

@@ -1,8 +1,14 @@
-"""``GANAugment``: a torchvision v2 transform that swaps (or blends) an image for a synthetic one of the same class."""
+"""``GANAugment``: a torchvision v2 transform that swaps (or blends) an image for a synthetic one of the same class.
+
+Its parameters are drawn in ``make_params`` from torch's global random state (or a private one with ``seed=``): per
+image, whether it is replaced, its class and a latent seed. These determine the synthetic image (``Sampler.seeded``),
+so ``torch.manual_seed`` reproduces it; every image of a sample gets the same synthetic image.
+"""
 
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,12 +20,75 @@ from torchvision import tv_tensors
 from torchvision.transforms.v2 import Transform
 from torchvision.transforms.v2.functional import is_pure_tensor
 
-from ..errors import GanaugError
+from ..errors import GanaugValueError
 from ..generator import Generator
 from ..recipe import apply_to_stream
-from ..sampling import Sampler
+from ..sampling import Sampler, derive_seed, worker_id
 from . import functional as F
-from .options import check_options, class_filter, missing_label_error
+from .options import (
+    SEED_HIGH,
+    SeedPool,
+    annotations_error,
+    check_annotations,
+    check_options,
+    class_filter,
+    class_of,
+    missing_label_error,
+)
+
+# What a synthetic image cannot match: in a sample with one of these, the image alone would change.
+ANNOTATION_TYPES = {
+    "masks": tv_tensors.Mask,
+    "bounding boxes": tv_tensors.BoundingBoxes,
+    "videos": tv_tensors.Video,
+    **({"keypoints": tv_tensors.KeyPoints} if hasattr(tv_tensors, "KeyPoints") else {}),
+}
+
+
+def annotation_kinds(flat_inputs: list[Any]) -> list[str]:
+    """The kinds of annotations (masks, bounding boxes, keypoints, videos) among a sample's flattened items."""
+    return [kind for kind, cls in ANNOTATION_TYPES.items() if any(isinstance(x, cls) for x in flat_inputs)]
+
+
+def batch_rows(flat_inputs: list[Any]) -> int:
+    """The number of rows of the images of a sample: N for N x C x H x W tensors, else 1; they must agree."""
+    sizes = {x.shape[0] if isinstance(x, torch.Tensor) and x.ndim == 4 else 1 for x in flat_inputs}
+    if len(sizes) > 1:
+        raise GanaugValueError(
+            f"the images of one sample must all be single images or all batches of one size, got sizes {sorted(sizes)}"
+        )
+    return sizes.pop() if sizes else 1
+
+
+class PrivateStream:
+    """A ``torch.Generator`` seeded from ``seed`` and the DataLoader worker (``None``: torch's global state);
+    made anew in each process and dropped when pickled."""
+
+    def __init__(self, seed: int | None):
+        self.seed = seed
+        self._owner: tuple[int, int] | None = None
+        self._generator: torch.Generator | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"seed": self.seed, "_owner": None, "_generator": None}
+
+    def get(self) -> torch.Generator | None:
+        if self.seed is None:
+            return None
+        owner = (os.getpid(), worker_id())
+        if owner != self._owner:
+            self._owner = owner
+            self._generator = torch.Generator().manual_seed(derive_seed(self.seed, owner[1] + 1))
+        return self._generator
+
+
+def draw_rows(p: float, n: int, generator: torch.Generator | None) -> list[bool]:
+    """Which of ``n`` rows a transform of probability ``p`` applies to (no draw at p = 0 or 1)."""
+    if p >= 1.0 or p <= 0.0:
+        return [p >= 1.0] * n
+    if n == 1:
+        return [float(torch.rand((), generator=generator)) < p]
+    return (torch.rand(n, generator=generator) < p).tolist()
 
 
 class _Missing(enum.Enum):
@@ -54,7 +123,8 @@ def find_label(sample: Any) -> Any:
 def _capture_labels(module: GANAugment, args: tuple) -> None:
     """Forward pre-hook: keep the sample's labels for ``make_params`` (v2 passes it only the images)."""
     getter = module.labels_getter
-    module._pending[0] = MISSING if getter is None else getter(args if len(args) > 1 else args[0])
+    skip = getter is None or module.p <= 0.0  # p = 0 changes nothing, whatever the sample holds
+    module._pending[0] = MISSING if skip else getter(args if len(args) > 1 else args[0])
 
 
 class GANAugment(Transform):
@@ -68,12 +138,19 @@ class GANAugment(Transform):
     ``tv_tensors.Image``, also N x C x H x W batches with one label per row); the label passes through. Labels are
     found like v2's ``labels_getter`` finds them (a ``(image, label)`` tuple or a dict with a label key), or by the
     ``labels_getter`` callable given. ``classes`` limits augmentation to some classes; ``mean``/``std`` give the
-    normalisation of float inputs (see ``ganaug.transforms.functional``). ``seed=None`` follows torch's RNG.
+    normalisation of float inputs (see ``ganaug.transforms.functional``).
+
+    Randomness is drawn in ``make_params`` from torch's global state (``seed=None``; ``torch.manual_seed`` and the
+    DataLoader's per-worker seeds reproduce it) or from a private stream seeded by ``seed``: whether each image is
+    replaced, its latent seed and mix weight. The synthetic image is a function of (class, latent seed); all images of
+    one sample get the same one. A sample with masks, bounding boxes, keypoints or videos is refused (a generator has
+    none to match) unless ``annotations="pass"``, which returns them unchanged.
 
     Two fast paths. On a collated batch (N x C x H x W, one label per row) after the DataLoader, one generator
     forward serves the whole batch, on ``device`` (the training device: a GPU generates while it trains). ``reuse=R``
-    goes through each class's pool of ``batch_size`` samples ``R`` times (a new order each pass) before drawing a
-    fresh one: generation costs ``1/R`` as much, for CPU training (see ``benchmarks/augment_step.py``).
+    keeps per class a pool of ``batch_size`` latent seeds, generated in one forward and served ``R`` times (a new
+    order each pass, drawn like the rest): generation costs ``1/R`` as much, for CPU training (see
+    ``benchmarks/augment_step.py``); the pool is state, so with ``R > 1`` the seed alone no longer fixes the output.
 
     Example:
         >>> from torchvision.transforms import v2
@@ -100,9 +177,11 @@ class GANAugment(Transform):
         seed: int | None = None,
         batch_size: int = 64,
         reuse: int = 1,
+        annotations: str = "error",
     ):
         super().__init__()
         check_options(0.5 if p is None else p, mode, mix_weight)
+        self.annotations = check_annotations(annotations)
         self.sampler = Sampler(
             source, seed=seed, truncation=truncation, device=device, batch_size=batch_size, reuse=reuse
         )
@@ -110,13 +189,16 @@ class GANAugment(Transform):
         self.p, self.mix_weight = check_options(p, mode, mix_weight)
         self.mode = mode
         self.source, self.truncation, self.seed, self.device = self.sampler.source, truncation, seed, str(device)
+        self.reuse = self.sampler.reuse
         self.classes = class_filter(self.sampler, classes)
         if labels_getter == "default":
             labels_getter = find_label
         elif labels_getter is not None and not callable(labels_getter):
-            raise GanaugError(f"labels_getter must be 'default', a callable or None, got {labels_getter!r}")
+            raise GanaugValueError(f"labels_getter must be 'default', a callable or None, got {labels_getter!r}")
         self.labels_getter = labels_getter
         self.mean, self.std = mean, std
+        self._stream = PrivateStream(self.sampler.seed)
+        self._pool = SeedPool(self.sampler.batch_size, self.reuse) if self.reuse > 1 else None
         self._pending: list[Any] = [MISSING]  # a list, not an attribute: nn.Module's __setattr__ is slow
         self.register_forward_pre_hook(_capture_labels)
 
@@ -130,28 +212,45 @@ class GANAugment(Transform):
             )
             raise missing_label_error(how)
         if n == 1:
-            return [self.sampler.class_index(labels)]
+            return [class_of(self.sampler, labels)]
         values = labels.tolist() if isinstance(labels, (torch.Tensor, np.ndarray)) else list(labels)
         if len(values) != n:
-            raise GanaugError(f"a batch of {n} images needs {n} labels, got {len(values)}")
-        return [self.sampler.class_index(v) for v in values]
+            raise GanaugValueError(f"a batch of {n} images needs {n} labels, got {len(values)}")
+        return [class_of(self.sampler, v) for v in values]
+
+    def check_inputs(self, flat_inputs: list[Any]) -> None:
+        kinds = annotation_kinds(flat_inputs) if self.p > 0.0 and self.annotations == "error" else []
+        if kinds:
+            self._pending[0] = MISSING
+            raise annotations_error("GANAugment", kinds, "torchvision")
 
     def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
         labels, self._pending[0] = self._pending[0], MISSING
-        if self.p <= 0.0:  # nothing will be replaced: no label is needed
+        if self.p <= 0.0 or not flat_inputs:  # nothing will be replaced: no label is needed
             return {"rows": None}
-        first = flat_inputs[0] if flat_inputs else None
-        n = first.shape[0] if isinstance(first, torch.Tensor) and first.ndim == 4 else 1
+        n = batch_rows(flat_inputs)
         classes = self._label_list(labels, n)
-        if n == 1:
-            apply = [self.p >= 1.0 or (self.p > 0.0 and float(torch.rand(())) < self.p)]
-        else:
-            apply = (torch.rand(n) < self.p).tolist()
+        gen = self._stream.get()
+        apply = draw_rows(self.p, n, gen)
         rows = [i for i in range(n) if apply[i] and (self.classes is None or classes[i] in self.classes)]
-        if not rows or first is None:
+        if not rows:
             return {"rows": None}
-        weights = torch.empty(len(rows)).uniform_(*self.mix_weight).tolist() if self.mode == "mix" else None
-        return {"rows": rows, "classes": [classes[i] for i in rows], "weights": weights}
+        chosen = [classes[i] for i in rows]
+        if self._pool is not None:
+
+            def draw_seeds(k: int) -> list[int]:
+                return torch.randint(0, SEED_HIGH, (k,), generator=gen).tolist()
+
+            def order(k: int) -> list[int]:
+                return torch.randperm(k, generator=gen).tolist()
+
+            seeds = [self._pool.next(c, draw_seeds, order, self.sampler) for c in chosen]
+        else:
+            seeds = torch.randint(0, SEED_HIGH, (len(rows),), generator=gen).tolist()
+        weights = None
+        if self.mode == "mix":
+            weights = torch.empty(len(rows)).uniform_(*self.mix_weight, generator=gen).tolist()
+        return {"rows": rows, "classes": chosen, "seeds": seeds, "weights": weights}
 
     def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
         rows = params["rows"]
@@ -163,11 +262,10 @@ class GANAugment(Transform):
             return spectrogram_transform(self, inpt, params)
         spec = F.describe(inpt, self.mean, self.std)
         weights = params["weights"]
+        out = F.render(self.sampler.seeded(params["classes"], params["seeds"]), self.sampler.data, spec)
         if not spec.batched:
-            out = F.prepared_draw(self.sampler, params["classes"][0], spec)
             return out if weights is None else F.blend(inpt, out, weights[0])
         index = torch.as_tensor(rows, device=inpt.device)
-        out = F.render(self.sampler.draw_many(params["classes"]), self.sampler.data, spec)
         if weights is not None:
             out = F.blend(inpt[index], out, torch.tensor(weights))
         result = inpt.clone()

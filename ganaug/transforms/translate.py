@@ -6,7 +6,6 @@ translation that the guard classifies differently from the original is dropped a
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -19,9 +18,11 @@ from torchvision import tv_tensors
 from torchvision.transforms.v2 import Transform
 from torchvision.transforms.v2.functional import is_pure_tensor
 
-from ..errors import GanaugError
+from ..errors import GanaugError, GanaugValueError
 from ..translate import Translator, check_direction, to_unit, unit_to_model
 from . import functional as F
+from .options import annotations_error, check_annotations, check_probability
+from .torchvision import PrivateStream, annotation_kinds, batch_rows, draw_rows
 
 GuardSpec = Callable[[Any], Any] | str | None
 
@@ -78,7 +79,9 @@ def guard_labels(prediction: Any, n: int) -> list:
     else:
         values = [prediction]
     if len(values) != n:
-        raise GanaugError(f"the guard returned {len(values)} labels for {n} image(s); it must return one per image")
+        raise GanaugValueError(
+            f"the guard returned {len(values)} labels for {n} image(s); it must return one per image"
+        )
     return values
 
 
@@ -87,12 +90,12 @@ def resolve_guard(guard: GuardSpec, translator: Translator) -> GuardSpec:
         return guard
     if guard == "auto":
         if translator.guard is None:
-            raise GanaugError(
+            raise GanaugValueError(
                 f"guard='auto' needs the guard classifier of the export, but {translator.source} has none (its domains "
                 "had no class labels when it was trained); pass guard=a callable returning a label, or None"
             )
         return guard
-    raise GanaugError(f"guard must be None, 'auto' or a callable returning labels, got {guard!r}")
+    raise GanaugValueError(f"guard must be None, 'auto' or a callable returning labels, got {guard!r}")
 
 
 def guard_keep(
@@ -116,12 +119,6 @@ def guard_keep(
     return same
 
 
-def check_probability(p: Any) -> float:
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or math.isnan(p) or not 0.0 <= p <= 1.0:
-        raise GanaugError(f"p must be a probability in [0, 1], got {p!r}")
-    return float(p)
-
-
 class GANTranslate(Transform):
     """With probability ``p``, translate an image from domain A to B (``direction="a2b"``) or back (``"b2a"``).
 
@@ -132,6 +129,10 @@ class GANTranslate(Transform):
     When the guard's label for the translation differs from its label for the original, the original is returned;
     ``guard_stats`` counts checks and rejections in this process (each DataLoader worker keeps its own).
     ``mean``/``std`` give the normalisation of float inputs (as for ``GANAugment``).
+
+    Whether each image is translated is drawn in ``make_params`` from torch's global state (or a private stream with
+    ``seed=``), once per sample: all images of a sample are translated or none. A sample with masks, bounding boxes,
+    keypoints or videos is refused unless ``annotations="pass"`` (a translation may move what they mark).
 
     Example:
         >>> from torchvision.transforms import v2
@@ -151,10 +152,17 @@ class GANTranslate(Transform):
         mean: Any = None,
         std: Any = None,
         device: str = "cpu",
+        seed: int | None = None,
+        annotations: str = "error",
     ):
         super().__init__()
         self.direction = check_direction(direction)
         self.p = check_probability(p)
+        self.annotations = check_annotations(annotations)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise GanaugValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+        self.seed = None if seed is None else int(seed)
+        self._stream = PrivateStream(self.seed)
         self.translator = LazyTranslator(source, device)
         self.source = self.translator.source
         self.guard = resolve_guard(guard, self.translator.get())
@@ -166,13 +174,16 @@ class GANTranslate(Transform):
         """Rejected / checked translations in this process (0 before any check)."""
         return self.guard_stats["rejected"] / max(1, self.guard_stats["checked"])
 
+    def check_inputs(self, flat_inputs: list[Any]) -> None:
+        kinds = annotation_kinds(flat_inputs) if self.p > 0.0 and self.annotations == "error" else []
+        if kinds:
+            raise annotations_error("GANTranslate", kinds, "torchvision")
+
     def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
-        first = flat_inputs[0] if flat_inputs else None
-        n = first.shape[0] if isinstance(first, torch.Tensor) and first.ndim == 4 else 1
-        if n == 1:
-            apply = [self.p >= 1.0 or (self.p > 0.0 and float(torch.rand(())) < self.p)]
-        else:
-            apply = (torch.rand(n) < self.p).tolist()
+        if self.p <= 0.0 or not flat_inputs:
+            return {"rows": None}
+        n = batch_rows(flat_inputs)
+        apply = draw_rows(self.p, n, self._stream.get())
         rows = [i for i in range(n) if apply[i]]
         return {"rows": rows or None}
 
