@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default=None, help="folder for the run (default: a temp folder)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0 = torch's default")
+    parser.add_argument("--jobs", type=int, default=0, help="evaluate's worker processes; 0 = one per core")
     parser.add_argument("--no-quality", action="store_true", help="skip FID/KID/PRDC/CAS")
     args = parser.parse_args()
 
@@ -76,6 +77,7 @@ def main() -> None:
     t0 = time.perf_counter()
     result = evaluate(
         model, data, data, val=data, seeds=args.seeds, epochs=args.epochs, steps=args.clf_steps, device=args.device,
+        jobs=args.jobs,
         progress=False,
         ratios=tuple(float(r) for r in args.ratios.split(",")), quality=not args.no_quality, **fractions,
     )  # fmt: skip

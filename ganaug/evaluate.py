@@ -48,8 +48,10 @@ from .evaluate_arms import (
     classical_augment,
     default_recipes,
     duplicate_minority,
+    map_seeds,
     overlap_count,
     recipe_stream,
+    resolve_jobs,
 )
 from .recipe import Recipe, synthetic_plan
 from .uplift import METRICS, PRIMARY, bootstrap_uplift, interval, paired_uplift, verdict
@@ -77,6 +79,7 @@ def evaluate(
     val_split: str = "val",
     quality: bool = True,
     device: str = "auto",
+    jobs: int = 0,
     progress: bool = True,
     out: str | Path | None = None,
     warn=print,
@@ -85,7 +88,8 @@ def evaluate(
 
     ``steps`` updates per training (0: ``epochs`` passes over the real training part, at least 500). ``recipes``
     are the candidates (default: :func:`~ganaug.evaluate_arms.default_recipes` at ``ratios``).
-    ``model_factory(channels, num_classes, height, width)`` replaces the default small ResNet. Writes
+    ``model_factory(channels, num_classes, height, width)`` replaces the default small ResNet. ``jobs`` worker
+    processes train the seeds side by side on a CPU (0: one per core; the results are the same). Writes
     ``evaluation.json`` and ``evaluation.md`` to ``out`` (default: the export folder of a local MODEL, whose
     ``config.json`` then holds the chosen recipe and whose model card shows the result) and returns the result.
 
@@ -154,49 +158,64 @@ def evaluate(
     probs: dict[str, list[np.ndarray]] = {name: [] for name in results}
     temperature = soft[0].temperature if soft else 1.0
 
-    def train(name: str, job: Job, s: int) -> None:
-        (val_scores, test_scores), (_, test_probs) = arms.run(job, s, sets)
-        results[name]["val"].append(val_scores)
-        results[name]["test"].append(test_scores)
-        probs.setdefault(name, []).append(test_probs)
+    def record(name: str, trained: list) -> None:
+        for (val_scores, test_scores), test_probs in trained:  # in seed order
+            results[name]["val"].append(val_scores)
+            results[name]["test"].append(test_scores)
+            probs.setdefault(name, []).append(test_probs)
 
-    samplers: dict[tuple[int, float], Sampler] = {}
+    cores = resolve_jobs(jobs, seeds, arms.device)
+    per_seed = len(controls) + len(candidates)
+    with progress_bar("evaluate", seeds * (per_seed + 1), progress) as advance:
+        tick = advance if cores == 1 else (lambda n=1: None)  # noqa: E731
 
-    def sampler_for(s: int, spread: float) -> Sampler:
-        if (s, spread) not in samplers:
-            samplers[(s, spread)] = Sampler(g, seed=s, spread=spread)
-        return samplers[(s, spread)]
+        def after_each(n: int):  # workers: progress when a seed is done (one process ticks every training)
+            return (lambda s: None) if cores == 1 else (lambda s: advance(n))
 
-    total = seeds * (len(controls) + len(candidates) + 1)
-    with progress_bar("evaluate", total, progress) as advance:
-        for s in range(seeds):
+        def arms_of_seed(s: int) -> dict[str, tuple[list[dict], np.ndarray]]:
             dup = duplicate_minority(y_tr, s)
-            jobs = {
+            jobs_ = {
                 "real": Job(x_tr, y_tr),
                 "duplicate": Job(x_tr[dup], y_tr[dup]),
                 "classical": Job(x_tr, y_tr, augment=classical_augment(medical)),
             }
             if soft:
                 relabel = lambda xb: teacher.probabilities(xb, temperature)  # noqa: E731
-                jobs["distill"] = Job(x_tr, y_tr, relabel=relabel, mixup=MIXUP_ALPHA)
+                jobs_["distill"] = Job(x_tr, y_tr, relabel=relabel, mixup=MIXUP_ALPHA)
+            samplers: dict[float, Sampler] = {}
             for key, r in zip(keys, candidates, strict=True):
-                stream = recipe_stream(sampler_for(s, r.spread), teacher, r, synthetic_plan(counts, r.ratio))
-                jobs[key] = Job(x_tr, y_tr, synthetic=stream)
-            for name, job in jobs.items():
-                train(name, job, s)
-                advance(1)
-            samplers.clear()
+                if r.spread not in samplers:  # candidates of one spread draw from one stream, in their order
+                    samplers[r.spread] = Sampler(g, seed=s, spread=r.spread)
+                stream = recipe_stream(samplers[r.spread], teacher, r, synthetic_plan(counts, r.ratio))
+                jobs_[key] = Job(x_tr, y_tr, synthetic=stream)
+            out = {}
+            for name, job in jobs_.items():
+                (val_scores, test_scores), (_, test_probs) = arms.run(job, s, sets)
+                out[name] = ((val_scores, test_scores), test_probs)
+                tick(1)
+            return out
+
+        by_seed = map_seeds(arms_of_seed, range(seeds), cores, after_each(per_seed))
+        for name in list(results):
+            record(name, [by_seed[s][name] for s in range(seeds)])
         for arm in results.values():
             arm["val_summary"] = {m: interval([v[m] for v in arm["val"]]) for m in METRICS}
         best = max(keys, key=lambda n: results[n]["val_summary"][PRIMARY]["mean"])
         recipe = Recipe.from_dict(results[best]["recipe"])
         results["classical+ganaug"] = {"title": f"real + classical augmentation + ganaug ({recipe.name})",
                                        "test": [], "val": []}  # fmt: skip
-        for s in range(seeds):
+
+        def on_top_of_classical(s: int) -> tuple[tuple[list[dict], list[dict]], np.ndarray]:
             stream = recipe_stream(Sampler(g, seed=s, spread=recipe.spread), teacher, recipe,
                                    synthetic_plan(counts, recipe.ratio))  # fmt: skip
-            train("classical+ganaug", Job(x_tr, y_tr, augment=classical_augment(medical), synthetic=stream), s)
-            advance(1)
+            (val_scores, test_scores), (_, test_probs) = arms.run(
+                Job(x_tr, y_tr, augment=classical_augment(medical), synthetic=stream), s, sets
+            )
+            tick(1)
+            return (val_scores, test_scores), test_probs
+
+        plus = map_seeds(on_top_of_classical, range(seeds), cores, after_each(1))
+        record("classical+ganaug", [plus[s] for s in range(seeds)])
     if seeds > 1 and all(np.array_equal(probs["real"][0], p) for p in probs["real"][1:]):
         notes.append("every seed trained the same classifier (does the model factory ignore the seed?): intervals "
                      "over seeds are meaningless, so no verdict is given")  # fmt: skip

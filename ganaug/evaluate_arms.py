@@ -164,3 +164,59 @@ def recipe_stream(sampler, teacher, recipe: Recipe, plan: list[int]) -> Syntheti
 
     return SyntheticStream(pool=pool, pools=recipe.refresh, share=recipe.share, weight=recipe.weight,
                            finetune=recipe.finetune)  # fmt: skip
+
+
+_TASK: Any = None  # the per-seed task that forked workers run (inherited at fork, never pickled)
+
+
+def _run_task(seed: int) -> tuple[int, Any]:
+    return seed, _TASK(seed)
+
+
+def _worker_start() -> None:
+    """A forked worker: one intra-op thread, and its own stdout/stderr objects (a thread of the parent, such as a
+    progress bar's, may have held their locks at the fork)."""
+    import os
+    import sys
+
+    torch.set_num_threads(1)
+    sys.stdout = os.fdopen(os.dup(1), "w", buffering=1)
+    sys.stderr = os.fdopen(os.dup(2), "w", buffering=1)
+
+
+def resolve_jobs(jobs: int, seeds: int, device: torch.device) -> int:
+    """Worker processes for the seeds: ``jobs``, or for 0 one per usable CPU core (at most one per seed) on a CPU and
+    one on a GPU, where parallel processes would only share the device. Forked workers need a platform with fork."""
+    import multiprocessing
+    import os
+
+    if jobs < 0:
+        raise GanaugError(f"jobs must be >= 0 (0: one per CPU core), got {jobs}")
+    if "fork" not in multiprocessing.get_all_start_methods() or device.type != "cpu":
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(seeds, jobs or cores))
+
+
+def map_seeds(task, seeds: range, jobs: int, done) -> dict[int, Any]:
+    """``{seed: task(seed)}``, in ``jobs`` forked processes of one thread each when ``jobs > 1`` (a seed's trainings
+    are independent of the others', so the results are those of one process); ``done(seed)`` after each seed."""
+    global _TASK
+    if jobs <= 1:
+        out = {}
+        for s in seeds:
+            out[s] = task(s)
+            done(s)
+        return out
+    import multiprocessing
+
+    _TASK = task
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_start) as pool:
+            out = {}
+            for s, value in pool.imap_unordered(_run_task, seeds):
+                out[s] = value
+                done(s)
+            return out
+    finally:
+        _TASK = None

@@ -161,6 +161,18 @@ def test_evaluate_command_end_to_end(gray_model, gray_sets):
     assert (export / "memorisation_pairs.png").is_file()
 
 
+def test_seeds_in_worker_processes_give_the_same_results(gray_model, gray_sets, tmp_path):
+    data, test = gray_sets
+    opts = {**FAST, "seeds": 3, "recipes": [Recipe(ratio=0.5), Recipe(ratio=0.5, spread=1.5)], "device": "cpu"}
+    one = evaluate(gray_model, data, test, jobs=1, out=tmp_path / "one", warn=lambda m: None, **opts)
+    two = evaluate(gray_model, data, test, jobs=2, out=tmp_path / "two", warn=lambda m: None, **opts)
+    for name, arm in one["arms"].items():
+        assert two["arms"][name]["test"] == arm["test"] and two["arms"][name]["val"] == arm["val"], name
+    assert len(one["arms"]["classical+ganaug"]["test"]) == 3 and one["verdict"] == two["verdict"]
+    with pytest.raises(GanaugError, match="jobs must be >= 0"):
+        evaluate(gray_model, data, test, jobs=-1, out=tmp_path / "bad", **FAST)
+
+
 def test_paired_bootstrap_over_test_samples():
     truth = np.array([0] * 20 + [1] * 20)
     right = np.eye(2)[truth]

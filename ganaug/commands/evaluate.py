@@ -75,6 +75,13 @@ def _recipe(text: str):
 @click.option("--val-split", default="val", show_default=True, help="split of --val for .npz / Hugging Face data")
 @click.option("--quality/--no-quality", default=True, show_default=True, help="also measure FID, KID, P/R, CAS")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="where")
+@click.option(
+    "--jobs",
+    type=int,
+    default=0,
+    show_default=True,
+    help="worker processes training seeds side by side on a CPU; 0 = one per core (the results are the same)",
+)
 @click.option("--out", default=None, help="output folder; default: the model's export folder (updates its card)")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @handle_errors
