@@ -357,3 +357,27 @@ def test_translate_all_images_of_a_sample_or_none(cyclegan):
         out = t({"image": a, "image2": b})
         outcomes.add((not torch.equal(out["image"], a), not torch.equal(out["image2"], b)))
     assert outcomes <= {(True, True), (False, False)} and len(outcomes) == 2
+
+
+class _OrderTeacher:
+    """Accepts samples whose first value exceeds their second: a stand-in for the recipe's teacher filter."""
+
+    def accepts(self, x: torch.Tensor, c: int, threshold: float = 0.0) -> torch.Tensor:
+        return x.flatten(1)[:, 0] > x.flatten(1)[:, 1]
+
+
+def test_recorded_seeds_under_a_teacher_filter_do_not_depend_on_the_batch(tiny_run):
+    """Under a recipe's filter a pair's image is its first accepted candidate: the same alone or in any batch."""
+    from types import SimpleNamespace
+
+    sampler = GANAugment(tiny_run, p=1.0).sampler
+    sampler.accept = SimpleNamespace(teacher=_OrderTeacher(), threshold=0.0)
+    seeds = list(range(100, 112))
+    together = sampler.seeded([1] * len(seeds), seeds)
+    sampler._seeded.clear()
+    alone = torch.cat([sampler.seeded([1], [s]) for s in seeds[::-1]]).flip(0)
+    assert torch.allclose(together, alone, atol=1e-2)
+    sampler.accept = None
+    sampler._seeded.clear()
+    raw = _OrderTeacher().accepts(sampler.seeded([1] * len(seeds), seeds), 1).float().mean()
+    assert raw < 1.0 and _OrderTeacher().accepts(together, 1).float().mean() > raw  # rejected ones were replaced
