@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -30,7 +31,7 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
         write(tmp)
         # mkstemp makes 0600, and some writers (safetensors) replace the file: give the result the permissions
         # open() would, so that teammates can read a model
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, file_mode(0o666))
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -41,10 +42,11 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
     return path
 
 
-def _umask() -> int:
+def file_mode(mode: int) -> int:
+    """``mode`` less the process's umask: the permissions ``open()`` or ``mkdir()`` would give."""
     mask = os.umask(0)
     os.umask(mask)
-    return mask
+    return mode & ~mask
 
 
 def write_bytes(path: str | Path, data: bytes) -> Path:
@@ -73,7 +75,17 @@ def save_tensors(path: str | Path, tensors: dict, metadata: dict[str, str] | Non
     from safetensors.torch import save_file
 
     clean = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    return atomic_write(path, lambda tmp: save_file(clean, tmp, metadata=metadata))
+
+    def write(tmp: str) -> None:
+        try:
+            save_file(clean, tmp, metadata=metadata)
+        except Exception as exc:  # the library's own error type for a failed write (a full disk): an OSError
+            code = re.search(r"os error (\d+)", str(exc))
+            if code is None:
+                raise
+            raise OSError(int(code.group(1)), os.strerror(int(code.group(1))), str(path)) from exc
+
+    return atomic_write(path, write)
 
 
 @contextlib.contextmanager

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -114,6 +117,30 @@ def test_unwritable_output_folder(folder, tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(GanaugError, match="not writable"):
         ganaug.fit(folder, **TINY, steps=1, out=blocker / "runs", progress=False)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file-size limits")
+def test_a_full_disk_during_fit_ends_in_one_line_and_resume_starts_from_the_last_whole_checkpoint(folder, tmp_path):
+    import resource
+    import signal
+
+    def full_disk() -> None:  # a checkpoint past 40 KB fails to write, as on a full disk (EFBIG)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))
+
+    args = ["fit", str(folder), "--arch", "dcgan", "--ch", "16", "--batch-size", "8", "--latent-dim", "16",
+            "--teacher-epochs", "0", "--steps", "4", "--out", str(tmp_path / "runs"), "--name", "r",
+            "--quiet"]  # fmt: skip
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "ganaug", *args], capture_output=True, text=True, env=env,
+                          timeout=300, preexec_fn=full_disk)  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "File too large" in proc.stderr and "free some space or write elsewhere" in proc.stderr
+    run = tmp_path / "runs" / "r"
+    assert not list((run / "checkpoints").glob("step-*")) and not (run / "export").exists()  # nothing half written
+    assert not [p for p in (run / "checkpoints").rglob("*.safetensors")]  # the failed temp file was removed
+    resumed = ganaug.fit(resume=run, progress=False)  # with space again, the run starts over and finishes
+    assert resumed.steps_done == 4 and (run / "export" / "model.safetensors").is_file()
 
 
 @pytest.mark.parametrize("loss", ["hinge", "lsgan", "wgan-gp", "wgan-clip", "bce"])

@@ -54,6 +54,55 @@ def test_generate_folder(tiny_run, tmp_path):
     assert json.loads(dry.output)["classes"] == {"circle": 2, "triangle": 2} and not (tmp_path / "x").exists()
 
 
+def _full_disk_after(limit: int):
+    """A child process whose files cannot grow past ``limit`` bytes: writes fail as on a full disk (EFBIG)."""
+    import resource
+    import signal
+
+    def limit_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return limit_files
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file-size limits")
+def test_generate_on_a_full_disk_says_so_in_one_line_and_leaves_no_partial_folder(tiny_run, tmp_path):
+    out = tmp_path / "gen"
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
+    args = [sys.executable, "-m", "ganaug", "generate", str(tiny_run), "--per-class", "40", "--out", str(out)]
+    proc = subprocess.run([*args, "--quiet"], capture_output=True, text=True, env=env, timeout=300,
+                          preexec_fn=_full_disk_after(150))  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "File too large" in proc.stderr and "free some space or write elsewhere" in proc.stderr
+    assert not out.exists() or not any(out.iterdir())  # no partial output
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]  # nor a staging folder
+
+
+def test_two_commands_writing_one_folder_the_second_is_refused(tiny_run, tmp_path):
+    from ganaug.commands.pipeline import staged_output
+    from ganaug.errors import GanaugError
+
+    out = tmp_path / "out"
+    with pytest.raises(GanaugError, match="filled by another command while this one wrote; nothing of this run"):
+        with staged_output(str(out)) as staged:
+            (staged / "mine.txt").write_text("mine")
+            (out / "theirs.txt").write_text("theirs")  # the other command finished first
+    assert sorted(p.name for p in out.iterdir()) == ["theirs.txt"]  # theirs kept whole, nothing of ours mixed in
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    with staged_output(str(tmp_path / "new")) as staged:
+        (staged / "a.txt").write_text("a")
+        assert not any((tmp_path / "new").iterdir())  # nothing visible until the end
+    assert (tmp_path / "new" / "a.txt").read_text() == "a"
+    assert (tmp_path / "new").stat().st_mode & 0o777 == 0o777 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def test_generate_hf(tiny_gray_run, tmp_path):
     datasets = pytest.importorskip("datasets")
     out = tmp_path / "hf"

@@ -9,11 +9,14 @@ filter's ``k``-th accepted item, at the recipe's latent spread) for the command'
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +50,32 @@ def new_output_folder(out: str) -> Path:
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise GanaugError(f"output folder {out!r} exists and is not empty; choose a new folder")
     return check_writable(path)
+
+
+@contextlib.contextmanager
+def staged_output(out: str) -> Iterator[Path]:
+    """Write the output folder under a temporary name beside ``out`` and rename it into place at the end: a failed
+    or interrupted command (a full disk, Ctrl-C) leaves no partial ``out``, and of two commands writing the same
+    ``out`` the second gets a clear error instead of mixed files."""
+    from ..fileio import file_mode
+
+    path = new_output_folder(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    try:
+        os.chmod(tmp, file_mode(0o777))  # mkdtemp makes 0700: give the folder the permissions mkdir would
+        yield tmp
+        try:
+            os.rename(tmp, path)  # onto the empty folder: atomic; refused when another command filled it meanwhile
+        except OSError:
+            if not (path.is_dir() and any(path.iterdir())):
+                raise
+            raise GanaugError(
+                f"output folder {out!r} was filled by another command while this one wrote; nothing of this run "
+                "was kept: choose a new folder"
+            ) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def write_manifest(out: Path, rows: list[tuple[str, str, bool, int | None]]) -> Path:
@@ -206,14 +235,13 @@ def balance(
     if dry_run:
         click.echo(json.dumps({"data": data, "model": model, "seed": seed, "classes": plan}, indent=2))
         return
-    out_path = new_output_folder(out)
     fallback = next((e.shape for e in real if e.shape is not None), None)
     rows: list[tuple[str, str, bool, int | None]] = []
     safe = dict(zip(sampler.class_names, file_names(sampler.class_names, model), strict=True))
-    with progress_bar("balance", sum(counts) + sum(added), not quiet) as advance:
+    with staged_output(out) as staged, progress_bar("balance", sum(counts) + sum(added), not quiet) as advance:
         for name, entry in by_class.items():
             c = sampler.class_index(name)
-            class_dir = out_path / safe[name]
+            class_dir = staged / safe[name]
             class_dir.mkdir(parents=True, exist_ok=True)
             used: set[str] = set()
             _copy_real(entry, class_dir, how, config, used, rows, advance)
@@ -222,9 +250,10 @@ def balance(
             for k in range(added[c]):
                 array = F.render(source.items(c, [k])[0], sampler.data, spec)
                 dest = _write_new(_synthetic_name(class_dir, seed, k), array, sampler.data, used)
-                rows.append((dest.relative_to(out_path).as_posix(), name, True, source.seed(c, k)))
+                rows.append((dest.relative_to(staged).as_posix(), name, True, source.seed(c, k)))
                 advance(1)
-    write_manifest(out_path, rows)
+        write_manifest(staged, rows)
+    out_path = Path(out)
     summary = ", ".join(f"{n}: {p['real']}+{p['added']}" for n, p in plan.items())
     click.echo(f"balanced ({summary}); manifest: {out_path / MANIFEST}", err=True)
     click.echo(str(out_path))
@@ -302,12 +331,12 @@ def generate(
         plan = {"model": model, "format": fmt, "seed": seed, "classes": {names[c]: per_class for c in chosen}}
         click.echo(json.dumps(plan, indent=2))
         return
-    out_path = new_output_folder(out)
-    with progress_bar("generate", per_class * len(chosen), not quiet) as advance:
+    with staged_output(out) as staged, progress_bar("generate", per_class * len(chosen), not quiet) as advance:
         if fmt == "folder":
-            _generate_folder(source, chosen, per_class, out_path, seed, advance)
+            _generate_folder(source, chosen, per_class, staged, seed, advance)
         else:
-            _generate_hf(source, chosen, per_class, out_path, advance)
+            _generate_hf(source, chosen, per_class, staged, advance)
+    out_path = Path(out)
     if push_repo:
         from ..hub import push_dataset
 
