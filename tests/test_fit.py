@@ -143,6 +143,29 @@ def test_a_full_disk_during_fit_ends_in_one_line_and_resume_starts_from_the_last
     assert resumed.steps_done == 4 and (run / "export" / "model.safetensors").is_file()
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX advisory locks")
+def test_a_run_that_still_trains_cannot_be_resumed_twice_and_a_dead_holder_frees_it(folder, tmp_path):
+    run = ganaug.fit(folder, **TINY, steps=2, out=tmp_path, name="r", progress=False)
+    holder = subprocess.Popen(  # another process that holds the run, as a training fit does
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; from ganaug.training.lock import RunLock; "
+         "RunLock.acquire(Path(sys.argv[1])); print('held', flush=True); time.sleep(600)", str(run.path)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        log_before = (run.path / "log.jsonl").read_text()
+        with pytest.raises(GanaugError, match=rf"run folder .* is in use: ganaug process {holder.pid} is training it"):
+            ganaug.fit(resume=run.path, steps=4, progress=False)
+        assert (run.path / "log.jsonl").read_text() == log_before  # nothing was touched
+    finally:
+        holder.kill()
+        holder.wait()
+    resumed = ganaug.fit(resume=run.path, steps=4, progress=False)  # the dead process's lock is taken over
+    assert resumed.steps_done == 4
+    again = ganaug.fit(resume=run.path, steps=5, progress=False)  # and released when a fit returns
+    assert again.steps_done == 5
+
+
 @pytest.mark.parametrize("loss", ["hinge", "lsgan", "wgan-gp", "wgan-clip", "bce"])
 def test_every_loss_trains(folder, tmp_path, loss):
     run = ganaug.fit(folder, **TINY, loss=loss, steps=2, r1_gamma=1.0, out=tmp_path / "runs", progress=False)

@@ -165,7 +165,7 @@ def train_cyclegan(
 ) -> tuple[Path, int]:
     """The session: engine, run folder, the step loop with progress, grids, checkpoints; then metrics and export."""
     engine = create_engine(cfg.device, cfg.precision, cfg.channels_last)
-    trainer = None
+    trainer = run = None
     try:
         trainer = CycleTrainer(
             cfg, dom_a.images, dom_b.images, resolved["arch_args"], engine, cfg.cyclegan_jitter == "on"
@@ -225,6 +225,8 @@ def train_cyclegan(
             note_interrupt(run_dir, getattr(trainer, "step", 0))
         raise
     finally:
+        if run:
+            run.close()
         engine.close()
 
 

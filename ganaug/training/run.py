@@ -26,11 +26,18 @@ def new_run_dir(out: str | Path, name: str, data_source: str) -> Path:
 
 
 class RunFolder:
-    """Writes what people look at during and after training."""
+    """Writes what people look at during and after training; holds the folder's lock (``close()`` frees it)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, lock: bool = False):
+        from .lock import RunLock
+
         self.path = Path(path)
+        self.lock = RunLock.acquire(self.path) if lock else None  # before anything is written: one writer only
         (self.path / "samples").mkdir(parents=True, exist_ok=True)
+
+    def close(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
 
     @property
     def log_path(self) -> Path:
@@ -105,7 +112,8 @@ def start_run(
 ) -> tuple[Path, RunFolder | None, float, float]:
     """Open a new run folder, or resume ``run_dir`` from its last checkpoint into ``trainer``.
 
-    Returns the run folder's path, the RunFolder (rank 0 only), the training seconds already spent (steps only) and
+    Rank 0 holds the folder's lock from here (``run.close()`` frees it). Returns the run folder's path, the RunFolder
+    (rank 0 only), the training seconds already spent (steps only) and
     the wall-clock seconds a ``--max-time`` budget already spent (grids, checkpoints and the teacher too).
     """
     from .checkpoint import latest_checkpoint, load_checkpoint
@@ -113,19 +121,24 @@ def start_run(
     resuming = run_dir is not None
     if not resuming:
         run_dir = new_run_dir(cfg.out, cfg.name, data_name) if is_main else Path(".")
-    run = RunFolder(run_dir) if is_main else None
+    run = RunFolder(run_dir, lock=True) if is_main else None
     train_seconds = wall_seconds = 0.0
-    if resuming:
-        ckpt = latest_checkpoint(run_dir)
-        if ckpt is not None:
-            tensors, meta = load_checkpoint(ckpt)
-            trainer.load_state(tensors, meta)
-            train_seconds = float(meta.get("train_seconds", 0.0))
-            wall_seconds = float(meta.get("wall_seconds", train_seconds))
+    try:
+        if resuming:
+            ckpt = latest_checkpoint(run_dir)
+            if ckpt is not None:
+                tensors, meta = load_checkpoint(ckpt)
+                trainer.load_state(tensors, meta)
+                train_seconds = float(meta.get("train_seconds", 0.0))
+                wall_seconds = float(meta.get("wall_seconds", train_seconds))
+            if run:
+                run.truncate_log(trainer.step)
         if run:
-            run.truncate_log(trainer.step)
-    if run:
-        run.write_config(resolved)
-        for note in notes:
-            print(f"note: {note}")
+            run.write_config(resolved)
+            for note in notes:
+                print(f"note: {note}")
+    except BaseException:
+        if run:
+            run.close()
+        raise
     return run_dir, run, train_seconds, wall_seconds

@@ -83,7 +83,7 @@ def train_session(
     from ..fitting import export_config
 
     engine = create_engine(cfg.device, cfg.precision, cfg.channels_last)
-    trainer = None
+    trainer = run = None
     try:
         trainer = Trainer(cfg, labelled.images, labelled.labels, arch_args, engine)
         compile_notes = trainer.compile() if cfg.compile else []
@@ -180,4 +180,6 @@ def train_session(
             note_interrupt(run_dir, getattr(trainer, "step", 0))
         raise
     finally:
+        if run:
+            run.close()
         engine.close()
