@@ -46,10 +46,20 @@ def quality_markdown(q: dict) -> str:
         return "—" if v is None else f"{v:.4g}"
 
     lines = [f"Sample quality against the held-out data, extractor `{q['extractor']}`:", ""]
-    lines += ["| FID | KID | precision | recall | density | coverage | CAS balanced acc. |", "| --- " * 7 + "|"]
+    lines += ["| FID | KID | precision | recall | density | coverage | CAS balanced acc. | IS |", "| --- " * 8 + "|"]
     cas = (q.get("cas") or {}).get("balanced_accuracy")
     keys = ("fid", "kid", "precision", "recall", "density", "coverage")
-    lines.append("| " + " | ".join(num(q.get(k)) for k in keys) + f" | {num(cas)} |")
+    lines.append("| " + " | ".join(num(q.get(k)) for k in keys) + f" | {num(cas)} | {num(q.get('inception_score'))} |")
+    if q.get("inception_score_classifier"):
+        std = q.get("inception_score_std")
+        lines += [
+            "",
+            f"IS: Inception Score of the synthetic samples with classifier `{q['inception_score_classifier']}` "
+            f"({q.get('inception_score_splits')} splits{f', std {std:.3g}' if std is not None else ''}); the "
+            f"held-out real images score {num(q.get('inception_score_real'))}. It runs from 1 to the number of "
+            "classes, rewards confident and balanced predictions of a classifier trained on this data, and is not "
+            "comparable with ImageNet Inception Scores.",
+        ]
     m = q.get("memorisation")
     if m:
         lines += [

@@ -15,6 +15,7 @@ import torch
 
 from ..errors import GanaugError
 from .extractor import ClassifierExtractor, FeatureExtractor, InceptionExtractor, get_extractor
+from .inception_score import ScoreClassifier, get_score_classifier, inception_score, inception_score_from_logits
 from .memorisation import memorisation, save_pairs
 from .quality import CAS_PER_CLASS, classifier_accuracy_score, fid, kid, per_class_fid, precision_recall
 
@@ -22,10 +23,14 @@ __all__ = [
     "ClassifierExtractor",
     "FeatureExtractor",
     "InceptionExtractor",
+    "ScoreClassifier",
     "card_metrics",
     "classifier_accuracy_score",
     "fid",
     "get_extractor",
+    "get_score_classifier",
+    "inception_score",
+    "inception_score_from_logits",
     "kid",
     "labels_for",
     "measure_quality",
@@ -34,7 +39,7 @@ __all__ = [
     "precision_recall",
 ]
 
-CARD_KEYS = ("fid", "kid", "precision", "recall", "density", "coverage")
+CARD_KEYS = ("fid", "kid", "precision", "recall", "density", "coverage", "inception_score")
 
 
 def labels_for(data, class_names: list[str], what: str = "DATA") -> torch.Tensor:
@@ -72,6 +77,7 @@ def measure_quality(
     epochs: int = 30,
     device: str = "auto",
     pairs_path: str | Path | None = None,
+    is_classifier: Any = "auto",
 ) -> dict:
     """FID, KID, precision/recall/density/coverage, per-class FID, classifier accuracy score (train on synthetic, test
     on real) and the memorisation check of ``model`` against real data (:class:`~ganaug.data.LabelledData`).
@@ -79,6 +85,11 @@ def measure_quality(
     The reference set is ``heldout`` when given (else ``real``); synthetic samples follow its class counts. The
     classifier extractor trains on ``real`` and is kept in ``folder``. Every figure is reported with the extractor's
     name; ``pairs_path`` writes the memorisation check's closest pairs as a PNG.
+
+    The Inception Score (:mod:`ganaug.metrics.inception_score`) of the synthetic samples and, for scale, of the
+    reference images is computed with ``is_classifier``: ``"auto"`` is the classifier extractor itself (or, when the
+    extractor is InceptionV3, ganaug's own-data classifier), else anything :func:`get_score_classifier` takes; its
+    name is ``inception_score_classifier``.
     """
     from ..sources import load_generator
 
@@ -102,6 +113,7 @@ def measure_quality(
     out["kid"], out["kid_std"] = k if k else (None, None)
     out.update(precision_recall(f_ref, f_fake))
     out["per_class_fid"] = per_class_fid(f_ref, ref_y, f_fake, fake_y, names)
+    out.update(_inception_scores(is_classifier, ex, fake_x, ref.images, train, folder, device, epochs, seed))
     if cas:  # on class-balanced samples (at least CAS_PER_CLASS of every class the reference holds)
         present = torch.unique(ref_y)
         per_class = max(CAS_PER_CLASS, int(torch.bincount(ref_y).max()))
@@ -119,9 +131,32 @@ def measure_quality(
     return out
 
 
+def _inception_scores(classifier, ex, fake_x, ref_x, train, folder, device, epochs, seed) -> dict:
+    """``measure_quality``'s Inception Score entries: synthetic and reference, with the classifier's name."""
+    from .inception_score import get_score_classifier, score_with
+
+    if classifier == "auto":
+        classifier = ex if isinstance(ex, ClassifierExtractor) else "classifier"
+    clf = get_score_classifier(classifier, data=train, folder=folder, device=device, epochs=epochs)
+    fake, real = score_with(clf, fake_x, seed=seed), score_with(clf, ref_x, seed=seed)
+    return {
+        "inception_score": fake["inception_score"],
+        "inception_score_std": fake["inception_score_std"],
+        "inception_score_real": real["inception_score"],
+        "inception_score_real_std": real["inception_score_std"],
+        "inception_score_splits": fake["splits"],
+        "inception_score_classifier": clf.name,
+    }
+
+
 def card_metrics(quality: dict) -> dict:
-    """The model card's entry for a :func:`measure_quality` result: one group named after the extractor."""
+    """The model card's entry for a :func:`measure_quality` result: one group named after the extractor (the
+    Inception Score in a group of its own when its classifier is not the extractor)."""
     values = {k: round(float(quality[k]), 6) for k in CARD_KEYS if isinstance(quality.get(k), (int, float))}
     if "memorisation" in quality:
         values["memorization"] = round(float(quality["memorisation"]["suspected_fraction"]), 6)
-    return {f"quality[{quality['extractor']}]": values}
+    out = {f"quality[{quality['extractor']}]": values}
+    clf = quality.get("inception_score_classifier")
+    if clf and clf != quality["extractor"] and "inception_score" in values:
+        out[f"quality[{clf}]"] = {"inception_score": values.pop("inception_score")}
+    return out

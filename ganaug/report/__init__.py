@@ -1,8 +1,9 @@
 """``ganaug report RUN``: one self-contained HTML file about a run (every picture embedded as a base64 PNG).
 
 Sections: per-class sample grids, samples over training time, latent interpolations per class, loss and
-augmentation-strength curves, metric curves, a PCA of real vs synthetic features, memorisation pairs, the
-evaluation table (after ``ganaug evaluate``), and the resolved configuration.
+augmentation-strength curves, metric curves, a PCA and a t-SNE of real vs synthetic features with the Inception
+Score of both (when the run has its feature classifier), memorisation pairs, the evaluation table (after
+``ganaug evaluate``), and the resolved configuration.
 
 Example:
     >>> path = build_report("runs/breast")  # doctest: +SKIP
@@ -31,6 +32,7 @@ __all__ = ["build_report"]
 
 MAX_CLASSES = 16
 MAX_REAL = 2000
+MAX_TSNE = 500  # samples per side in the t-SNE: its cost grows faster than linearly
 
 
 def _figure(png: bytes | None, caption: str, plot: bool = False) -> str:
@@ -212,13 +214,26 @@ def _feature_sections(run_dir: Path, g, real, names: list[str], seed: int) -> li
     x, y = real.images[keep], y[keep]
     fake_y = y[torch.randperm(len(y), generator=torch.Generator().manual_seed(seed + 1))]
     fake = g.generate(fake_y.tolist(), seed=seed)
+    ex = None
     if (run_dir / "metrics" / "extractor.json").is_file():
         ex = ClassifierExtractor.load(run_dir / "metrics")
         fr, ff, space = ex(x).numpy(), ex(fake).numpy(), f"features of {ex.name}"
     else:
         fr, ff, space = x.flatten(1).numpy(), fake.flatten(1).numpy(), "pixels (no extractor in this run)"
-    scatter = plots.feature_scatter(fr, y.numpy(), ff, fake_y.numpy(), names, space)
-    out = [("features", "Real vs synthetic features", _figure(scatter, f"PCA of {space}", plot=True))]
+    yr, yf = y.numpy(), fake_y.numpy()
+    body = _figure(plots.feature_scatter(fr, yr, ff, yf, names, space), f"PCA of {space}", plot=True)
+    k = min(MAX_TSNE, len(fr))
+    if k >= 2:
+        tsne = plots.feature_scatter(fr[:k], yr[:k], ff[:k], yf[:k], names, space, method="tsne", seed=seed)
+        body += _figure(tsne, f"t-SNE of {space}, {k} real and {k} synthetic samples", plot=True)
+        body += _note(
+            "t-SNE keeps neighbourhoods, not distances: the gaps between clusters and their sizes mean nothing, and "
+            "the picture changes with perplexity and seed. Read it for whether synthetic crosses sit among the real "
+            "dots of their class, and for clusters of crosses with no dots (modes the data does not have)."
+        )
+    if ex is not None:
+        body += _note(_inception_note(ex, x, fake, seed))
+    out = [("features", "Real vs synthetic features", body)]
     d, idx = nearest(fake, x)
     order = torch.argsort(d)[:8]
     pairs = plots.grid_png(torch.cat([fake[order], x[idx[order]]]), max(1, len(order)))
@@ -230,3 +245,23 @@ def _feature_sections(run_dir: Path, g, real, names: list[str], seed: int) -> li
     )
     out.append(("memorisation", "Memorisation check", text + _figure(pairs, "closest pairs")))
     return out
+
+
+def _inception_note(ex, real: torch.Tensor, fake: torch.Tensor, seed: int) -> str:
+    """The Inception Score of the synthetic and the real samples with the run's own-data classifier, as a sentence."""
+    from ..metrics.inception_score import score_with
+
+    s, r = score_with(ex, fake, seed=seed), score_with(ex, real, seed=seed)
+
+    def fmt(q: dict) -> str:
+        if q["inception_score"] is None:
+            return "not measurable"
+        std = q["inception_score_std"]
+        return f"{q['inception_score']:.3g}" + (f" ± {std:.2g}" if std is not None else "")
+
+    return (
+        f"Inception Score with classifier {ex.name} (trained on this run's data, {s['splits']} splits): synthetic "
+        f"{fmt(s)}, real {fmt(r)}; 1 is one prediction for everything, {len(ex.info.get('class_names') or [])} (the "
+        "number of classes) is confident and balanced. It says nothing about realism within a class and is not "
+        "comparable with ImageNet Inception Scores."
+    )

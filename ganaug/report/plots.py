@@ -77,24 +77,51 @@ def metric_curves(records: list[dict]) -> bytes | None:
     return _png(plt, fig)
 
 
-def feature_scatter(
-    real: np.ndarray, real_y: np.ndarray, fake: np.ndarray, fake_y: np.ndarray, names: list[str], space: str
-) -> bytes:
-    """A 2-D PCA of real (dots) and synthetic (crosses) features, coloured by class."""
+def embed_2d(features: np.ndarray, method: str = "pca", seed: int = 0) -> tuple[np.ndarray, str]:
+    """N x 2 coordinates of ``features`` by ``"pca"`` or ``"tsne"`` (scikit-learn), and a label naming the method.
+
+    t-SNE first reduces to at most 50 dimensions with PCA; its perplexity is 30, or (N - 1) / 3 for small N."""
     from sklearn.decomposition import PCA
 
-    both = np.concatenate([real, fake]).astype(np.float64)
-    dims = min(2, both.shape[1], len(both))
-    xy = PCA(n_components=dims).fit_transform(both) if dims >= 1 else np.zeros((len(both), 2))
+    both = np.asarray(features, dtype=np.float64)
+    n = len(both)
+    dims = min(2, both.shape[1] if both.ndim == 2 else 0, n)
+    if method == "tsne" and n >= 4 and dims >= 1:
+        from sklearn.manifold import TSNE
+
+        if both.shape[1] > 50 and n > 50:
+            both = PCA(n_components=50, random_state=seed).fit_transform(both)
+        perplexity = float(min(30.0, (n - 1) / 3))
+        init = "pca" if both.shape[1] >= 2 else "random"
+        tsne = TSNE(2, perplexity=perplexity, init=init, learning_rate="auto", random_state=seed)
+        return tsne.fit_transform(both), f"t-SNE (perplexity {perplexity:.3g})"
+    if method == "tsne":
+        raise ValueError(f"t-SNE needs at least 4 samples with features, got {n}")
+    xy = PCA(n_components=dims).fit_transform(both) if dims >= 1 else np.zeros((n, 2))
     if xy.shape[1] < 2:
         xy = np.concatenate([xy, np.zeros((len(xy), 2 - xy.shape[1]))], 1)
+    return xy, "PCA"
+
+
+def feature_scatter(
+    real: np.ndarray,
+    real_y: np.ndarray,
+    fake: np.ndarray,
+    fake_y: np.ndarray,
+    names: list[str],
+    space: str,
+    method: str = "pca",
+    seed: int = 0,
+) -> bytes:
+    """A 2-D PCA or t-SNE (``method``) of real (dots) and synthetic (crosses) features, coloured by class."""
+    xy, label = embed_2d(np.concatenate([real, fake]), method, seed)
     plt, fig, ax = _figure(6.5, 4.5)
     colors = plt.get_cmap("tab10")
     r, f = xy[: len(real)], xy[len(real) :]
     for c, name in enumerate(names[:10]):
         ax.scatter(*r[real_y == c].T, s=12, color=colors(c), alpha=0.6, label=f"{name} real")
         ax.scatter(*f[fake_y == c].T, s=18, color=colors(c), marker="x", label=f"{name} synthetic")
-    ax.set_title(f"PCA of {space}: dots real, crosses synthetic", fontsize=10)
+    ax.set_title(f"{label} of {space}: dots real, crosses synthetic", fontsize=10)
     ax.legend(fontsize=7, ncol=2, loc="best")
     ax.grid(alpha=0.3)
     return _png(plt, fig)
