@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .card import render_card
-from .fileio import atomic_folder, save_tensors, write_json, write_text
+from .fileio import atomic_folder, save_tensors, sha256_file, write_json, write_text
 from .generator import CONFIG_NAME, WEIGHTS_NAME
 from .grid import save_grid
 
@@ -37,7 +37,7 @@ def write_export(folder: Path, net: nn.Module, config: dict, name: str, ncol: in
             teacher.save(tmp)
         state = {k: v for k, v in net.state_dict().items()}
         save_tensors(tmp / WEIGHTS_NAME, state, metadata={"format": "pt", "ganaug_arch": config["arch"]})
-        write_json(tmp / CONFIG_NAME, config)
+        write_json(tmp / CONFIG_NAME, {**config, "sha256": {WEIGHTS_NAME: sha256_file(tmp / WEIGHTS_NAME)}})
         nc = max(1, len(config["data"].get("class_names") or []))
         save_grid(class_grid(net, nc, config["arch_args"]["latent_dim"], ncol), ncol, tmp / "samples.png")
         write_text(tmp / "README.md", render_card(config, name))

@@ -16,6 +16,28 @@ PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".pkl.gz", ".bin", ".ckpt",
 """File names that hold pickles (loading them can run code): refused wherever ganaug reads models or data."""
 
 
+def sha256_file(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes (hex), recorded beside tensors so that damage is found before they are used."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_sha256(path: str | Path, expected: str | None, recorded_in: str | Path) -> None:
+    """A clear error when ``path`` no longer has the SHA-256 recorded in ``recorded_in`` (nothing to check: None)."""
+    if expected and sha256_file(path) != expected:
+        from .errors import GanaugError
+
+        raise GanaugError(
+            f"{path} does not match the SHA-256 recorded in {recorded_in}: the file is damaged or was changed "
+            "after it was written"
+        )
+
+
 def is_pickle_name(name: str | Path) -> bool:
     """Whether a file name ends in one of :data:`PICKLE_SUFFIXES` (case-insensitive)."""
     return str(name).lower().endswith(PICKLE_SUFFIXES)

@@ -10,7 +10,7 @@ from torch import nn
 
 from .config import DataConfig
 from .errors import GanaugError
-from .fileio import read_json
+from .fileio import check_sha256, read_json
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -66,6 +66,7 @@ class Generator:
                 "cannot sample classes" + (hint if config.get("task") == "cyclegan" else "")
             )
         net = build_generator(arch, arch_args)
+        check_sha256(w_path, (config.get("sha256") or {}).get(WEIGHTS_NAME), cfg_path)
         try:
             state = load_file(str(w_path))
         except Exception as exc:

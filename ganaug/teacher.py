@@ -146,11 +146,13 @@ class Teacher:
         return (p.argmax(1) == c) & (p[:, c] >= threshold)
 
     def save(self, folder: str | Path) -> Path:
-        from .fileio import save_tensors, write_json
+        from .fileio import save_tensors, sha256_file, write_json
 
         folder = Path(folder)
         save_tensors(folder / TEACHER_WEIGHTS, self.net.state_dict(), metadata={"format": "pt", "ganaug": "teacher"})
-        write_json(folder / TEACHER_JSON, self.info)
+        write_json(
+            folder / TEACHER_JSON, {**self.info, "sha256": {TEACHER_WEIGHTS: sha256_file(folder / TEACHER_WEIGHTS)}}
+        )
         return folder
 
     @classmethod
@@ -159,17 +161,20 @@ class Teacher:
         from safetensors.torch import load_file
 
         from .classifier import SmallResNet
-        from .fileio import read_json
+        from .fileio import check_sha256, read_json
 
         folder = Path(folder)
         if not (folder / TEACHER_JSON).is_file():
             return None
         try:
             info = read_json(folder / TEACHER_JSON)
+            check_sha256(
+                folder / TEACHER_WEIGHTS, (info.get("sha256") or {}).get(TEACHER_WEIGHTS), folder / TEACHER_JSON
+            )
             a = info["arch_args"]
             net = SmallResNet(a["channels"], a["num_classes"], a["height"], a["width"], a["base"])
             net.load_state_dict(load_file(str(folder / TEACHER_WEIGHTS)), strict=True)
-        except (OSError, KeyError, TypeError, ValueError, RuntimeError) as exc:
+        except (OSError, KeyError, TypeError, ValueError, RuntimeError, GanaugError) as exc:
             raise GanaugError(f"the teacher in {folder} cannot be read ({exc}); export the model again") from exc
         return cls(net, info)
 

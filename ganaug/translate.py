@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from .config import DataConfig
 from .errors import GanaugError
-from .fileio import read_json
+from .fileio import check_sha256, read_json
 from .generator import CONFIG_NAME, WEIGHTS_NAME
 
 DIRECTIONS = ("a2b", "b2a")
@@ -79,6 +79,7 @@ class Translator:
             DataConfig.from_dict(config["data"]), DataConfig.from_dict(config["data_b"])
         except (KeyError, TypeError) as exc:
             raise GanaugError(f"{cfg_path} is not a valid ganaug CycleGAN config (missing {exc})") from exc
+        check_sha256(w_path, (config.get("sha256") or {}).get(WEIGHTS_NAME), cfg_path)
         try:
             state = load_file(str(w_path))
         except Exception as exc:

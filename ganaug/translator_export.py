@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from .card import _metric_values, _q, dataset_info
-from .fileio import atomic_folder, save_tensors, write_json, write_text
+from .fileio import atomic_folder, save_tensors, sha256_file, write_json, write_text
 from .generator import CONFIG_NAME, WEIGHTS_NAME
 from .grid import save_grid
 
@@ -41,7 +41,7 @@ def write_translator_export(
         tensors.update({PREFIXES[key] + k: v for k, v in net.state_dict().items()})
     with atomic_folder(folder) as tmp:
         save_tensors(tmp / WEIGHTS_NAME, tensors, metadata={"format": "pt", "ganaug_task": "cyclegan"})
-        write_json(tmp / CONFIG_NAME, config)
+        write_json(tmp / CONFIG_NAME, {**config, "sha256": {WEIGHTS_NAME: sha256_file(tmp / WEIGHTS_NAME)}})
         save_grid(grid, ncol, tmp / "samples.png")
         write_text(tmp / "README.md", render_translator_card(config, name))
     return Path(folder)

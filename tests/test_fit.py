@@ -85,6 +85,49 @@ def test_resume_reaches_the_same_weights(folder, tmp_path, arch):
     assert steps == sorted(set(steps)) and steps[-1] == 8
 
 
+def _damage(path) -> None:
+    """Zero 64 bytes in the middle of a file, as a bad disk block would."""
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = bytes(64)
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_checkpoint_is_found_and_resume_falls_back_to_the_one_before(folder, tmp_path, capsys):
+    opts = dict(TINY, steps=6, checkpoint_every=2, keep_checkpoints=3, out=tmp_path, progress=False)
+    whole = ganaug.fit(folder, **opts, name="whole")
+    run = ganaug.fit(folder, **{**opts, "steps": 4}, name="r")
+    ckpts = sorted((run.path / "checkpoints").glob("step-*"))
+    assert [p.name for p in ckpts] == ["step-0000002", "step-0000004"]
+    assert json.loads((ckpts[-1] / "state.json").read_text())["sha256"]["state.safetensors"]
+    _damage(ckpts[-1] / "state.safetensors")
+    resumed = ganaug.fit(resume=run.path, steps=6, progress=False)
+    out = capsys.readouterr().out
+    assert "does not match the SHA-256" in out and "resuming from step-0000002, not the damaged step-0000004" in out
+    a, b = load_file(str(whole.export / "model.safetensors")), load_file(str(resumed.export / "model.safetensors"))
+    assert resumed.steps_done == 6 and all(torch.equal(a[k], b[k]) for k in a)  # still bit-exact, from step 2
+    for ckpt in sorted((run.path / "checkpoints").glob("step-*")):
+        _damage(ckpt / "state.safetensors")
+    with pytest.raises(GanaugError, match="every checkpoint of .* is damaged"):
+        ganaug.fit(resume=run.path, steps=8, progress=False)
+
+
+def test_a_damaged_export_or_teacher_is_refused_at_load(folder, tmp_path):
+    run = ganaug.fit(folder, **{**TINY, "teacher_epochs": 1}, steps=2, out=tmp_path, progress=False)
+    config = json.loads((run.export / "config.json").read_text())
+    assert len(config["sha256"]["model.safetensors"]) == 64
+    ganaug.load_generator(run.export)  # whole: loads
+    from ganaug.teacher import Teacher
+
+    assert Teacher.load(run.export) is not None
+    _damage(run.export / "teacher.safetensors")
+    with pytest.raises(GanaugError, match="teacher .* cannot be read .*does not match the SHA-256"):
+        Teacher.load(run.export)
+    _damage(run.export / "model.safetensors")
+    with pytest.raises(GanaugError, match=r"model.safetensors does not match the SHA-256 recorded in .*config.json"):
+        ganaug.load_generator(run.export)
+
+
 def test_resume_refuses_changed_options(folder, tmp_path):
     run = ganaug.fit(folder, **TINY, steps=2, out=tmp_path / "runs", progress=False)
     with pytest.raises(GanaugError, match="cannot change"):

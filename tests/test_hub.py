@@ -14,6 +14,7 @@ import torch
 
 import ganaug
 from ganaug.errors import GanaugError
+from ganaug.fileio import sha256_file
 from ganaug.hub import pull, push_dataset
 
 from .helpers import EXPORT_FILES, REPO, run_cli
@@ -64,6 +65,9 @@ def scaled_export(run: Path, dest: Path, factor: float = 0.5) -> Path:
     save_file(
         {k: v * factor if v.is_floating_point() else v for k, v in state.items()}, str(dest / "model.safetensors")
     )
+    config = json.loads((dest / "config.json").read_text())
+    config["sha256"] = {"model.safetensors": sha256_file(dest / "model.safetensors")}  # as an export records it
+    (dest / "config.json").write_text(json.dumps(config))
     return dest
 
 
@@ -155,7 +159,12 @@ def test_bad_hub_sources(hub, tiny_run, source, message):
 def test_weights_that_do_not_match_config(hub, tiny_run, tiny_gray_run):
     files = {"config.json": (tiny_run / "export" / "config.json").read_bytes()}
     files["model.safetensors"] = (tiny_gray_run / "export" / "model.safetensors").read_bytes()
-    hub.create("alice/mismatch", files)
+    hub.create("alice/swapped", files)
+    with pytest.raises(GanaugError, match="model.safetensors does not match the SHA-256 recorded in"):
+        ganaug.load_generator("hf-hub:alice/swapped")  # the recorded checksum finds it first
+    config = json.loads(files["config.json"])
+    del config["sha256"]  # an export from before checksums: the shapes are checked
+    hub.create("alice/mismatch", {**files, "config.json": json.dumps(config).encode()})
     with pytest.raises(GanaugError, match="do not match"):
         ganaug.load_generator("hf-hub:alice/mismatch")
 

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import GanaugError
-from ..fileio import read_json, save_tensors, write_json
+from ..fileio import check_sha256, read_json, save_tensors, sha256_file, write_json
 
 STATE_TENSORS = "state.safetensors"
 STATE_JSON = "state.json"
@@ -89,7 +89,7 @@ def save_checkpoint(run_dir: Path, step: int, tensors: dict[str, torch.Tensor], 
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     save_tensors(tmp / STATE_TENSORS, tensors, metadata={"format": "pt", "step": str(step)})
-    write_json(tmp / STATE_JSON, {**meta, "step": step})
+    write_json(tmp / STATE_JSON, {**meta, "step": step, "sha256": {STATE_TENSORS: sha256_file(tmp / STATE_TENSORS)}})
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
@@ -113,12 +113,37 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 
 
 def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """A checkpoint's tensors and JSON, its tensors checked against their recorded SHA-256 first."""
     from safetensors.torch import load_file
 
     try:
-        return load_file(str(path / STATE_TENSORS)), read_json(path / STATE_JSON)
+        meta = read_json(path / STATE_JSON)
+        check_sha256(path / STATE_TENSORS, (meta.get("sha256") or {}).get(STATE_TENSORS), path / STATE_JSON)
+        return load_file(str(path / STATE_TENSORS)), meta
     except Exception as exc:  # a damaged file: say which
         raise GanaugError(f"checkpoint {path} cannot be read ({exc}); delete it to resume from an older one") from exc
+
+
+def load_newest_whole(run_dir: Path, warn=print) -> tuple[Path, dict[str, torch.Tensor], dict] | None:
+    """The newest checkpoint that reads back whole (its checksum matches), newest first; a damaged one is skipped
+    with a note saying so. None when the run has no checkpoint; an error when every one is damaged."""
+    newest = latest_checkpoint(run_dir)
+    if newest is None:
+        return None
+    root = Path(run_dir) / "checkpoints"
+    older = [p for p in sorted(root.glob("step-*"), reverse=True) if p.is_dir() and p.name < newest.name]
+    damaged = []
+    for path in [newest, *older]:
+        try:
+            tensors, meta = load_checkpoint(path)
+        except GanaugError as exc:
+            damaged.append(path.name)
+            warn(f"note: {exc.__cause__ or exc}; trying the checkpoint before it")
+            continue
+        if damaged:
+            warn(f"note: resuming from {path.name}, not the damaged {', '.join(damaged)}")
+        return path, tensors, meta
+    raise GanaugError(f"every checkpoint of {run_dir} is damaged ({', '.join(damaged)}); the run has to start over")
 
 
 def note_interrupt(run_dir: Path | None, step: int) -> None:

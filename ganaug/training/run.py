@@ -116,7 +116,7 @@ def start_run(
     (rank 0 only), the training seconds already spent (steps only) and
     the wall-clock seconds a ``--max-time`` budget already spent (grids, checkpoints and the teacher too).
     """
-    from .checkpoint import latest_checkpoint, load_checkpoint
+    from .checkpoint import load_newest_whole
 
     resuming = run_dir is not None
     if not resuming:
@@ -125,9 +125,9 @@ def start_run(
     train_seconds = wall_seconds = 0.0
     try:
         if resuming:
-            ckpt = latest_checkpoint(run_dir)
-            if ckpt is not None:
-                tensors, meta = load_checkpoint(ckpt)
+            found = load_newest_whole(run_dir)
+            if found is not None:
+                _, tensors, meta = found
                 trainer.load_state(tensors, meta)
                 train_seconds = float(meta.get("train_seconds", 0.0))
                 wall_seconds = float(meta.get("wall_seconds", train_seconds))
