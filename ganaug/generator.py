@@ -78,7 +78,9 @@ class Generator:
             raise GanaugError(
                 f"weights in {w_path} do not match {cfg_path} (arch {arch!r}): {' '.join(first)}"
             ) from exc
-        g = cls(net, config, source or str(folder))
+        from .models.layers import bake_spectral_norm
+
+        g = cls(bake_spectral_norm(net.eval()), config, source or str(folder))
         g.folder = folder
         return g
 
