@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -65,8 +66,9 @@ class Generator:
                 f"{source or folder} holds a {config.get('task')!r} model, not a class-conditional generator, so it "
                 "cannot sample classes" + (hint if config.get("task") == "cyclegan" else "")
             )
-        net = build_generator(arch, arch_args)
         check_sha256(w_path, (config.get("sha256") or {}).get(WEIGHTS_NAME), cfg_path)
+        check_weights_fit(lambda: build_generator(arch, arch_args), w_path, cfg_path, f"arch {arch!r}")
+        net = build_generator(arch, arch_args)
         try:
             state = load_file(str(w_path))
         except Exception as exc:
@@ -189,6 +191,32 @@ class Generator:
         return (
             f"Generator(arch={self.config['arch']!r}, classes={self.class_names}, "
             f"size={d.height}x{d.width}x{d.channels}, dtype={d.dtype}, source={self.source!r})"
+        )
+
+
+def check_weights_fit(build, w_path: Path, cfg_path: Path, what: str) -> None:
+    """Before anything is allocated: the network ``build()`` would make (built on the meta device, which allocates
+    nothing) must have exactly the tensors and shapes of the weights file's header, so a config that asks for a huge
+    network, or names an argument the architecture does not take, is a clear error instead of gigabytes or a
+    traceback."""
+    from safetensors import safe_open
+
+    try:
+        with torch.device("meta"):
+            wanted = {k: tuple(v.shape) for k, v in build().state_dict().items()}
+    except (TypeError, ValueError, KeyError, RuntimeError) as exc:
+        raise GanaugError(f"{cfg_path} describes a network that cannot be built ({what}): {exc}") from exc
+    try:
+        with safe_open(str(w_path), "pt") as fh:
+            found = {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}  # noqa: SIM118 (not a dict)
+    except Exception as exc:
+        raise GanaugError(f"{w_path} cannot be read as safetensors ({exc})") from exc
+    if wanted != found:
+        size = sum(math.prod(shape) for shape in wanted.values())
+        diff = sorted(set(wanted) ^ set(found)) or sorted(k for k in wanted if wanted[k] != found[k])
+        detail = ", ".join(f"{k}: config {wanted.get(k)} vs file {found.get(k)}" for k in diff[:3])
+        raise GanaugError(
+            f"weights in {w_path} do not match {cfg_path} ({what}, {size:,} parameters as configured): {detail}"
         )
 
 

@@ -107,14 +107,15 @@ def test_stereo_resampled_long_and_short_clips_are_reported(tones: Path) -> None
         ("empty.flac", b"", "cannot decode"),
         ("header.wav", "header", "Format not recognised|cannot decode"),
         ("rate0.wav", "rate0", "sample rate of 0"),
+        ("ratehuge.wav", "ratehuge", "claims a sample rate of 2147483647 Hz in its WAV header, over 768000"),
         ("notes.txt", b"hello", "not an audio file"),
     ],
 )
 def test_bad_audio_files(tones: Path, name: str, content, match: str) -> None:
     if isinstance(content, str):
         good = bytearray((tones / "low" / "low_0.wav").read_bytes())
-        if content == "rate0":
-            good[24:28] = struct.pack("<I", 0)
+        if content in ("rate0", "ratehuge"):
+            good[24:28] = struct.pack("<I", 0 if content == "rate0" else 2**31 - 1)
         else:
             good[8:12] = b"XXXX"
         content = bytes(good)

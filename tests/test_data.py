@@ -221,6 +221,31 @@ def test_read_image_errors_name_the_file(tmp_path: Path) -> None:
         read_image(tmp_path / "cube.npy")
 
 
+def test_an_image_too_large_for_its_file_is_refused_from_its_header(tmp_path: Path, monkeypatch) -> None:
+    Image.new("1", (10000, 10000)).save(tmp_path / "bomb.png")  # 100 megapixels in a few kilobytes
+    assert (tmp_path / "bomb.png").stat().st_size < 100_000
+    with pytest.raises(
+        GanaugError, match=r"bomb\.png.* is 10000x10000 pixels \(100 megapixels\), over the limit of 64"
+    ):
+        read_image(tmp_path / "bomb.png")
+    Image.new("L", (40, 30)).save(tmp_path / "small.png")
+    monkeypatch.setenv("GANAUG_MAX_IMAGE_PIXELS", "1000")
+    with pytest.raises(GanaugError, match=r"small\.png.* 40x30 .*GANAUG_MAX_IMAGE_PIXELS"):
+        read_image(tmp_path / "small.png")
+    monkeypatch.setenv("GANAUG_MAX_IMAGE_PIXELS", "1200")
+    assert read_image(tmp_path / "small.png").shape == (30, 40, 1)
+
+
+def test_a_stray_huge_label_is_a_clear_error_not_a_huge_allocation(tmp_path: Path) -> None:
+    labels = np.array([0, 1, 0, 10**12])
+    np.savez(tmp_path / "bad.npz", train_images=np.zeros((4, 8, 8), np.uint8), train_labels=labels)
+    with pytest.raises(GanaugError, match=r"holds the label 1000000000000 among only 3 distinct value\(s\)"):
+        read_data(str(tmp_path / "bad.npz"))
+    labels[-1] = 5  # sparse but plausible: classes 2-4 are empty
+    np.savez(tmp_path / "ok.npz", train_images=np.zeros((4, 8, 8), np.uint8), train_labels=labels)
+    assert read_data(str(tmp_path / "ok.npz")).config.num_classes == 6
+
+
 def test_png16_decoder_handles_every_filter(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     img = rng.integers(0, 65536, (5, 4, 3), dtype=np.uint16)

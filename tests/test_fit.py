@@ -128,6 +128,21 @@ def test_a_damaged_export_or_teacher_is_refused_at_load(folder, tmp_path):
         ganaug.load_generator(run.export)
 
 
+def test_a_config_asking_for_a_huge_or_unknown_network_is_refused_before_allocating(folder, tmp_path):
+    run = ganaug.fit(folder, **TINY, steps=1, out=tmp_path, progress=False)
+    path = run.export / "config.json"
+    config = json.loads(path.read_text())
+    huge = {**config, "arch_args": {**config["arch_args"], "ch": 4096, "height": 1024, "width": 1024}}
+    path.write_text(json.dumps(huge))
+    with pytest.raises(
+        GanaugError, match=r"do not match .*config.json \(arch 'dcgan', [\d,]{14,} parameters as configured"
+    ):
+        ganaug.load_generator(run.export)  # refused from the file's header: nothing of that size was allocated
+    path.write_text(json.dumps({**config, "arch_args": {**config["arch_args"], "colour": 1}}))
+    with pytest.raises(GanaugError, match=r"describes a network that cannot be built \(arch 'dcgan'\).*colour"):
+        ganaug.load_generator(run.export)
+
+
 def test_resume_refuses_changed_options(folder, tmp_path):
     run = ganaug.fit(folder, **TINY, steps=2, out=tmp_path / "runs", progress=False)
     with pytest.raises(GanaugError, match="cannot change"):

@@ -31,6 +31,7 @@ from .convert import batch_to_model
 from .folder import SKIP_HINT
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".aifc")
+MAX_SAMPLE_RATE = 768_000  # the fastest rate audio hardware records at; a header claiming more is damaged
 AUDIO_TEXT = "WAV, FLAC, OGG/Vorbis and AIFF audio (read with soundfile)"
 DEFAULT_DURATION = 1.024
 DEFAULT_N_MELS = 64
@@ -179,15 +180,23 @@ def decode_audio(path: str | Path, data: bytes | None = None) -> tuple[np.ndarra
 
     path = Path(path)
     head = data[:64] if data is not None else None
-    if _wav_rate(path, head) == 0:
+    header_rate = _wav_rate(path, head)
+    if header_rate == 0:
         raise GanaugError(f"{str(path)!r} has a sample rate of 0 in its WAV header; the file is damaged")
+    if header_rate is not None and header_rate > MAX_SAMPLE_RATE:  # resampling from it would take gigabytes
+        raise GanaugError(
+            f"{str(path)!r} claims a sample rate of {header_rate} Hz in its WAV header, over {MAX_SAMPLE_RATE} Hz; "
+            "the file is damaged"
+        )
     try:
         source = io.BytesIO(data) if data is not None else str(path)
         wave, rate = soundfile.read(source, dtype="float32", always_2d=True)
     except (RuntimeError, TypeError, ValueError, OSError) as exc:  # soundfile.LibsndfileError is a RuntimeError
         raise GanaugError(f"cannot decode {str(path)!r} as audio ({exc}); accepted: {AUDIO_TEXT}") from exc
-    if rate <= 0:
-        raise GanaugError(f"{str(path)!r} has a sample rate of {rate}; the file is damaged")
+    if not 0 < rate <= MAX_SAMPLE_RATE:
+        raise GanaugError(
+            f"{str(path)!r} has a sample rate of {rate} Hz (accepted: 1 to {MAX_SAMPLE_RATE}); the file is damaged"
+        )
     if wave.shape[0] == 0:
         raise GanaugError(f"{str(path)!r} holds no audio samples")
     if not np.isfinite(wave).all():

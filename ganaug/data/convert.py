@@ -38,6 +38,20 @@ _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 _CHANNEL_NAMES = {1: "gray", 3: "RGB", 4: "RGBA"}
 
 
+def check_class_indices(labels: np.ndarray, what: str) -> None:
+    """Integer labels are class indices 0..K-1: K is 1 + the largest, so a stray huge value would make (and
+    allocate) that many classes. A clear error when K is over ``max(1000, 10 x the distinct values)``."""
+    if not labels.size:
+        return
+    top, distinct = int(labels.max()), len(np.unique(labels))
+    limit = max(1000, 10 * distinct)
+    if top + 1 > limit:
+        raise GanaugError(
+            f"{what} holds the label {top} among only {distinct} distinct value(s); labels must be class indices "
+            f"0..K-1, and {top + 1} classes is over the limit of {limit} here: renumber the classes from 0"
+        )
+
+
 def to_model(array: np.ndarray, value_range: Sequence[float]) -> torch.Tensor:
     """One H x W or H x W x C array (any dtype) -> a C x H x W float32 tensor, ``value_range`` mapped to [-1, 1]."""
     array = np.asarray(array)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import GanaugError
 from . import LabelledData
-from .convert import assemble
+from .convert import assemble, check_class_indices
 from .images import decode_image, normalize_array, pil_to_array, read_image
 
 IMAGE_NAMES = ("image", "img", "pixel_values")
@@ -132,6 +132,7 @@ def class_labels(
             f"use a labelled split instead of {split!r}"
         )
     if class_names is None:  # plain integer labels: K = 1 + the largest label in any split we can see
+        check_class_indices(raw_labels, f"label column {label_col!r} of {source!r}")
         top = max([int(raw_labels.max()) if raw_labels.size else -1] + [_max_label(d, label_col) for d in siblings])
         class_names = [str(k) for k in range(top + 1)]
     return raw_labels, class_names

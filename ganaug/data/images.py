@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
@@ -18,6 +19,22 @@ from ..errors import GanaugError
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".npy")
 FORMATS_TEXT = "PNG, JPEG, BMP, TIFF (8- or 16-bit; gray, RGB or RGBA) and .npy arrays (H x W or H x W x C)"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_IMAGE_PIXELS = 64_000_000
+"""The largest image ganaug decodes (width x height), checked from the file's header before decoding: a small file
+can unpack to gigabytes. ``GANAUG_MAX_IMAGE_PIXELS`` raises or lowers it."""
+
+
+def check_pixels(width: int, height: int, name: str) -> None:
+    """A clear error for an image larger than :data:`MAX_IMAGE_PIXELS` (or ``GANAUG_MAX_IMAGE_PIXELS``)."""
+    import os
+
+    limit = int(os.environ.get("GANAUG_MAX_IMAGE_PIXELS") or MAX_IMAGE_PIXELS)
+    if width * height > limit:
+        raise GanaugError(
+            f"{name!r} is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels), over the limit of "
+            f"{limit / 1e6:g} megapixels for one image (a small file can unpack to gigabytes); set "
+            "GANAUG_MAX_IMAGE_PIXELS to allow larger images"
+        )
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -39,13 +56,20 @@ def decode_image(data: bytes, name: str, suffix: str | None = None) -> np.ndarra
         if suffix == ".npy" or data[:6] == b"\x93NUMPY":
             array = np.load(io.BytesIO(data), allow_pickle=False)
         elif data[:8] == _PNG_SIGNATURE and data[24:25] == b"\x10" and data[25] in (2, 4, 6):
+            check_pixels(*struct.unpack(">II", data[16:24]), name)
             array = _decode_png16(data)
         elif suffix in (".tif", ".tiff") and _tifffile() is not None:
-            array = _tifffile().imread(io.BytesIO(data), key=0)
+            with _tifffile().TiffFile(io.BytesIO(data)) as tif:
+                page = tif.pages[0]
+                check_pixels(int(page.imagewidth), int(page.imagelength), name)
+                array = page.asarray()
         else:
-            with Image.open(io.BytesIO(data)) as img:
-                img.load()
-                array = pil_to_array(img)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the check below says it better
+                with Image.open(io.BytesIO(data)) as img:
+                    check_pixels(*img.size, name)
+                    img.load()
+                    array = pil_to_array(img)
     except GanaugError:
         raise
     except Exception as exc:  # decoders raise many types for a bad file

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import GanaugError
 from . import LabelledData
-from .convert import assemble
+from .convert import assemble, check_class_indices
 from .images import normalize_array
 
 
@@ -87,4 +87,5 @@ def _labels(raw: np.ndarray, key: str, path: Path) -> np.ndarray:
     labels = labels.astype(np.int64)
     if labels.size and labels.min() < 0:
         raise GanaugError(f"{key!r} in {str(path)!r} holds negative labels ({int(labels.min())}); expected 0..K-1")
+    check_class_indices(labels, f"{key!r} in {str(path)!r}")
     return labels
