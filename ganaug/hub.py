@@ -100,6 +100,9 @@ def hub_errors(repo_id: str, revision: str | None = None, token: str | None = No
         from huggingface_hub import constants
 
         state = "HF_HUB_OFFLINE is set" if constants.HF_HUB_OFFLINE else "the Hub cannot be reached"
+        answered = _status(exc.__cause__) if exc.__cause__ is not None else None
+        if answered is not None and not constants.HF_HUB_OFFLINE:  # reached, but it failed: say how
+            state = f"the Hub answered {answered}" + (" (a server error: try again later)" if answered >= 500 else "")
         if write:
             raise GanaugError(f"cannot push to {where}: {state}") from exc
         raise GanaugError(
@@ -175,12 +178,18 @@ def download_model(spec: str, files: list[str] | None = None, token: str | None 
 
 
 def pull(repo_spec: str, out: str | Path | None = None, token: str | None = None) -> Path:
-    """Download an export (config, weights, card, sample grid) into ``out``, or just into the cache.
+    """Download an export (config, weights, card, sample grid) into ``out``, or just into the cache. ``repo_spec`` is
+    ``[hf-hub:]OWNER/NAME[@REVISION]`` or a name from the pretrained registry (``ganaug list``).
 
     Example:
         >>> pull("my-org/breastmnist-cgan@v1", out="models/breastmnist")  # doctest: +SKIP
     """
-    folder = download_model(repo_spec, files=PULL_FILES, token=token)
+    from . import pretrained
+
+    if pretrained.get(repo_spec) is not None:  # a registry name: its published repo and revision, checked
+        folder = pretrained.resolve(repo_spec)
+    else:
+        folder = download_model(repo_spec, files=PULL_FILES, token=token)
     if out is None:
         return folder
     from .fileio import check_writable

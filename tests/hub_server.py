@@ -92,6 +92,7 @@ class FakeHub:
         self.repos: dict[tuple[str, str], Repo] = {}
         self.lfs: dict[str, bytes] = {}
         self.requests: list[tuple[str, str, str]] = []  # (method, path, authorization header or "")
+        self.fail_with: int | None = None  # answer every request with this status (a server error)
         self.lock = threading.RLock()
         self.server: ThreadingHTTPServer | None = None
 
@@ -231,6 +232,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake.requests.append((method, parts.path, auth))
         try:
             with self.fake.lock:
+                if self.fake.fail_with is not None:
+                    raise HubError(self.fake.fail_with, "Internal Server Error")
                 user = self.fake.user(auth)
                 _route(self, method, segments, query, body, user)
         except HubError as exc:

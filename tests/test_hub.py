@@ -210,6 +210,16 @@ def test_pull_into_folder(hub, tiny_run, tmp_path):
     assert torch.allclose(local_samples(out), local_samples(tiny_run), atol=1e-6)
 
 
+def test_pull_says_when_the_hub_answered_with_a_server_error(hub, tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    hub.fail_with = 500
+    with pytest.raises(GanaugError, match=r"the Hub answered 500 \(a server error: try again later\)"):
+        pull("alice/anything", out=tmp_path / "pulled")
+    assert not (tmp_path / "pulled").exists()
+
+
 def test_registry_entry_checks_sha256(hub, tiny_run, tmp_path, monkeypatch):
     from ganaug import pretrained
 
@@ -221,8 +231,14 @@ def test_registry_entry_checks_sha256(hub, tiny_run, tmp_path, monkeypatch):
     (registry / "tiny-demo.json").write_text(json.dumps(good.to_dict()))
     bad = {**good.to_dict(), "name": "tiny-tampered", "sha256": "0" * 64}
     (registry / "tiny-tampered.json").write_text(json.dumps(bad))
+    unpublished = {**good.to_dict(), "name": "tiny-unpublished", "published": False}
+    (registry / "tiny-unpublished.json").write_text(json.dumps(unpublished))
     monkeypatch.setenv("GANAUG_REGISTRY", str(registry))
     assert torch.allclose(local_samples("tiny-demo"), local_samples(tiny_run), atol=1e-6)
+    pulled = pull("tiny-demo", out=tmp_path / "pulled")  # a registry name pulls its published revision
+    assert torch.allclose(local_samples(pulled), local_samples(tiny_run), atol=1e-6)
+    with pytest.raises(GanaugError, match="'tiny-unpublished' is in the registry but not published on the Hub yet"):
+        pull("tiny-unpublished")
     with pytest.raises(GanaugError, match="refusing hf-hub:alice/registry-model@.*sha256"):
         ganaug.load_generator("tiny-tampered")
     monkeypatch.chdir(tmp_path)
