@@ -48,6 +48,19 @@ def _metric_values(metrics: dict, prefix: str = "") -> list[tuple[str, float]]:
     return out
 
 
+def _load_note(training: dict) -> str:
+    """On a CPU: the CPU time the steps took, and a warning when other work shared the machine (its wall-clock time
+    then overstates the cost)."""
+    if not str(training.get("device_name", "")).startswith("CPU"):
+        return ""
+    cpu, load, cores = training.get("cpu_seconds"), training.get("load_average"), training.get("cpu_cores")
+    note = f" ({_duration(float(cpu))} of CPU time)" if cpu else ""
+    if load is not None and cores and float(load) > 0.75 * int(cores):
+        busy = f"load average {float(load):.1f} on {cores} cores"
+        note += f"; the machine was busy ({busy}), so that time overstates the cost"
+    return note
+
+
 def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
@@ -173,8 +186,9 @@ def render_card(config: dict, name: str, repo_id: str | None = None, source: str
         f"EMA decay {training.get('ema_decay')}; seed {training.get('seed')}",
         f"- discriminator augmentation `{training.get('augment')}`, final strength p = "
         f"{float(training.get('final_augment_p') or 0):.3f}",
-        f"- {steps} steps in {_duration(seconds)} on {training.get('device_name', 'unknown')}, "
+        f"- {steps} steps in {_duration(seconds)} of wall-clock time on {training.get('device_name', 'unknown')}, "
         f"{training.get('precision', 'fp32')}"
+        + _load_note(training)
         + (f"; exported {config['created'][:10]}" if config.get("created") else ""),
         "",
         "The exact command:",

@@ -40,6 +40,20 @@ def test_card_metadata_without_metrics(config):
     assert _validate_yaml(card)[1] == 200
 
 
+def test_card_gives_cpu_time_and_says_when_the_machine_was_busy(config):
+    assert config["training"]["cpu_seconds"] >= 0 and config["training"]["cpu_cores"] >= 1
+    cfg = copy.deepcopy(config)
+    cfg["training"].update(device_name="CPU (2 threads)", train_seconds=600, cpu_seconds=480, cpu_cores=2)
+    cfg["training"]["load_average"] = 3.4
+    busy = render_card(cfg, "tiny")
+    assert "in 10.0 min of wall-clock time on CPU (2 threads)" in busy and "(8.0 min of CPU time)" in busy
+    assert "the machine was busy (load average 3.4 on 2 cores), so that time overstates the cost" in busy
+    cfg["training"]["load_average"] = 0.9
+    assert "busy" not in render_card(cfg, "tiny")
+    cfg["training"]["device_name"] = "NVIDIA H200"
+    assert "of CPU time" not in render_card(cfg, "tiny")
+
+
 def test_card_with_metrics_medical_and_hub_data(config):
     cfg = copy.deepcopy(config)
     cfg["training"].update(preset="medical", license="cc-by-4.0")

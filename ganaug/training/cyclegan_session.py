@@ -172,11 +172,12 @@ def train_cyclegan(
         )
         compile_notes = trainer.compile() if cfg.compile else []
         name_source = "-".join(Path(s.removeprefix("hf:").rstrip("/")).name for s in resolved["data_source"])
-        run_dir, run, train_seconds, wall_seconds = start_run(
+        run_dir, run, spent_before = start_run(
             trainer, engine.is_main, cfg, run_dir, resolved, name_source, resolved["notes"] + compile_notes
         )
 
-        spent = wall_seconds + since(started)
+        train_seconds, cpu_seconds = spent_before["train"], spent_before["cpu"]
+        spent = spent_before["wall"] + since(started)
         budget = Budget(cfg, engine, trainer.step, spent, resolved.get("user_set", [])) if cfg.max_time else None
         new_run = trainer.step == 0
         if budget is not None and new_run:
@@ -186,10 +187,11 @@ def train_cyclegan(
         stop = False
         with bar:
             while trainer.step < cfg.steps and not stop:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 stats = checked_step(trainer, run_dir if run else None, "lower --lr-g/--lr-d or --grad-clip 1")
                 took = time.perf_counter() - t0
                 train_seconds += took
+                cpu_seconds += time.process_time() - c0
                 images_since += cfg.batch_size
                 step = trainer.step
                 if budget is not None:
@@ -212,7 +214,7 @@ def train_cyclegan(
                     save_grid(grid, len(grid) // 6, run.path / "samples" / f"step-{step:07d}.png")
                 if step % cfg.checkpoint_every == 0 or final:
                     tensors, meta = trainer.state()
-                    meta.update(train_seconds=train_seconds, config=cfg.to_dict())
+                    meta.update(train_seconds=train_seconds, cpu_seconds=cpu_seconds, config=cfg.to_dict())
                     if budget is not None:
                         meta.update(wall_seconds=budget.spent())
                     save_checkpoint(run_dir, step, tensors, meta, keep=cfg.keep_checkpoints)

@@ -109,12 +109,12 @@ def find_run_dir(path: str | Path) -> Path:
 
 def start_run(
     trainer, is_main: bool, cfg, run_dir: Path | None, resolved: dict, data_name: str, notes: list[str]
-) -> tuple[Path, RunFolder | None, float, float]:
+) -> tuple[Path, RunFolder | None, dict[str, float]]:
     """Open a new run folder, or resume ``run_dir`` from its last checkpoint into ``trainer``.
 
     Rank 0 holds the folder's lock from here (``run.close()`` frees it). Returns the run folder's path, the RunFolder
-    (rank 0 only), the training seconds already spent (steps only) and
-    the wall-clock seconds a ``--max-time`` budget already spent (grids, checkpoints and the teacher too).
+    (rank 0 only) and the seconds already spent: ``train`` (wall-clock time in steps), ``cpu`` (this process's CPU time
+    in steps, all threads) and ``wall`` (what a ``--max-time`` budget counts: grids, checkpoints, the teacher too).
     """
     from .checkpoint import load_newest_whole
 
@@ -122,15 +122,16 @@ def start_run(
     if not resuming:
         run_dir = new_run_dir(cfg.out, cfg.name, data_name) if is_main else Path(".")
     run = RunFolder(run_dir, lock=True) if is_main else None
-    train_seconds = wall_seconds = 0.0
+    spent = {"train": 0.0, "cpu": 0.0, "wall": 0.0}
     try:
         if resuming:
             found = load_newest_whole(run_dir)
             if found is not None:
                 _, tensors, meta = found
                 trainer.load_state(tensors, meta)
-                train_seconds = float(meta.get("train_seconds", 0.0))
-                wall_seconds = float(meta.get("wall_seconds", train_seconds))
+                spent["train"] = float(meta.get("train_seconds", 0.0))
+                spent["cpu"] = float(meta.get("cpu_seconds", 0.0))
+                spent["wall"] = float(meta.get("wall_seconds", spent["train"]))
             if run:
                 run.truncate_log(trainer.step)
         if run:
@@ -141,4 +142,4 @@ def start_run(
         if run:
             run.close()
         raise
-    return run_dir, run, train_seconds, wall_seconds
+    return run_dir, run, spent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import time
 from pathlib import Path
 
@@ -87,10 +88,11 @@ def train_session(
     try:
         trainer = Trainer(cfg, labelled.images, labelled.labels, arch_args, engine)
         compile_notes = trainer.compile() if cfg.compile else []
-        run_dir, run, train_seconds, wall_seconds = start_run(
+        run_dir, run, spent_before = start_run(
             trainer, engine.is_main, cfg, run_dir, resolved, resolved["data_source"], resolved["notes"] + compile_notes
         )
-        spent = wall_seconds + since(started)
+        train_seconds, cpu_seconds = spent_before["train"], spent_before["cpu"]
+        spent = spent_before["wall"] + since(started)
         budget = Budget(cfg, engine, trainer.step, spent, resolved.get("user_set", [])) if cfg.max_time else None
         new_run = trainer.step == 0
         teacher = _teacher(cfg, labelled, engine.device, run.path / "teacher") if run else None
@@ -104,7 +106,7 @@ def train_session(
 
         def checkpoint() -> None:
             tensors, meta = trainer.state()
-            meta.update(train_seconds=train_seconds, config=cfg.to_dict())
+            meta.update(train_seconds=train_seconds, cpu_seconds=cpu_seconds, config=cfg.to_dict())
             if budget is not None:
                 meta.update(wall_seconds=budget.spent())
             save_checkpoint(run_dir, trainer.step, tensors, meta, keep=cfg.keep_checkpoints)
@@ -122,11 +124,12 @@ def train_session(
         stop = False
         with bar:
             while trainer.step < cfg.steps and not stop:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 hint = "a lower --lr-d/--lr-g, --grad-clip 1, --r1-gamma 1 or --loss hinge"
                 stats = checked_step(trainer, run_dir if run else None, hint)
                 took = time.perf_counter() - t0
                 train_seconds += took
+                cpu_seconds += time.process_time() - c0
                 images_since += cfg.batch_size
                 step = trainer.step
                 if budget is not None:
@@ -159,6 +162,9 @@ def train_session(
             info = {
                 "steps_done": trainer.step,
                 "train_seconds": round(train_seconds, 1),
+                "cpu_seconds": round(cpu_seconds, 1),
+                "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+                "cpu_cores": os.cpu_count(),
                 "device_name": device_name(engine.device),
                 "processes": engine.world_size,
                 **({"max_time_s": budget.seconds} if budget is not None else {}),
