@@ -38,7 +38,8 @@ def write_export(folder: Path, net: nn.Module, config: dict, name: str, ncol: in
         state = {k: v for k, v in net.state_dict().items()}
         save_tensors(tmp / WEIGHTS_NAME, state, metadata={"format": "pt", "ganaug_arch": config["arch"]})
         write_json(tmp / CONFIG_NAME, {**config, "sha256": {WEIGHTS_NAME: sha256_file(tmp / WEIGHTS_NAME)}})
-        nc = max(1, len(config["data"].get("class_names") or []))
-        save_grid(class_grid(net, nc, config["arch_args"]["latent_dim"], ncol), ncol, tmp / "samples.png")
+        names = config["data"].get("class_names") or []
+        grid = class_grid(net, max(1, len(names)), config["arch_args"]["latent_dim"], ncol)
+        save_grid(grid, ncol, tmp / "samples.png", row_labels=names if len(names) > 1 else None)
         write_text(tmp / "README.md", render_card(config, name))
     return Path(folder)

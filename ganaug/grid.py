@@ -27,10 +27,32 @@ def grid_image(images: torch.Tensor, ncol: int, min_cell: int = 48, pad: int = 2
     return arr if c != 1 else arr[..., :1]
 
 
-def save_grid(images: torch.Tensor, ncol: int, path: str | Path, min_cell: int = 48) -> Path:
-    """Write :func:`grid_image` as a PNG, atomically."""
+def save_grid(
+    images: torch.Tensor, ncol: int, path: str | Path, min_cell: int = 48, row_labels: list[str] | None = None
+) -> Path:
+    """Write :func:`grid_image` as a PNG, atomically; ``row_labels`` (one per row: the class names) are written in a
+    margin on the left."""
     from PIL import Image
 
     arr = grid_image(images, ncol, min_cell)
     img = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)
+    if row_labels:
+        img = _label_rows(img, [str(t) for t in row_labels])
     return atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
+
+
+def _label_rows(img, labels: list[str]):
+    """``img`` with a white margin on the left holding one label per row (cut to 24 characters)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    texts = [t if len(t) <= 24 else t[:23] + "…" for t in labels]
+    draw = ImageDraw.Draw(img)
+    margin = 8 + max(int(draw.textlength(t, font=font)) for t in texts)
+    out = Image.new(img.mode, (img.width + margin, img.height), 255 if img.mode == "L" else (255,) * len(img.mode))
+    out.paste(img, (margin, 0))
+    pen = ImageDraw.Draw(out)
+    row_h = img.height / len(texts)
+    for i, text in enumerate(texts):
+        pen.text((4, int(row_h * (i + 0.5)) - 6), text, fill=0 if img.mode == "L" else (0,) * len(img.mode), font=font)
+    return out

@@ -143,6 +143,22 @@ def test_a_config_asking_for_a_huge_or_unknown_network_is_refused_before_allocat
         ganaug.load_generator(run.export)
 
 
+def test_sample_grids_name_their_rows(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from ganaug.grid import save_grid
+
+    plain = np.asarray(Image.open(save_grid(torch.ones(16, 1, 8, 8), 8, tmp_path / "plain.png")))
+    labelled = np.asarray(Image.open(save_grid(torch.ones(16, 1, 8, 8), 8, tmp_path / "rows.png",
+                                               row_labels=["benign", "malignant"])))  # fmt: skip
+    margin = labelled.shape[1] - plain.shape[1]
+    assert margin > 20 and labelled.shape[0] == plain.shape[0]
+    assert np.array_equal(labelled[:, margin:], plain)  # the grid itself is unchanged
+    half = plain.shape[0] // 2
+    assert (labelled[:half, :margin] < 128).any() and (labelled[half:, :margin] < 128).any()  # a label in each row
+
+
 def test_resume_refuses_changed_options(folder, tmp_path):
     run = ganaug.fit(folder, **TINY, steps=2, out=tmp_path / "runs", progress=False)
     with pytest.raises(GanaugError, match="cannot change"):

@@ -149,7 +149,8 @@ def train_session(
                 if step % cfg.sample_every == 0 or final:
                     ncol = 8
                     images = class_grid(trainer.ema.shadow, arch_args["num_classes"], arch_args["latent_dim"], ncol)
-                    save_grid(images, ncol, run.path / "samples" / f"step-{step:07d}.png")
+                    save_grid(images, ncol, run.path / "samples" / f"step-{step:07d}.png",
+                              row_labels=labelled.config.class_names)  # fmt: skip
                 if tracker and (step % cfg.eval_every == 0 or final):
                     run.log(tracker.evaluate(step, trainer.ema.shadow))
                 if step % cfg.checkpoint_every == 0 or final:
