@@ -47,6 +47,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200, help="training steps when no --model is given")
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="ganaug-example-"))
+    if not args.work:
+        print(f"working folder: {work} (the data, the run and its outputs; delete it when done, or pass --work DIR)")
 
     classes = ganaug.load_generator(args.model).class_names if args.model else ["red", "green", "blue"]
     data = write_shapes(work / "shapes", classes, args.images, size=16)

@@ -67,6 +67,8 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=12, help="synthetic slices per class without --data")
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="ganaug-medical-"))
+    if not args.work:
+        print(f"working folder: {work} (the data, the run and its outputs; delete it when done, or pass --work DIR)")
     data = args.data or write_scans(work / "scans", per_class=args.scans)
     meanings = "normal=no finding;lesion=hyperdense round lesion" if not args.data else ""
 

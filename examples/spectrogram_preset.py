@@ -50,6 +50,8 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=12, help="synthetic clips per class without --data")
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="ganaug-audio-"))
+    if not args.work:
+        print(f"working folder: {work} (the data, the run and its outputs; delete it when done, or pass --work DIR)")
     data = args.data or write_sweeps(work / "sweeps", per_class=args.clips)
 
     # 1. Train on log-mel spectrograms (64 mels x 64 frames, ~1 s); augmentation shifts along time only.
