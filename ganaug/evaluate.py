@@ -296,7 +296,24 @@ def evaluate(
             g, type(real)(x_tr, y_tr, dc), heldout=type(held)(held.images, y_test, dc), device=device,
             epochs=epochs, folder=out_dir, pairs_path=out_dir / "memorisation_pairs.png",
         )  # fmt: skip
+        caveat = cas_caveat(result["quality"], g.num_classes, result["verdict"])
+        if caveat:
+            result["verdict_caveat"] = caveat
+            notes.append(caveat)
     return write_outputs(result, model, out_dir, warn)
+
+
+def cas_caveat(quality: dict, num_classes: int, verdict_text: str) -> str | None:
+    """What the verdict must say when a classifier trained on the synthetic samples alone is at chance (balanced
+    accuracy within 0.05 of 1/K): the samples carry no class, so any gain is regularisation, not their content."""
+    cas = (quality.get("cas") or {}).get("balanced_accuracy")
+    chance = 1.0 / max(1, num_classes)
+    if cas is None or cas > chance + 0.05:
+        return None
+    why = f"a classifier trained on the synthetic samples alone is at chance (CAS {cas:.3f}, chance {chance:.3f})"
+    if verdict_text == "helps":
+        return f"{why}: the gain comes from their regularising effect, not from classes they carry"
+    return f"{why}: the samples do not carry their classes"
 
 
 def _teacher(g, x: torch.Tensor, y: torch.Tensor, names: list[str], epochs: int, device: str):

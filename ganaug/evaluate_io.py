@@ -41,6 +41,9 @@ def card_entry(result: dict) -> dict:
     return {f"downstream[{name}]": entry}
 
 
+WEAK_EXTRACTOR = 0.7  # balanced accuracy under which the feature-space figures get a reliability note
+
+
 def quality_markdown(q: dict) -> str:
     def num(v: Any) -> str:
         return "—" if v is None else f"{v:.4g}"
@@ -59,6 +62,19 @@ def quality_markdown(q: dict) -> str:
             f"held-out real images score {num(q.get('inception_score_real'))}. It runs from 1 to the number of "
             "classes, rewards confident and balanced predictions of a classifier trained on this data, and is not "
             "comparable with ImageNet Inception Scores.",
+        ]
+    acc = q.get("extractor_balanced_accuracy")
+    if acc is not None:
+        weak = acc < WEAK_EXTRACTOR
+        lines += [
+            "",
+            f"The extractor tells the held-out classes apart at {acc:.3f} balanced accuracy"
+            + (
+                f" (under {WEAK_EXTRACTOR}): precision, recall, density and coverage in its feature space are weak "
+                "evidence here; trust CAS and the downstream arms more."
+                if weak
+                else "."
+            ),
         ]
     m = q.get("memorisation")
     if m:

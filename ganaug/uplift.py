@@ -169,6 +169,8 @@ def markdown(result: dict) -> str:
         boot = fmt(u["bootstrap"], signed=True) if u.get("bootstrap") else "—"
         lines.append(f"| {name} | {fmt(u[PRIMARY], signed=True)} | {boot} | {u['verdict']} |")
     lines += ["", f"**Verdict: {result['verdict']}** ({result['verdict_reason']})", ""]
+    if result.get("verdict_caveat"):
+        lines += [f"**But:** {result['verdict_caveat']}.", ""]
     recipe = result.get("recipe")
     if recipe:
         what = recipe["name"] if recipe["add"] else "add no synthetic samples"

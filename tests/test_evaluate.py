@@ -149,6 +149,8 @@ def test_evaluate_command_end_to_end(gray_model, gray_sets):
     boot = result["uplift"]["duplicate"]["bootstrap"]
     assert boot["low"] <= boot["mean"] <= boot["high"] and boot["n"] == 2000
     assert result["quality"]["extractor"].startswith("ganaug-cnn-")
+    assert 0 <= result["quality"]["extractor_balanced_accuracy"] <= 1
+    assert "The extractor tells the held-out classes apart at" in proc.stdout
     config = json.loads((export / "config.json").read_text())
     assert config["recipe"]["add"] == result["recipe"]["add"] and config["recipe"]["ratio"] == 0.5
     Recipe.from_dict(config["recipe"])  # the written recipe loads back
@@ -171,6 +173,20 @@ def test_seeds_in_worker_processes_give_the_same_results(gray_model, gray_sets, 
     assert len(one["arms"]["classical+ganaug"]["test"]) == 3 and one["verdict"] == two["verdict"]
     with pytest.raises(GanaugError, match="jobs must be >= 0"):
         evaluate(gray_model, data, test, jobs=-1, out=tmp_path / "bad", **FAST)
+
+
+def test_the_verdict_says_when_the_samples_alone_teach_nothing_and_when_the_extractor_is_weak():
+    from ganaug.evaluate import cas_caveat
+    from ganaug.evaluate_io import quality_markdown
+
+    at_chance = {"cas": {"balanced_accuracy": 0.52}}
+    assert "regularising effect" in cas_caveat(at_chance, 2, "helps")
+    assert "do not carry their classes" in cas_caveat(at_chance, 2, "no measurable effect")
+    assert cas_caveat({"cas": {"balanced_accuracy": 0.52}}, 10, "helps") is None  # far above 1/10
+    assert cas_caveat({}, 2, "helps") is None
+    q = {"extractor": "ganaug-cnn-x", "fid": 1.0, "extractor_balanced_accuracy": 0.55}
+    assert "weak evidence here" in quality_markdown(q)
+    assert "weak evidence" not in quality_markdown({**q, "extractor_balanced_accuracy": 0.9})
 
 
 def test_paired_bootstrap_over_test_samples():

@@ -112,6 +112,7 @@ def measure_quality(
     k = kid(f_ref, f_fake, seed=seed)
     out["kid"], out["kid_std"] = k if k else (None, None)
     out.update(precision_recall(f_ref, f_fake))
+    out["extractor_balanced_accuracy"] = _extractor_accuracy(ex, ref.images, ref_y)
     out["per_class_fid"] = per_class_fid(f_ref, ref_y, f_fake, fake_y, names)
     out.update(_inception_scores(is_classifier, ex, fake_x, ref.images, train, folder, device, epochs, seed))
     if cas:  # on class-balanced samples (at least CAS_PER_CLASS of every class the reference holds)
@@ -160,3 +161,17 @@ def card_metrics(quality: dict) -> dict:
     if clf and clf != quality["extractor"] and "inception_score" in values:
         out[f"quality[{clf}]"] = {"inception_score": values.pop("inception_score")}
     return out
+
+
+def _extractor_accuracy(ex, images: torch.Tensor, labels: torch.Tensor) -> float | None:
+    """How well a classifier extractor tells the reference's classes apart (balanced accuracy): precision, recall,
+    density and coverage are measured in its feature space, so a weak one makes them weak figures. None for an
+    extractor without class logits (InceptionV3)."""
+    if not hasattr(ex, "logits"):
+        return None
+    from ..uplift import scores
+
+    if len(labels) < 2:
+        return None
+    proba = torch.softmax(ex.logits(images), 1).numpy()
+    return round(float(scores(labels.numpy(), proba)["balanced_accuracy"]), 4)
