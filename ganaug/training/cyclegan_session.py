@@ -203,7 +203,8 @@ def train_cyclegan(
                     continue
                 if step % cfg.log_every == 0 or final:
                     now = time.perf_counter()
-                    run.log({"step": step, **stats, "images_per_s": images_since / max(now - last, 1e-9)})
+                    speed = images_since / max(now - last, 1e-9)
+                    run.log({"step": step, **stats, "images_per_s": speed, "train_seconds": round(train_seconds, 2)})
                     last, images_since = now, 0
                     losses = f"D {stats['loss_d']:.3f} G {stats['loss_g']:.3f} cycle {stats['cycle_l1']:.3f}"
                     bar.update(task, completed=step, losses=losses)
