@@ -309,8 +309,7 @@ def test_batch_rows_are_their_recorded_seeds(tiny_run):
     """A collated batch is generated from per-row seeds: each row is the image its (class, seed) gives alone."""
     t = GANAugment(tiny_run, p=1.0, seed=0)
     images, labels = make_input("batch-u8"), torch.tensor([0, 1, 2, 1])
-    t._pending[0] = labels
-    params = t.make_params([images])
+    params = t.make_params([images], labels)
     out = t.transform(images, params)
     for row, (c, s) in enumerate(zip(params["classes"], params["seeds"], strict=True)):
         alone = GANAugment(tiny_run, p=1.0).sampler.seeded([c], [s])
@@ -324,8 +323,7 @@ def test_reuse_pool_serves_recorded_seeds(tiny_run):
     image = make_input("tensor-u8")
     seeds = []
     for _ in range(8):
-        t._pending[0] = 1
-        seeds += t.make_params([image])["seeds"]
+        seeds += t.make_params([image], 1)["seeds"]
     assert len(set(seeds)) == 4 and sorted(seeds[:4]) == sorted(seeds[4:])
 
 
@@ -381,3 +379,34 @@ def test_recorded_seeds_under_a_teacher_filter_do_not_depend_on_the_batch(tiny_r
     sampler._seeded.clear()
     raw = _OrderTeacher().accepts(sampler.seeded([1] * len(seeds), seeds), 1).float().mean()
     assert raw < 1.0 and _OrderTeacher().accepts(together, 1).float().mean() > raw  # rejected ones were replaced
+
+
+def test_one_instance_serves_several_threads_each_with_its_own_labels(tiny_run):
+    """Labels travel with the call, not through state on the instance: threads sharing it never mix them up."""
+    import threading
+
+    t = GANAugment(tiny_run, p=1.0)
+    real_seeded, seen, errors = t.sampler.seeded, threading.local(), []
+
+    def seeded(labels, seeds):
+        if list(labels) != [seen.label]:
+            errors.append((seen.label, list(labels)))
+        return real_seeded(labels, seeds)
+
+    t.sampler.seeded = seeded
+    image = make_input("tensor-u8")
+
+    def work(label: int) -> None:
+        seen.label = label
+        try:
+            for _ in range(30):
+                t((image, label))
+        except Exception as exc:  # noqa: BLE001 - any failure in a thread is the finding
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=work, args=(c % 3,)) for c in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []

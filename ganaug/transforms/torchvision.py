@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import PIL.Image
 import torch
+from torch.utils._pytree import tree_flatten, tree_unflatten
 from torchvision import tv_tensors
 from torchvision.transforms.v2 import Transform
 from torchvision.transforms.v2.functional import is_pure_tensor
@@ -120,13 +121,6 @@ def find_label(sample: Any) -> Any:
     return MISSING
 
 
-def _capture_labels(module: GANAugment, args: tuple) -> None:
-    """Forward pre-hook: keep the sample's labels for ``make_params`` (v2 passes it only the images)."""
-    getter = module.labels_getter
-    skip = getter is None or module.p <= 0.0  # p = 0 changes nothing, whatever the sample holds
-    module._pending[0] = MISSING if skip else getter(args if len(args) > 1 else args[0])
-
-
 class GANAugment(Transform):
     """With probability ``p``, replace an image by a synthetic one of the same class (``mode="mix"``: blend them).
 
@@ -199,8 +193,6 @@ class GANAugment(Transform):
         self.mean, self.std = mean, std
         self._stream = PrivateStream(self.sampler.seed)
         self._pool = SeedPool(self.sampler.batch_size, self.reuse) if self.reuse > 1 else None
-        self._pending: list[Any] = [MISSING]  # a list, not an attribute: nn.Module's __setattr__ is slow
-        self.register_forward_pre_hook(_capture_labels)
 
     def _label_list(self, labels: Any, n: int) -> list[int]:
         if labels is MISSING:
@@ -221,11 +213,22 @@ class GANAugment(Transform):
     def check_inputs(self, flat_inputs: list[Any]) -> None:
         kinds = annotation_kinds(flat_inputs) if self.p > 0.0 and self.annotations == "error" else []
         if kinds:
-            self._pending[0] = MISSING
             raise annotations_error("GANAugment", kinds, "torchvision")
 
-    def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
-        labels, self._pending[0] = self._pending[0], MISSING
+    def forward(self, *inputs: Any) -> Any:
+        """``Transform.forward``, with the sample's labels read from its inputs and handed to ``make_params`` (the way
+        v2's ``SanitizeBoundingBoxes`` reads them), so one instance can serve several threads at once."""
+        sample = inputs if len(inputs) > 1 else inputs[0]
+        flat_inputs, spec = tree_flatten(sample)
+        self.check_inputs(flat_inputs)
+        getter = self.labels_getter
+        labels = MISSING if getter is None or self.p <= 0.0 else getter(sample)  # p = 0 needs no label
+        needs = self._needs_transform_list(flat_inputs)
+        params = self.make_params([x for x, n in zip(flat_inputs, needs, strict=True) if n], labels)
+        outputs = [self.transform(x, params) if n else x for x, n in zip(flat_inputs, needs, strict=True)]
+        return tree_unflatten(outputs, spec)
+
+    def make_params(self, flat_inputs: list[Any], labels: Any = MISSING) -> dict[str, Any]:
         if self.p <= 0.0 or not flat_inputs:  # nothing will be replaced: no label is needed
             return {"rows": None}
         n = batch_rows(flat_inputs)
