@@ -6,7 +6,6 @@ so ``A.to_dict`` / ``A.from_dict`` round-trip a pipeline that holds it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,7 +17,7 @@ from pydantic import Field, model_validator
 from .albumentations_translate import GANTranslate, SampleRules, check_source
 from .errors import GanaugValueError
 from .recipe import apply_to_stream
-from .sampling import Sampler, derive_seed, worker_id
+from .sampling import Sampler, private_seed
 from .transforms import functional as F
 from .transforms.options import SEED_HIGH, check_annotations, check_options, class_filter, class_of, missing_label_error
 
@@ -106,7 +105,7 @@ class GANAugment(SampleRules, A.ImageOnlyTransform):
         self.mean, self.std = mean, std
         self.annotations = check_annotations(annotations)
         self._sampler = sampler
-        self._private: tuple[tuple[int, int], np.random.Generator] | None = None
+        self._private: tuple[tuple[int, int, int], np.random.Generator] | None = None
         self.classes = None if classes is None else [classes] if isinstance(classes, (str, int)) else list(classes)
         self._classes = class_filter(self._sampler, self.classes)
 
@@ -117,9 +116,9 @@ class GANAugment(SampleRules, A.ImageOnlyTransform):
         """``random_generator``, or with ``sample_seed`` a private stream (per process and DataLoader worker)."""
         if self.sample_seed is None:
             return self.random_generator
-        owner = (os.getpid(), worker_id())
+        owner, seed = private_seed(self.sample_seed)
         if self._private is None or self._private[0] != owner:
-            self._private = (owner, np.random.default_rng(derive_seed(self.sample_seed, owner[1] + 1)))
+            self._private = (owner, np.random.default_rng(seed))
         return self._private[1]
 
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

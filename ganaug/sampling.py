@@ -48,6 +48,15 @@ def worker_id() -> int:
     return -1 if info is None else int(info.id)
 
 
+def private_seed(seed: int) -> tuple[tuple[int, int, int], int]:
+    """The owner (process, DataLoader worker, the worker's torch seed) and the seed of a ``seed=`` private stream in
+    this process. In a worker the DataLoader's per-epoch worker seed is mixed in, so each epoch's fresh workers draw
+    new samples (reproducibly, with a seeded loader) instead of repeating the first epoch's."""
+    wid = worker_id()
+    owner = (os.getpid(), wid, torch.initial_seed() if wid >= 0 else 0)
+    return owner, derive_seed(seed, wid + 1, owner[2])
+
+
 class Sampler:
     """Batched, buffered sampling from a ganaug generator; picklable, loads the generator lazily in each worker.
 

@@ -410,3 +410,19 @@ def test_one_instance_serves_several_threads_each_with_its_own_labels(tiny_run):
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def test_a_private_seed_gives_new_samples_each_epoch_of_fresh_workers_and_the_same_run_twice(tiny_run):
+    """seed=: each epoch's new workers carry the DataLoader's new worker seeds, so epochs differ; a seeded loader
+    gives the same epochs again."""
+    items = [(make_input("tensor-u8", seed=0), i % 3) for i in range(4)]
+    data = TransformedDataset(items, GANAugment(tiny_run, p=1.0, seed=7))
+
+    def two_epochs():
+        loader = DataLoader(data, batch_size=4, num_workers=1, generator=torch.Generator().manual_seed(0))
+        return [torch.cat([images for images, _ in loader]) for _ in range(2)]
+
+    first, second = two_epochs()
+    assert not torch.equal(first, second)  # fresh workers, fresh samples
+    again = two_epochs()
+    assert torch.equal(first, again[0]) and torch.equal(second, again[1])

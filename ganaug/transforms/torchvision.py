@@ -8,7 +8,6 @@ so ``torch.manual_seed`` reproduces it; every image of a sample gets the same sy
 from __future__ import annotations
 
 import enum
-import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from torchvision.transforms.v2.functional import is_pure_tensor
 from ..errors import GanaugValueError
 from ..generator import Generator
 from ..recipe import apply_to_stream
-from ..sampling import Sampler, derive_seed, worker_id
+from ..sampling import Sampler, private_seed
 from . import functional as F
 from .options import (
     SEED_HIGH,
@@ -67,7 +66,7 @@ class PrivateStream:
 
     def __init__(self, seed: int | None):
         self.seed = seed
-        self._owner: tuple[int, int] | None = None
+        self._owner: tuple[int, int, int] | None = None
         self._generator: torch.Generator | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -76,10 +75,10 @@ class PrivateStream:
     def get(self) -> torch.Generator | None:
         if self.seed is None:
             return None
-        owner = (os.getpid(), worker_id())
+        owner, seed = private_seed(self.seed)
         if owner != self._owner:
             self._owner = owner
-            self._generator = torch.Generator().manual_seed(derive_seed(self.seed, owner[1] + 1))
+            self._generator = torch.Generator().manual_seed(seed)
         return self._generator
 
 
