@@ -15,6 +15,8 @@ import re
 import shlex
 from pathlib import PurePath
 
+from .presets import preset_of
+
 # The marker after the YAML header: `ganaug push` re-renders a card that still carries it (with the repo id in
 # the usage lines); delete the line to keep hand edits.
 GENERATED_MARKER = "<!-- ganaug: generated card; `ganaug push` regenerates it unless this line is deleted -->"
@@ -94,7 +96,7 @@ def _yaml_header(config: dict, name: str) -> list[str]:
         config.get("task", "cgan"),
     )
     tags = ["ganaug", "gan", "data-augmentation", modality]
-    tags += [t for t in ("medical" if preset == "medical" else "", task) if t and t not in tags]
+    tags += [t for t in (preset if preset_of(training).scans else "", task) if t and t not in tags]
     license_ = card.get("license") or training.get("license") or DEFAULT_LICENSE
     ds = dataset_info(config)
     lines = ["---", "library_name: ganaug", "tags:", *[f"  - {_q(t)}" for t in tags], f"license: {_q(license_)}"]
@@ -136,7 +138,7 @@ def render_card(config: dict, name: str, repo_id: str | None = None, source: str
     """
     data, training, card = config["data"], config.get("training", {}), config.get("card") or {}
     preset, modality = training.get("preset", "natural"), data.get("modality", "image")
-    medical = preset == "medical" or modality == "medical"
+    caution = preset_of(training).card_caution
     classes = [str(c) for c in (data.get("class_names") or ["0"])]
     counts = list(data.get("class_counts") or [])
     meanings = {str(k): str(v) for k, v in (card.get("classes") or {}).items()}
@@ -224,13 +226,7 @@ def render_card(config: dict, name: str, repo_id: str | None = None, source: str
         "  training data's biases. Do not publish samples where the training data's terms forbid it.",
         "- Weights are safetensors; loading them runs no code.",
     ]
-    if medical:
-        body += [
-            "- **Not for diagnosis.** Generated medical images are not images of real patients. They must not be",
-            "  used for clinical decisions, shown as real cases, or used to validate a diagnostic system.",
-            "- Synthetic images can contain artefacts that look like findings, or miss real ones; a model trained",
-            "  with them must be validated on real, independent data.",
-        ]
+    body += list(caution)
     if card.get("notes"):
         body += ["", "## Notes", "", str(card["notes"])]
     if ds.get("license") or ds.get("citation"):

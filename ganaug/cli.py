@@ -200,7 +200,7 @@ def info(model: str | None) -> None:
             click.echo(f"  {name:10s} {entry.description}")
         click.echo("presets:")
         for name, preset in PRESETS.items():
-            click.echo(f"  {name:10s} {preset['description']}")
+            click.echo(f"  {name:10s} {preset.description}")
         return
     from .fileio import read_json
     from .sources import load_generator, resolve_model

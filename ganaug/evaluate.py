@@ -6,7 +6,7 @@ the same number of optimizer steps, on the same real training part of DATA:
 - ``real``: real samples only;
 - ``duplicate``: minority classes topped up with duplicated real samples;
 - ``classical``: real samples with classical augmentation (whole-pixel shifts; flips and brightness/contrast too,
-  except for models trained with the ``medical`` preset);
+  except for data whose preset does not keep labels under them, such as ``medical``);
 - ``distill`` (when a candidate uses soft labels): real images blended by mixup and labelled by the teacher, so
   that what distillation alone gives is not credited to the generator;
 - ``ganaug``: real samples plus synthetic ones by a recipe (:mod:`ganaug.recipe`): a share of every batch, a loss
@@ -53,6 +53,7 @@ from .evaluate_arms import (
     recipe_stream,
     resolve_jobs,
 )
+from .presets import preset_of
 from .recipe import Recipe, synthetic_plan
 from .uplift import METRICS, PRIMARY, bootstrap_uplift, interval, paired_uplift, verdict
 
@@ -144,7 +145,7 @@ def evaluate(
     steps = steps or max(MIN_STEPS, epochs * math.ceil(len(y_tr) / 64))
     factory = model_factory or default_factory
     arms = Arms(factory, (dc.channels, dc.height, dc.width), g.num_classes, steps, device)
-    medical = fitted.get("preset") == "medical"
+    photometric = preset_of(fitted).photometric_augmentation
     counts = torch.bincount(y_tr, minlength=g.num_classes).tolist()
     teacher = _teacher(g, x_tr, y_tr, names, epochs, device) if any(r.needs_teacher for r in candidates) else None
     soft = [r for r in candidates if r.labels == "soft"]
@@ -177,7 +178,7 @@ def evaluate(
             jobs_ = {
                 "real": Job(x_tr, y_tr),
                 "duplicate": Job(x_tr[dup], y_tr[dup]),
-                "classical": Job(x_tr, y_tr, augment=classical_augment(medical)),
+                "classical": Job(x_tr, y_tr, augment=classical_augment(photometric)),
             }
             if soft:
                 relabel = lambda xb: teacher.probabilities(xb, temperature)  # noqa: E731
@@ -209,7 +210,7 @@ def evaluate(
             stream = recipe_stream(Sampler(g, seed=s, spread=recipe.spread), teacher, recipe,
                                    synthetic_plan(counts, recipe.ratio))  # fmt: skip
             (val_scores, test_scores), (_, test_probs) = arms.run(
-                Job(x_tr, y_tr, augment=classical_augment(medical), synthetic=stream), s, sets
+                Job(x_tr, y_tr, augment=classical_augment(photometric), synthetic=stream), s, sets
             )
             tick(1)
             return (val_scores, test_scores), test_probs
@@ -275,7 +276,7 @@ def evaluate(
         "validation": "given" if val is not None else f"{val_fraction:.0%} of DATA, stratified",
         "test": {"source": str(test), "n": len(y_test), "identical_to_train": same},
         "classes": names,
-        "medical": medical,
+        "preset": preset_of(fitted).name,
         "teacher": None if teacher is None else {k: teacher.info.get(k) for k in ("train_samples", "held_out")},
         "arms": results,
         "chosen": {"arm": deployed, "recipe": recipe.to_dict(), "by": f"validation {PRIMARY}"},

@@ -100,15 +100,16 @@ def duplicate_minority(y: torch.Tensor, seed: int) -> torch.Tensor:
     return torch.cat(out)
 
 
-def classical_augment(medical: bool):
+def classical_augment(photometric: bool):
     """A batch augmentation (``fn(x, generator)``) as a careful practitioner sets it up for small images: each image,
     with probability 1/2, shifted by whole pixels (up to 1/8 of its size, reflected at the border: no resampling
-    blur); for non-medical data also horizontal flips and brightness/contrast jitter."""
+    blur); with ``photometric`` (data whose preset keeps labels under them) also horizontal flips and
+    brightness/contrast jitter."""
 
     def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         out = shift_augment(x, gen)
         n = len(out)
-        if not medical:
+        if photometric:
             flip = torch.rand(n, generator=gen) < 0.5
             out[flip] = out[flip].flip(-1)
             contrast = 1 + (torch.rand(n, 1, 1, 1, generator=gen) * 2 - 1) * 0.2

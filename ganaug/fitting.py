@@ -44,14 +44,14 @@ class Run:
 def resolve_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
     """Apply the preset under the user's options, then the architecture's and loss's own defaults."""
     preset = get_preset(cfg.preset)
-    changes = {k: v for k, v in preset["fit"].items() if k not in user_set}
+    changes = {k: v for k, v in preset.fit.items() if k not in user_set}
     cfg = cfg.replace(**changes)
     arch = ARCHS.get(cfg.arch)
     loss = cfg.loss if cfg.loss != "auto" else arch.defaults.get("loss", "hinge")
     LOSSES.get(loss)
     beta1 = cfg.beta1 if cfg.beta1 >= 0 else arch.defaults.get("beta1", 0.5)
     ch = cfg.ch or arch.defaults.get("ch", 64)
-    augment = cfg.augment if cfg.augment != "auto" else get_preset("natural")["fit"]["augment"]
+    augment = cfg.augment if cfg.augment != "auto" else get_preset("natural").fit["augment"]
     d_steps = cfg.d_steps or LOSSES.get(loss).cls.d_steps
     for name in ("steps", "batch_size", "latent_dim"):
         if getattr(cfg, name) < 1:
@@ -140,7 +140,7 @@ def fit(
         "command": command or "ganaug.fit(...)",
         "notes": labelled.notes,
         "skipped": [list(s) for s in labelled.skipped],
-        "preset": {"name": cfg.preset, **get_preset(cfg.preset)},
+        "preset": get_preset(cfg.preset).to_dict(),
         "card": card,
     }
     reference = _eval_reference(data, cfg, opts, labelled) if cfg.eval_split else None

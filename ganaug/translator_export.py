@@ -16,6 +16,7 @@ from .card import _metric_values, _q, dataset_info
 from .fileio import atomic_folder, save_tensors, sha256_file, write_json, write_text
 from .generator import CONFIG_NAME, WEIGHTS_NAME
 from .grid import save_grid
+from .presets import preset_of
 
 PREFIXES = {"a2b": "a2b.", "b2a": "b2a.", "guard": "guard."}
 
@@ -61,7 +62,7 @@ def render_translator_card(config: dict, name: str, source: str = "path/to/expor
     """README.md of a CycleGAN export, from its ``config.json`` content."""
     data_a, data_b, training = config["data"], config["data_b"], config.get("training", {})
     metrics = _metric_values(config.get("metrics") or {})
-    medical = training.get("preset") == "medical"
+    medical = bool(preset_of(training).card_caution)
     license_ = (config.get("card") or {}).get("license") or "other"
     head = ["---", "library_name: ganaug", "tags:"]
     head += [f"  - {_q(t)}" for t in ("ganaug", "gan", "cyclegan", "image-to-image", "data-augmentation")]

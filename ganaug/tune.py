@@ -19,13 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GanaugError
+from .presets import get_preset
 
 LOSSES = ("hinge", "bce", "lsgan")
-POLICIES = {
-    "natural": ("color,translation,cutout", "translation,cutout", "translation", "none"),
-    "medical": ("translation,cutout", "translation", "cutout", "none"),
-    "spectrogram": ("time", "none"),
-}
 WIDTHS = (0.5, 1.0, 1.5)
 TRIAL_FIELDS = ("lr_g", "lr_d", "loss", "augment", "ch")
 
@@ -36,7 +32,7 @@ def suggest(trial, preset: str, base_ch: int) -> dict[str, Any]:
         "lr_g": trial.suggest_float("lr_g", 5e-5, 1e-3, log=True),
         "lr_d": trial.suggest_float("lr_d", 5e-5, 1e-3, log=True),
         "loss": trial.suggest_categorical("loss", list(LOSSES)),
-        "augment": trial.suggest_categorical("augment", list(POLICIES.get(preset, POLICIES["natural"]))),
+        "augment": trial.suggest_categorical("augment", list(get_preset(preset).tune_policies)),
         "ch": max(4, int(round(base_ch * trial.suggest_categorical("width", list(WIDTHS))))),
     }
 

@@ -206,7 +206,7 @@ def test_presets_listed_and_every_field_overridable(tiny_folder: Path) -> None:
     assert ganaug.fit(tiny_folder, dry_run=True)["fit"]["preset"] == "natural"
     overrides = {"augment": "cutout", "duration": 0.5, "n_mels": 16}
     for name, preset in PRESETS.items():
-        for key in preset["fit"]:
+        for key in preset.fit:
             cfg = ganaug.config.FitConfig(preset=name, **{key: overrides[key]})
             resolved = ganaug.fitting.resolve_config(cfg, {key})
             assert getattr(resolved, key) == overrides[key], (name, key)

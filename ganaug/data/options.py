@@ -15,6 +15,7 @@ from typing import Any
 
 from ..config import FitConfig
 from ..errors import GanaugError
+from ..presets import get_preset
 from . import LabelledData
 
 AUDIO_FIELDS = ("sample_rate", "duration", "n_fft", "hop_length", "n_mels", "f_min", "f_max")
@@ -24,7 +25,7 @@ def reader_options(cfg: FitConfig) -> dict[str, Any]:
     """``read_data``'s folder options for a resolved FitConfig (audio settings only with the spectrogram preset)."""
     audio = {k: getattr(cfg, k) for k in AUDIO_FIELDS}
     spectrogram = None
-    if cfg.preset == "spectrogram":
+    if get_preset(cfg.preset).audio:
         spectrogram = audio
     else:
         given = [f"--{k.replace('_', '-')}" for k, v in audio.items() if v]
@@ -78,7 +79,7 @@ def _is_hf(source: Any, text: str, path: Path | None) -> bool:
 def after_reading(labelled: LabelledData, cfg: FitConfig) -> dict:
     """The preset's handling of read data (in place) and the model card's ``card`` section for config.json."""
     dc = labelled.config
-    if cfg.preset == "medical":
+    if get_preset(cfg.preset).scans:
         from .medical import prepare_medical
 
         labelled.images = prepare_medical(labelled.images, dc, cfg.channels, labelled.notes)

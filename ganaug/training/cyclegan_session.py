@@ -33,7 +33,6 @@ NOT_FOR_CYCLEGAN = (
     "class_loss_weight", "cond_ramp", "labels", "label_pattern", "class_meanings", "window", "sample_rate",
     "duration", "n_fft", "hop_length", "n_mels", "f_min", "f_max",
 )  # fmt: skip
-NO_JITTER_PRESETS = ("medical", "spectrogram")
 TRAINING_SUMMARY = (
     "preset", "loss", "steps", "batch_size", "optimizer", "lr_g", "lr_d", "beta1", "seed", "cyclegan_lambda",
     "cyclegan_identity", "cyclegan_pool", "cyclegan_decay_from", "cyclegan_jitter",
@@ -47,7 +46,7 @@ METRIC_IMAGES = 256
 
 def resolve_cyclegan_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
     """The CycleGAN canon under the user's options: resnet, lsgan, Adam beta1 0.5, 64 channels, batch 1."""
-    get_preset(cfg.preset)
+    preset = get_preset(cfg.preset)
     unused = sorted(user_set & set(NOT_FOR_CYCLEGAN))
     if unused:
         flags = ", ".join("--" + k.replace("_", "-") for k in unused)
@@ -59,7 +58,7 @@ def resolve_cyclegan_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
         raise GanaugError(f"--loss {loss} is not accepted for cyclegan; choose {', '.join(CYCLEGAN_LOSSES)}")
     jitter = cfg.cyclegan_jitter
     if jitter == "auto":
-        jitter = "off" if cfg.preset in NO_JITTER_PRESETS else "on"
+        jitter = "on" if preset.cyclegan_jitter else "off"
     checks = {
         "steps": cfg.steps >= 1,
         "batch_size": cfg.batch_size >= 1,
