@@ -11,7 +11,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import GanaugError
+from .fileio import sha256_file
 
 PACKAGE_REGISTRY = Path(__file__).resolve().parent / "pretrained_registry"
 REGISTRY_ENV = "GANAUG_REGISTRY"
@@ -99,14 +99,6 @@ def get(name: str) -> Entry | None:
     if not NAME.match(name):
         return None
     return entries().get(name)
-
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def resolve(name: str) -> Path:
