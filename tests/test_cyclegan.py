@@ -228,7 +228,12 @@ def test_cli_torchrun_two_processes(tmp_path):
     cmd = [str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "ganaug", "fit", "--task", "cyclegan"]
     cmd += [str(a), str(b), "--ch", "4", "--cyclegan-blocks", "1", "--batch-size", "2", "--steps", "3", "--quiet"]
     cmd += ["--device", "cpu", "--out", str(tmp_path / "runs"), "--name", "ddp"]
-    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "NO_ALBUMENTATIONS_UPDATE": "1",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONFAULTHANDLER": "1",
+    }  # a crash shows its stack
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     config = json.loads((tmp_path / "runs" / "ddp" / "export" / "config.json").read_text())
