@@ -42,7 +42,7 @@ class GANAugment(SampleRules, A.ImageOnlyTransform):
 
     Example:
         >>> import albumentations as A
-        >>> pipeline = A.Compose([GANAugment("runs/digits", p=0.5), A.HorizontalFlip()])
+        >>> pipeline = A.Compose([GANAugment("runs/digits", p=0.5), A.HorizontalFlip()])  # doctest: +SKIP
         >>> out = pipeline(image=image, label=3)["image"]  # doctest: +SKIP
         >>> A.from_dict(A.to_dict(pipeline))  # doctest: +SKIP
     """

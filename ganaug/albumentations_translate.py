@@ -93,7 +93,8 @@ class GANTranslate(SampleRules, A.ImageOnlyTransform):
 
     Example:
         >>> import albumentations as A
-        >>> pipeline = A.Compose([GANTranslate("runs/monet-photo", direction="b2a", p=0.5), A.HorizontalFlip()])
+        >>> translate = GANTranslate("runs/monet-photo", direction="b2a", p=0.5)  # doctest: +SKIP
+        >>> pipeline = A.Compose([translate, A.HorizontalFlip()])  # doctest: +SKIP
         >>> out = pipeline(image=image)["image"]  # doctest: +SKIP
     """
 

@@ -385,7 +385,8 @@ class TransformedDataset(Dataset):
     see the label, like the ``transforms=`` argument of some torchvision datasets. Extra tuple items pass through.
 
     Example:
-        >>> train = TransformedDataset(ImageFolder("data/train"), v2.Compose([GANAugment("runs/x"), v2.ToImage()]))
+        >>> tf = v2.Compose([GANAugment("runs/x"), v2.ToImage()])  # doctest: +SKIP
+        >>> train = TransformedDataset(ImageFolder("data/train"), tf)  # doctest: +SKIP
     """
 
     def __init__(self, dataset: Any, transforms: Callable[..., Any]):

@@ -22,7 +22,8 @@ class Generator:
 
     Example:
         >>> g = ganaug.load_generator("runs/digits/export")  # doctest: +SKIP
-        >>> images = g.sample("3", n=8, seed=0)  # 8 x C x H x W in [-1, 1]
+        >>> # 8 samples of class "3": 8 x C x H x W in [-1, 1]
+        >>> images = g.sample("3", n=8, seed=0)  # doctest: +SKIP
     """
 
     def __init__(self, net: nn.Module, config: dict, source: str = ""):

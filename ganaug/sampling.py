@@ -65,8 +65,10 @@ class Sampler:
 
     Example:
         >>> sampler = Sampler("runs/digits", seed=0)  # doctest: +SKIP
-        >>> sampler.draw("3").shape  # the next sample of class "3" from the buffered stream, C x H x W in [-1, 1]
-        >>> sampler.item("3", 17)  # sample 17 of class "3": the same for the same seed, in any process
+        >>> # the next sample of class "3" from the buffered stream, C x H x W in [-1, 1]
+        >>> sampler.draw("3").shape  # doctest: +SKIP
+        >>> # sample 17 of class "3": the same for the same seed, in any process
+        >>> sampler.item("3", 17)  # doctest: +SKIP
     """
 
     def __init__(

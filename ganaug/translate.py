@@ -3,7 +3,8 @@ model-space batches or of images of any supported type and size.
 
 Example:
     >>> t = ganaug.load_translator("runs/monet-photo")  # doctest: +SKIP
-    >>> photo_like = t.translate_image(Image.open("monet.jpg"), "a2b")  # a PIL image of the same size and mode
+    >>> # a PIL image of the same size and mode
+    >>> photo_like = t.translate_image(Image.open("monet.jpg"), "a2b")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ class Translator:
 
     Example:
         >>> t = Translator.from_folder("runs/monet-photo/export")  # doctest: +SKIP
-        >>> y = t.translate(torch.rand(2, 3, 300, 200) * 2 - 1, "b2a")  # any size: padded to the stride, cropped back
+        >>> # any size: padded to the stride, cropped back
+        >>> y = t.translate(torch.rand(2, 3, 300, 200) * 2 - 1, "b2a")  # doctest: +SKIP
     """
 
     def __init__(self, nets: dict[str, nn.Module], config: dict, source: str = "", guard: nn.Module | None = None):

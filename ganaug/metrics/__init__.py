@@ -2,7 +2,8 @@
 
 Example:
     >>> from ganaug.data import read_data
-    >>> q = measure_quality("runs/breast", read_data("breast.npz"), heldout=read_data("breast.npz", split="test"))
+    >>> test = read_data("breast.npz", split="test")  # doctest: +SKIP
+    >>> q = measure_quality("runs/breast", read_data("breast.npz"), heldout=test)  # doctest: +SKIP
     >>> q["extractor"], q["fid"], q["precision"], q["memorisation"]["suspected_copies"]  # doctest: +SKIP
 """
 

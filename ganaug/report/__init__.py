@@ -7,7 +7,7 @@ Score of both (when the run has its feature classifier), memorisation pairs, the
 
 Example:
     >>> path = build_report("runs/breast")  # doctest: +SKIP
-    >>> path.name
+    >>> path.name  # doctest: +SKIP
     'report.html'
 """
 

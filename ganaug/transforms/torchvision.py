@@ -147,7 +147,8 @@ class GANAugment(Transform):
 
     Example:
         >>> from torchvision.transforms import v2
-        >>> tf = v2.Compose([GANAugment("runs/digits", p=0.5), v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
+        >>> aug = GANAugment("runs/digits", p=0.5)  # doctest: +SKIP
+        >>> tf = v2.Compose([aug, v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])  # doctest: +SKIP
         >>> image, label = tf(pil_image, 3)  # doctest: +SKIP
     """
 

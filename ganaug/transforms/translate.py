@@ -136,7 +136,7 @@ class GANTranslate(Transform):
 
     Example:
         >>> from torchvision.transforms import v2
-        >>> tf = v2.Compose([GANTranslate("runs/monet-photo", direction="a2b", p=0.5), v2.ToImage()])
+        >>> tf = v2.Compose([GANTranslate("runs/monet-photo", direction="a2b", p=0.5), v2.ToImage()])  # doctest: +SKIP
         >>> image, label = tf(pil_image, 3)  # doctest: +SKIP
     """
 
