@@ -97,6 +97,27 @@ def test_a_machine_that_slows_down_moves_the_plan_and_the_deadline_stops_it():
     assert spent < 100 + 60
 
 
+class _TwoRanks(_OneProcess):
+    """A torchrun job of two ranks as one rank sees it: the other reports 2 s more time spent."""
+
+    distributed, world_size = True, 2
+
+    def __init__(self):
+        self.reductions = []
+
+    def all_reduce_sum(self, values):
+        self.reductions.append(float(values[0]))
+        return values * 2 + 2.0
+
+
+def test_torchrun_ranks_decide_at_the_same_steps_from_their_mean_time():
+    cfg = FitConfig(max_time="100s")
+    engine = _TwoRanks()
+    plan, stopped, _ = _walk(Budget(cfg, engine, 0, 0.0, set()), cfg, lambda s: 1.0, 10**6)
+    assert len(engine.reductions) == stopped // 10  # one agreement every 10 steps, never in between
+    assert stopped == plan.steps == 96  # planned from the mean time (1 s more than this rank), not from its own
+
+
 def test_a_budget_of_a_few_steps_is_an_error_that_names_the_step_time(tmp_path):
     budget = Budget(FitConfig(max_time="10s"), _OneProcess(), 0, 0.0, set())
     budget.start(2, 1.0, tmp_path, True)  # 10 steps fit: fine

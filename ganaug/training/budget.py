@@ -124,17 +124,17 @@ class Budget:
         return None
 
     def check(self, cfg: FitConfig, step: int, spent: float) -> tuple[FitConfig, bool]:
+        if self.engine.distributed:  # torchrun: every rank decides at the same steps from the same (mean) time
+            if step % REPLAN_EVERY:
+                return cfg, step >= cfg.steps
+            spent = self._mean(spent)
         if self.first is None:  # step times are measured from here: the first step includes one-time set-up
             self.first = (step, spent)
-        agree = not self.engine.distributed or step % REPLAN_EVERY == 0  # torchrun: decide together, at these steps
-        if not agree:
-            return cfg, step >= cfg.steps
-        late = self._mean(float(spent >= self.seconds * DEADLINE)) > 0
+        late = spent >= self.seconds * DEADLINE
         if not self.planned and ((step >= CALIBRATION_STEPS and step > self.first[0]) or late):
             first_step, first_spent = self.first
-            per_step = self._mean((spent - first_spent) / max(1, step - first_step))
             self.planned = True
-            new = self._plan(cfg, step, spent, per_step, late)
+            new = self._plan(cfg, step, spent, (spent - first_spent) / max(1, step - first_step), late)
             return new, late or step >= new.steps
         if late:
             return cfg, True
@@ -145,8 +145,7 @@ class Budget:
                 self.marks.popleft()
             first_step, first_spent = self.marks[0]
             if step - first_step >= window:
-                per_step = self._mean((spent - first_spent) / (step - first_step))
-                new = self._plan(cfg, step, spent, per_step, False)
+                new = self._plan(cfg, step, spent, (spent - first_spent) / (step - first_step), False)
                 if abs(new.steps - cfg.steps) > REPLAN_SLACK * cfg.steps:
                     return new, step >= new.steps
         return cfg, step >= cfg.steps
