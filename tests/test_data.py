@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -352,6 +353,24 @@ def test_npz_flat_rgb_labels_and_multilabel(tmp_path: Path) -> None:
 
 
 # --- dispatch -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="symlinks")
+def test_linked_folders_never_loop_or_pull_another_class_in(tmp_path: Path) -> None:
+    for c in "ab":
+        (tmp_path / c).mkdir()
+        for i in range(3):
+            Image.new("L", (8, 8), 40 * i).save(tmp_path / c / f"{i}.png")
+    os.symlink("..", tmp_path / "a" / "loop")  # up to DATA: every class, forever
+    os.symlink("../b", tmp_path / "b" / "self")  # into itself
+    os.symlink("../b", tmp_path / "a" / "other")  # into another class
+    shared = tmp_path.parent / f"{tmp_path.name}-shared"
+    shared.mkdir()
+    Image.new("L", (8, 8), 200).save(shared / "extra.png")
+    os.symlink(shared, tmp_path / "b" / "extra")  # a folder outside DATA: followed
+    for skip in (False, True):
+        data = read_data(str(tmp_path), skip_bad=skip)
+        assert data.config.class_names == ["a", "b"] and data.config.class_counts == [3, 4] and not data.skipped
 
 
 def test_dispatch_errors(tmp_path: Path) -> None:

@@ -46,12 +46,31 @@ def list_classes(root: str | Path) -> list[Path]:
     raise GanaugError(f"DATA folder {str(root)!r} is empty; {LAYOUT}")
 
 
-def list_files(class_dir: str | Path) -> list[Path]:
-    """Every visible file under ``class_dir`` (recursively), sorted by relative path."""
+def list_files(class_dir: str | Path, is_class: bool = False) -> list[Path]:
+    """Every visible file under ``class_dir`` (recursively, through symlinked folders), sorted by relative path.
+
+    A linked folder is entered once, and never when it leads back to a folder already walked or to one above
+    ``class_dir`` (a loop that would reach every class); for a class folder (``is_class``) never into another class's
+    folder of the same DATA either: a class holds only its own files."""
     class_dir = Path(class_dir)
+    class_real = os.path.realpath(class_dir)
+    data_real = os.path.realpath(class_dir.parent) if is_class else None
+    seen = {class_real}
+
+    def inside(path: str, folder: str) -> bool:
+        return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+    def enter(dirpath: str, name: str) -> bool:
+        real = os.path.realpath(os.path.join(dirpath, name))
+        other_class = data_real is not None and inside(real, data_real) and not inside(real, class_real)
+        if real in seen or inside(class_real, real) or other_class:
+            return False
+        seen.add(real)
+        return True
+
     found = []
     for dirpath, dirnames, filenames in os.walk(class_dir, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if _visible(d))
+        dirnames[:] = sorted(d for d in dirnames if _visible(d) and enter(dirpath, d))
         found.extend(Path(dirpath) / f for f in filenames if _visible(f))
     return sorted(found, key=lambda p: p.relative_to(class_dir).as_posix())
 

@@ -63,7 +63,7 @@ def labelled_files(
         raise GanaugError("give --labels FILE.csv or --label-pattern REGEX, not both")
     if not labels and not label_pattern:
         class_dirs = list_classes(root)
-        return [d.name for d in class_dirs], [list_files(d) for d in class_dirs], True
+        return [d.name for d in class_dirs], [list_files(d, is_class=True) for d in class_dirs], True
     if labels:
         pairs = _from_csv(root, Path(labels), suffixes, skip_bad, notes, skipped)
     else:
