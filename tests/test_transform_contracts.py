@@ -426,3 +426,10 @@ def test_a_private_seed_gives_new_samples_each_epoch_of_fresh_workers_and_the_sa
     assert not torch.equal(first, second)  # fresh workers, fresh samples
     again = two_epochs()
     assert torch.equal(first, again[0]) and torch.equal(second, again[1])
+
+
+@pytest.mark.parametrize("shape", [(1, 0, 0), (3, 5, 0)])
+def test_an_image_without_pixels_is_a_value_error(tiny_run, shape):
+    t = GANAugment(tiny_run, p=1.0)
+    with pytest.raises(ValueError, match=r"got an image of \d+x0 pixels: there is nothing to replace"):
+        t((torch.zeros(shape, dtype=torch.uint8), 1))

@@ -114,7 +114,18 @@ def _float_mapping(
 
 
 def describe(image: Any, mean: Any = None, std: Any = None) -> ImageSpec:
-    """The ``ImageSpec`` of a PIL image, a tensor / ``tv_tensors.Image`` or a numpy array (see ``SUPPORTED``)."""
+    """The ``ImageSpec`` of a PIL image, a tensor / ``tv_tensors.Image`` or a numpy array (see ``SUPPORTED``); an
+    image without pixels (a height or width of 0) is a clear error."""
+    spec = _describe(image, mean, std)
+    if spec.height < 1 or spec.width < 1:
+        raise GanaugValueError(
+            f"got an image of {spec.height}x{spec.width} pixels: there is nothing to replace; remove empty images "
+            "from the data (every image needs a height and a width of at least 1)"
+        )
+    return spec
+
+
+def _describe(image: Any, mean: Any, std: Any) -> ImageSpec:
     if isinstance(image, Image.Image):
         if image.mode not in PIL_MODES:
             raise _unsupported(f"a PIL image of mode {image.mode!r} (convert it, e.g. image.convert('RGB'))")
