@@ -61,7 +61,7 @@ def main() -> None:
     from ganaug.data.unlabelled import read_domain
     from ganaug.grid import save_grid
     from ganaug.models.cyclegan import build_translators
-    from ganaug.translate import Translator
+    from ganaug.translator import Translator
 
     torch.set_num_threads(args.threads)
     out = Path(args.out)

@@ -27,8 +27,8 @@ def plain_loop(args: argparse.Namespace, data: str) -> float:
     """The reference: the same G and D, Adam, the same loss, random real batches, nothing else."""
     import torch
 
+    from ganaug.builders import ARCHS, LOSSES, build_discriminator, build_generator
     from ganaug.data import read_data
-    from ganaug.registry import ARCHS, LOSSES, build_discriminator, build_generator
 
     torch.manual_seed(0)
     dev = torch.device(

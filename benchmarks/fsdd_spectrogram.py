@@ -14,7 +14,7 @@ classifier (``ganaug.classifier.SmallResNet``) is trained ``--seeds`` times per 
 - real: the subset's log-mel spectrograms;
 - real + ganaug: the subset plus as many synthetic spectrograms per digit (``--ratio`` x the subset's count).
 
-Features of real clips are the model's own (``ganaug.audio.LogMel``), normalised by its saved value range.
+Features of real clips are the model's own (``ganaug.spectrograms.LogMel``), normalised by its saved value range.
 The defaults fit a 10-minute budget on 2 CPU cores: 32 mels x 32 frames (hop 256 at 8 kHz, 1.024 s) instead of the
 preset's 64 x 64, dcgan with ``--ch 32``, and one torch thread.
 """
@@ -54,9 +54,9 @@ def subset(files: list[Path], fraction: float, seed: int = 0) -> list[Path]:
 
 def features(files: list[Path], g) -> tuple[torch.Tensor, torch.Tensor]:
     """Model-space log-mel spectrograms of real clips with the model's settings, and their digit labels."""
-    from ganaug.audio import LogMel
     from ganaug.data.audio import decode_audio, fit_length
     from ganaug.data.convert import batch_to_model
+    from ganaug.spectrograms import LogMel
 
     logmel = LogMel(g)
     n = logmel.settings.num_samples
@@ -108,8 +108,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     import ganaug
-    from ganaug.audio import to_waveform, write_wav
     from ganaug.grid import save_grid
+    from ganaug.spectrograms import to_waveform, write_wav
 
     start = time.perf_counter()
     out = Path(args.out)

@@ -24,9 +24,9 @@ def main() -> None:
     import torch
 
     from ganaug.grid import save_grid
+    from ganaug.model_sources import load_generator, resolve_model
     from ganaug.recipe import FilteredItems, Recipe, model_recipe
     from ganaug.sampling import Sampler
-    from ganaug.sources import load_generator, resolve_model
     from ganaug.teacher import Teacher
 
     g = load_generator(args.model)

@@ -32,16 +32,16 @@ __all__ = [
 _LAZY = {
     "fit": ("ganaug.fitting", "fit"),
     "Run": ("ganaug.fitting", "Run"),
-    "load_generator": ("ganaug.sources", "load_generator"),
+    "load_generator": ("ganaug.model_sources", "load_generator"),
     "push_to_hub": ("ganaug.hub", "push_to_hub"),
     "Generator": ("ganaug.generator", "Generator"),
     "DataConfig": ("ganaug.config", "DataConfig"),
     "FitConfig": ("ganaug.config", "FitConfig"),
     "GanaugError": ("ganaug.errors", "GanaugError"),
     "GANAugment": ("ganaug.transforms.torchvision", "GANAugment"),
-    "GANTranslate": ("ganaug.transforms.translate", "GANTranslate"),
-    "Translator": ("ganaug.translate", "Translator"),
-    "load_translator": ("ganaug.translate", "load_translator"),
+    "GANTranslate": ("ganaug.transforms.gan_translate", "GANTranslate"),
+    "Translator": ("ganaug.translator", "Translator"),
+    "load_translator": ("ganaug.translator", "load_translator"),
     "SyntheticMixDataset": ("ganaug.datasets", "SyntheticMixDataset"),
     "ClassBalancedDataset": ("ganaug.datasets", "ClassBalancedDataset"),
     "TransformedDataset": ("ganaug.datasets", "TransformedDataset"),
@@ -55,11 +55,11 @@ if TYPE_CHECKING:
     from .fitting import Run, fit
     from .generator import Generator
     from .hub import push_to_hub
+    from .model_sources import load_generator
     from .sampling import Sampler
-    from .sources import load_generator
+    from .transforms.gan_translate import GANTranslate
     from .transforms.torchvision import GANAugment
-    from .transforms.translate import GANTranslate
-    from .translate import Translator, load_translator
+    from .translator import Translator, load_translator
 
 
 def __getattr__(name: str):

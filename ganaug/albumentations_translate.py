@@ -17,9 +17,9 @@ from pydantic import model_validator
 
 from .errors import GanaugError, GanaugTypeError, GanaugValueError
 from .transforms import functional as F
+from .transforms.gan_translate import LazyTranslator, guard_keep, resolve_guard
 from .transforms.options import annotations_error, check_annotations, check_probability
-from .transforms.translate import LazyTranslator, guard_keep, resolve_guard
-from .translate import check_direction, to_unit, unit_to_model
+from .translator import check_direction, to_unit, unit_to_model
 
 __all__ = ["GANTranslate", "SampleRules"]
 

@@ -318,7 +318,7 @@ def _audio_use(source: str, first: str, data: dict) -> list[str]:
         "",
         "```python",
         "import ganaug",
-        "from ganaug.audio import GANAugmentWaveform, LogMel, check_settings",
+        "from ganaug.spectrograms import GANAugmentWaveform, LogMel, check_settings",
         "",
         f"features = LogMel({py_src})".ljust(48) + "# waveform (..., time) -> log-mel (..., n_mels, frames)",
         f"check_settings({py_src}, my_mel_transform)".ljust(48) + "# refuses other n_mels, hop, rate, ...",

@@ -66,8 +66,8 @@ def fit_options(fn):
 
 
 def _registry_help() -> str:
+    from .builders import ARCHS, LOSSES
     from .presets import PRESETS
-    from .registry import ARCHS, LOSSES
 
     return (
         f"Architectures: {', '.join(ARCHS.names())}. Losses: {', '.join(LOSSES.names())}. "
@@ -147,13 +147,13 @@ def sample(model: str, class_: str, n: int, out: str, seed: int, truncation: flo
     from .data.convert import write_sample
     from .fileio import check_writable
     from .grid import save_grid
-    from .sources import load_generator
+    from .model_sources import load_generator
 
     g = load_generator(model)
     x = g.sample(class_, n, seed=seed, truncation=truncation)
     out_path = Path(out)
     if audio:
-        from .audio import write_audio_samples
+        from .spectrograms import write_audio_samples
 
         check_writable(out_path)
         write_audio_samples(g, x, out_path, f"{_file_name(g, class_)}_{seed}")
@@ -185,13 +185,13 @@ def _file_name(g, class_: str) -> str:
 def info(model: str | None) -> None:
     """Print a model's config, classes and metrics; without MODEL, list architectures, losses and presets."""
     if model is None:
+        from .builders import ARCHS, LOSSES
         from .presets import PRESETS
-        from .registry import ARCHS, LOSSES
 
         click.echo("architectures:")
         for name, entry in ARCHS.items():
             click.echo(f"  {name:10s} {entry.description} (defaults: {json.dumps(entry.defaults)})")
-        from .registry import TRANSLATORS
+        from .builders import TRANSLATORS
 
         for name, entry in TRANSLATORS.items():
             click.echo(f"  {name:10s} --task cyclegan: {entry.description}")
@@ -203,7 +203,7 @@ def info(model: str | None) -> None:
             click.echo(f"  {name:10s} {preset.description}")
         return
     from .fileio import read_json
-    from .sources import load_generator, resolve_model
+    from .model_sources import load_generator, resolve_model
 
     if read_json(resolve_model(model) / "config.json").get("task") == "cyclegan":
         from .commands.translate import info_lines
@@ -228,7 +228,7 @@ from .commands.hub import list_cmd, pull, push  # noqa: E402
 main.add_command(push)
 main.add_command(pull)
 main.add_command(list_cmd)
-from .commands.pipeline import balance, generate  # noqa: E402
+from .commands.balance_generate import balance, generate  # noqa: E402
 
 main.add_command(balance)
 main.add_command(generate)

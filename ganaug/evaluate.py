@@ -102,9 +102,9 @@ def evaluate(
     from .data.subset import describe_subset, subset_indices
     from .evaluate_io import output_folder, write_outputs
     from .metrics import labels_for, measure_quality
+    from .model_sources import load_generator
     from .progress import progress_bar
     from .sampling import Sampler
-    from .sources import load_generator
     from .teacher import Teacher
 
     if seeds < 1:

@@ -20,7 +20,7 @@ def output_folder(model: Any, out: str | Path | None) -> Path:
     if out is not None:
         return check_writable(out)
     if isinstance(model, (str, Path)) and Path(model).expanduser().is_dir():
-        from .sources import resolve_model
+        from .model_sources import resolve_model
 
         return check_writable(resolve_model(model))
     return check_writable(Path("evaluation"))

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .builders import ARCHS, LOSSES
 from .config import DataConfig, FitConfig, parse_resolution
 from .errors import GanaugError
 from .fileio import read_json
 from .presets import get_preset
-from .registry import ARCHS, LOSSES
 
 RESUMABLE_CHANGES = {"steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "device"}
 
@@ -36,7 +36,7 @@ class Run:
         return self.path / "export"
 
     def load_generator(self, device: str = "cpu"):
-        from .sources import load_generator
+        from .model_sources import load_generator
 
         return load_generator(self.export, device=device)
 

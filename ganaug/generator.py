@@ -38,7 +38,7 @@ class Generator:
         """Rebuild from an export folder; weights that do not match ``config.json`` are a clear error."""
         from safetensors.torch import load_file
 
-        from .registry import build_generator
+        from .builders import build_generator
 
         folder = Path(folder)
         cfg_path, w_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME

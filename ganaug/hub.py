@@ -250,7 +250,7 @@ def push_to_hub(
     """
     from huggingface_hub import HfApi
 
-    from .sources import resolve_model
+    from .model_sources import resolve_model
 
     repo_id, at_revision = parse_repo(repo_id)
     if at_revision and revision and at_revision != revision:

@@ -30,7 +30,7 @@ import torch
 from .config import DataConfig
 from .errors import GanaugError, GanaugValueError
 from .generator import Generator
-from .sources import resolve_model
+from .model_sources import resolve_model
 
 SEED_BITS = 63
 FILTER_TRIES = 8  # candidates per recorded seed under a recipe's teacher filter (the last one is kept if none passes)

@@ -55,6 +55,7 @@ def tune(
         import optuna
     except ImportError as exc:
         raise GanaugError("ganaug tune needs Optuna: pip install 'ganaug[tune]'") from exc
+    from .builders import ARCHS
     from .config import FitConfig
     from .data import read_data
     from .fileio import check_writable, write_json
@@ -62,7 +63,6 @@ def tune(
     from .metrics import fid, get_extractor
     from .metrics import synthetic_like as like
     from .progress import progress_bar
-    from .registry import ARCHS
 
     if trials < 1 or steps < 1:
         raise GanaugError(f"trials and steps must be >= 1, got {trials} and {steps}")

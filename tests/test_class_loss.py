@@ -10,8 +10,8 @@ import torch
 from safetensors.torch import load_file
 
 import ganaug
+from ganaug.builders import build_discriminator
 from ganaug.errors import GanaugError
-from ganaug.registry import build_discriminator
 from ganaug.training.class_loss import attach_class_head, check_class_loss, class_d_loss, class_g_loss
 
 from .helpers import TINY, run_cli, write_class_folder
@@ -100,7 +100,7 @@ def test_gradual_conditioning_starts_unconditional_and_resumes_exactly(folder, t
     whole = ganaug.fit(folder, **opts, steps=4, checkpoint_every=1, keep_checkpoints=4, name="whole")
     before, after = state(whole, 3), state(whole, 4)  # steps 1-3 unconditional (t < 0.9); step 4 conditioned
     torch.manual_seed(0)  # the trainer builds G right after seeding with --seed 0
-    from ganaug.registry import build_generator
+    from ganaug.builders import build_generator
 
     args = json.loads((whole.path / "export" / "config.json").read_text())["arch_args"]
     init = build_generator("biggan", args).state_dict()["shared.weight"]

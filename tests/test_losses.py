@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
+from ganaug.builders import LOSSES
 from ganaug.errors import GanaugError
-from ganaug.registry import LOSSES
 from ganaug.training.losses import gradient_penalty, r1_penalty
 
 REAL = torch.tensor([2.0, -1.0, 0.5])

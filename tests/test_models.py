@@ -14,9 +14,9 @@ import pytest
 import torch
 from torch.nn.utils import parametrize
 
+from ganaug.builders import ARCHS, LOSSES, build_discriminator, build_generator
 from ganaug.errors import GanaugError
 from ganaug.models import count_parameters, plan_resolution
-from ganaug.registry import ARCHS, LOSSES, build_discriminator, build_generator
 
 # (arch, extra arch_args)
 ARCH_CONFIGS = [

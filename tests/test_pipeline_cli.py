@@ -80,7 +80,7 @@ def test_generate_on_a_full_disk_says_so_in_one_line_and_leaves_no_partial_folde
 
 
 def test_two_commands_writing_one_folder_the_second_is_refused(tiny_run, tmp_path):
-    from ganaug.commands.pipeline import staged_output
+    from ganaug.commands.balance_generate import staged_output
     from ganaug.errors import GanaugError
 
     out = tmp_path / "out"

@@ -14,9 +14,9 @@ from ganaug.classifier import SyntheticStream, train_classifier
 from ganaug.data.subset import subset_indices
 from ganaug.errors import GanaugError
 from ganaug.evaluate_arms import recipe_stream
+from ganaug.model_sources import load_generator
 from ganaug.recipe import FilteredItems, Recipe, mix_loss, synthetic_plan
 from ganaug.sampling import Sampler
-from ganaug.sources import load_generator
 from ganaug.teacher import Teacher
 
 
@@ -221,7 +221,7 @@ def test_balance_writes_the_recipe_items_and_respects_a_no_gain_recipe(recipe_ru
     from PIL import Image
 
     import ganaug.cli  # noqa: F401  (loads the commands in their order: pipeline imports the CLI's error handler)
-    from ganaug.commands.pipeline import SYNTHETIC_PREFIX
+    from ganaug.commands.balance_generate import SYNTHETIC_PREFIX
 
     from .helpers import run_cli
 

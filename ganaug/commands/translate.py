@@ -87,8 +87,8 @@ def translate(
     from ..data.images import IMAGE_SUFFIXES, read_image
     from ..progress import progress_bar
     from ..transforms import functional as F
-    from ..translate import load_translator, output_spec, to_unit, unit_to_model
-    from .pipeline import new_output_folder
+    from ..translator import load_translator, output_spec, to_unit, unit_to_model
+    from .balance_generate import new_output_folder
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -138,7 +138,7 @@ def info_lines(model: str) -> list[str]:
     """What `ganaug info MODEL` prints for a CycleGAN: domains, architecture, training summary, metrics."""
     import json
 
-    from ..translate import load_translator
+    from ..translator import load_translator
 
     t = load_translator(model)
     lines = [f"source:       {t.source}", "task:         cyclegan (translate with `ganaug translate` or GANTranslate)"]

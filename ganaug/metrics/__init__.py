@@ -92,7 +92,7 @@ def measure_quality(
     extractor is InceptionV3, ganaug's own-data classifier), else anything :func:`get_score_classifier` takes; its
     name is ``inception_score_classifier``.
     """
-    from ..sources import load_generator
+    from ..model_sources import load_generator
 
     g = load_generator(model)
     names = g.class_names

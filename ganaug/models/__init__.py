@@ -1,6 +1,6 @@
 """Generator and discriminator architectures; importing this package registers ``mlp``, ``dcgan`` and ``biggan``.
 
-Build networks by name through the registry (``ganaug.registry.build_generator("biggan", arch_args)``); every
+Build networks by name through the registry (``ganaug.builders.build_generator("biggan", arch_args)``); every
 network keeps its constructor arguments as ``net.arch_args`` so it can be rebuilt from ``config.json`` alone.
 """
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..registry import register_arch
+from ..builders import register_arch
 from .layers import (
     ConditionalBatchNorm2d,
     ProjectionHead,

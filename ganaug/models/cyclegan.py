@@ -1,6 +1,6 @@
 """CycleGAN networks (Zhu et al. 2017): ResNet and U-Net generators, the 70x70 PatchGAN discriminator, a guard CNN.
 
-Registered by name in ``ganaug.registry.TRANSLATORS`` (``resnet``, ``unet``). A translator is rebuilt from its export's
+Registered by name in ``ganaug.builders.TRANSLATORS`` (``resnet``, ``unet``). A translator is rebuilt from its export's
 ``arch_args``, a JSON dict::
 
     {"channels_a": 1, "channels_b": 3, "height": 64, "width": 64,
@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..builders import TRANSLATORS, register_translator
 from ..errors import GanaugError
-from ..registry import TRANSLATORS, register_translator
 
 MIN_SIDE = 8  # reflection padding inside the networks needs a few pixels at the coarsest level
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..builders import register_arch
 from ..errors import known
-from ..registry import register_arch
 from .layers import (
     ProjectionHead,
     arch_args_dict,

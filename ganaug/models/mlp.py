@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..registry import register_arch
+from ..builders import register_arch
 from .layers import ProjectionHead, arch_args_dict, as_labels, check_arch_args
 
 DEFAULT_CH = 256

@@ -51,7 +51,7 @@ def _note(text: str) -> str:
 def _generator(run_dir: Path, resolved: dict):
     """The export's generator, else the EMA generator of the latest checkpoint (a run still training), else None."""
     from ..generator import Generator
-    from ..sources import load_generator
+    from ..model_sources import load_generator
     from ..training.checkpoint import latest_checkpoint, load_checkpoint
 
     if (run_dir / "export" / "config.json").is_file():
@@ -59,7 +59,7 @@ def _generator(run_dir: Path, resolved: dict):
     ckpt = latest_checkpoint(run_dir)
     if ckpt is None:
         return None, "no export or checkpoint yet"
-    from ..registry import build_generator
+    from ..builders import build_generator
 
     tensors, meta = load_checkpoint(ckpt)
     arch = resolved["fit"]["arch"]

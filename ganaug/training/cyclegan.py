@@ -20,10 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..builders import LOSSES
 from ..config import FitConfig
 from ..errors import GanaugError
 from ..models.cyclegan import build_patch_discriminators, build_translators
-from ..registry import LOSSES
 from .checkpoint import load_module, load_optimizer, load_rng, module_tensors, optimizer_state, rng_tensors
 from .engine import Engine
 from .loop import NonFiniteLossError, make_optimizer

@@ -11,12 +11,12 @@ from typing import Any
 
 import torch
 
+from ..builders import TRANSLATORS
 from ..config import FitConfig
 from ..data import LabelledData
 from ..errors import GanaugError
 from ..grid import save_grid
 from ..presets import get_preset
-from ..registry import TRANSLATORS
 from .budget import Budget, budget_step, describe_plan, parse_duration, since
 from .checkpoint import note_interrupt, save_checkpoint
 from .cyclegan import CYCLEGAN_LOSSES, GRID_IMAGES, CycleTrainer

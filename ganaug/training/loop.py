@@ -12,9 +12,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..builders import LOSSES, build_discriminator, build_generator
 from ..config import FitConfig
 from ..errors import GanaugError
-from ..registry import LOSSES, build_discriminator, build_generator
 from .ada import AdaptiveStrength
 from .augment import DiffAugment
 from .checkpoint import load_module, load_optimizer, load_rng, module_tensors, optimizer_state, rng_tensors

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..registry import register_loss
+from ..builders import register_loss
 
 
 class GANLoss:

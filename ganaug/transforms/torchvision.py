@@ -259,8 +259,8 @@ class GANAugment(Transform):
         rows = params["rows"]
         if rows is None:
             return inpt
-        if self.sampler.data.modality == "spectrogram":  # (..., n_mels, time) tensors: see ganaug.audio
-            from ..audio import spectrogram_transform
+        if self.sampler.data.modality == "spectrogram":  # (..., n_mels, time) tensors: see ganaug.spectrograms
+            from ..spectrograms import spectrogram_transform
 
             return spectrogram_transform(self, inpt, params)
         spec = F.describe(inpt, self.mean, self.std)

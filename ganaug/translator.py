@@ -215,7 +215,7 @@ def load_translator(source: str | Path | Translator, device: str = "cpu") -> Tra
     """
     if isinstance(source, Translator):
         return source.to(device)
-    from .sources import resolve_model
+    from .model_sources import resolve_model
 
     folder = resolve_model(source)
     return Translator.from_folder(folder, source=str(source)).to(device)

@@ -125,7 +125,7 @@ def _read_real(data: str, resolution: str) -> tuple[list[RealClass], object | No
     if root.is_dir() and not any((root / m).is_file() for m in HF_MARKERS):
         classes = []
         for class_dir in list_classes(root):
-            files = [f for f in list_files(class_dir) if f.suffix.lower() in IMAGE_SUFFIXES]
+            files = [f for f in list_files(class_dir, is_class=True) if f.suffix.lower() in IMAGE_SUFFIXES]
             shape = read_image(files[0]).shape if files else None
             classes.append(RealClass(class_dir.name, files, folder=class_dir, shape=shape))
         return classes, None

@@ -52,7 +52,7 @@ def _data_config(model: Any) -> DataConfig:
     if isinstance(model, dict):
         return DataConfig.from_dict(model.get("data", model))
     from .generator import CONFIG_NAME
-    from .sources import resolve_model
+    from .model_sources import resolve_model
 
     return DataConfig.from_dict(read_json(resolve_model(model) / CONFIG_NAME)["data"])
 
@@ -108,7 +108,7 @@ def _transform_settings(transform: Any) -> dict[str, Any]:
                 return out
     raise GanaugError(
         f"cannot read spectrogram settings from a {type(transform).__name__}; pass torchaudio's MelSpectrogram "
-        "(or MFCC, or a module holding one), ganaug.audio.LogMel, or a dict of settings"
+        "(or MFCC, or a module holding one), ganaug.spectrograms.LogMel, or a dict of settings"
     )
 
 
@@ -137,8 +137,9 @@ def check_settings(model: Any, transform: Any) -> SpectrogramSettings:
     if diffs:
         raise GanaugError(
             "the classifier's spectrogram settings differ from the model's, so synthetic spectrograms would not "
-            f"match its features: {'; '.join(diffs)}. Build the features with ganaug.audio.LogMel(model), or train "
-            "a model with your settings (ganaug fit --preset spectrogram --sample-rate/--n-fft/--hop-length/--n-mels)"
+            f"match its features: {'; '.join(diffs)}. Build the features with ganaug.spectrograms.LogMel(model), or "
+            "train a model with your settings "
+            "(ganaug fit --preset spectrogram --sample-rate/--n-fft/--hop-length/--n-mels)"
         )
     return s
 
@@ -244,7 +245,7 @@ def spectrogram_like(
     if n_mels != values.shape[-2]:
         raise GanaugError(
             f"the spectrogram has {n_mels} mel bands but the model makes {values.shape[-2]}: the features were "
-            "computed with other settings (see ganaug.audio.check_settings and ganaug.audio.LogMel)"
+            "computed with other settings (see ganaug.spectrograms.check_settings and ganaug.spectrograms.LogMel)"
         )
     if time <= values.shape[-1]:
         values = values[..., :time]
@@ -273,7 +274,7 @@ def spectrogram_transform(tf: GANAugment, inpt: Any, params: dict[str, Any]) -> 
         raise GanaugError(
             f"a spectrogram model augments float tensors shaped (..., n_mels, time), got {type(inpt).__name__}"
             + (f" {tuple(inpt.shape)} {inpt.dtype}" if isinstance(inpt, torch.Tensor) else "")
-            + "; for waveforms use ganaug.audio.GANAugmentWaveform"
+            + "; for waveforms use ganaug.spectrograms.GANAugmentWaveform"
         )
     sampler, weights = tf.sampler, params["weights"]
     if inpt.ndim != 4:
