@@ -278,10 +278,12 @@ def spectrogram_transform(tf: GANAugment, inpt: Any, params: dict[str, Any]) -> 
         )
     sampler, weights = tf.sampler, params["weights"]
     if inpt.ndim != 4:
-        out = spectrogram_like(sampler.draw(params["classes"][0])[None], sampler.data, inpt, tf.mean, tf.std)
+        drawn = sampler.seeded(params["classes"][:1], params["seeds"][:1])  # a function of (class, seed): replayable
+        out = spectrogram_like(drawn, sampler.data, inpt, tf.mean, tf.std)
         return out if weights is None else torch.lerp(inpt, out, float(weights[0]))
     index = torch.as_tensor(rows, device=inpt.device)
-    out = spectrogram_like(sampler.draw_many(params["classes"]), sampler.data, inpt[index], tf.mean, tf.std)
+    drawn = sampler.seeded(params["classes"], params["seeds"])
+    out = spectrogram_like(drawn, sampler.data, inpt[index], tf.mean, tf.std)
     if weights is not None:
         w = torch.tensor(weights, dtype=inpt.dtype, device=inpt.device).view(-1, 1, 1, 1)
         out = torch.lerp(inpt[index], out, w)

@@ -200,6 +200,12 @@ def test_ganaugment_on_spectrogram_tensors(tone_run: Path) -> None:
     with pytest.raises(GanaugError, match="32 mel bands but the model makes 16"):
         aug(torch.zeros(1, 32, 16), 0)
     assert pickle.loads(pickle.dumps(aug))(spec, 1)[0].shape == spec.shape
+    unseeded = ganaug.GANAugment(tone_run, p=1.0, batch_size=4)
+    torch.manual_seed(3)
+    first = unseeded(spec, "low")[0]
+    unseeded(spec, "low")  # the sampler's state moves on
+    torch.manual_seed(3)
+    assert torch.equal(unseeded(spec, "low")[0], first)  # torch's seed alone fixes the spectrogram
 
 
 def test_albumentations_ganaugment_on_spectrogram_arrays(tone_run: Path) -> None:
