@@ -27,15 +27,25 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def check_sha256(path: str | Path, expected: str | None, recorded_in: str | Path) -> None:
-    """A clear error when ``path`` no longer has the SHA-256 recorded in ``recorded_in`` (nothing to check: None)."""
-    if expected and sha256_file(path) != expected:
-        from .errors import GanaugError
+def load_tensors(path: str | Path, expected_sha256: str | None, recorded_in: str | Path) -> dict:
+    """A safetensors file's tensors, read once: its bytes are checked against the SHA-256 recorded in
+    ``recorded_in`` (nothing to check: None), then parsed. A damaged or unreadable file is a clear error."""
+    import hashlib
 
+    from safetensors.torch import load
+
+    from .errors import GanaugError
+
+    data = Path(path).read_bytes()
+    if expected_sha256 and hashlib.sha256(data).hexdigest() != expected_sha256:
         raise GanaugError(
             f"{path} does not match the SHA-256 recorded in {recorded_in}: the file is damaged or was changed "
             "after it was written"
         )
+    try:
+        return load(data)
+    except Exception as exc:  # the library's own error type for a malformed file
+        raise GanaugError(f"{path} cannot be read as safetensors ({exc})") from exc
 
 
 def is_pickle_name(name: str | Path) -> bool:

@@ -11,7 +11,7 @@ from torch import nn
 
 from .config import DataConfig
 from .errors import GanaugError
-from .fileio import check_sha256, read_json
+from .fileio import load_tensors, read_json
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -36,8 +36,6 @@ class Generator:
     @classmethod
     def from_folder(cls, folder: str | Path, source: str | None = None) -> Generator:
         """Rebuild from an export folder; weights that do not match ``config.json`` are a clear error."""
-        from safetensors.torch import load_file
-
         from .builders import build_generator
 
         folder = Path(folder)
@@ -67,13 +65,9 @@ class Generator:
                 f"{source or folder} holds a {config.get('task')!r} model, not a class-conditional generator, so it "
                 "cannot sample classes" + (hint if config.get("task") == "cyclegan" else "")
             )
-        check_sha256(w_path, (config.get("sha256") or {}).get(WEIGHTS_NAME), cfg_path)
-        check_weights_fit(lambda: build_generator(arch, arch_args), w_path, cfg_path, f"arch {arch!r}")
+        state = load_tensors(w_path, (config.get("sha256") or {}).get(WEIGHTS_NAME), cfg_path)
+        check_weights_fit(lambda: build_generator(arch, arch_args), state, w_path, cfg_path, f"arch {arch!r}")
         net = build_generator(arch, arch_args)
-        try:
-            state = load_file(str(w_path))
-        except Exception as exc:
-            raise GanaugError(f"{w_path} cannot be read as safetensors ({exc})") from exc
         try:
             net.load_state_dict(state, strict=True)
         except RuntimeError as exc:
@@ -195,23 +189,17 @@ class Generator:
         )
 
 
-def check_weights_fit(build, w_path: Path, cfg_path: Path, what: str) -> None:
-    """Before anything is allocated: the network ``build()`` would make (built on the meta device, which allocates
-    nothing) must have exactly the tensors and shapes of the weights file's header, so a config that asks for a huge
-    network, or names an argument the architecture does not take, is a clear error instead of gigabytes or a
-    traceback."""
-    from safetensors import safe_open
-
+def check_weights_fit(build, state: dict, w_path: Path, cfg_path: Path, what: str) -> None:
+    """Before the network is allocated: the network ``build()`` would make (built on the meta device, which allocates
+    nothing) must have exactly the tensors and shapes of the weights ``state`` read from ``w_path``, so a config that
+    asks for a huge network, or names an argument the architecture does not take, is a clear error instead of
+    gigabytes or a traceback."""
     try:
         with torch.device("meta"):
             wanted = {k: tuple(v.shape) for k, v in build().state_dict().items()}
     except (TypeError, ValueError, KeyError, RuntimeError) as exc:
         raise GanaugError(f"{cfg_path} describes a network that cannot be built ({what}): {exc}") from exc
-    try:
-        with safe_open(str(w_path), "pt") as fh:
-            found = {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}  # noqa: SIM118 (not a dict)
-    except Exception as exc:
-        raise GanaugError(f"{w_path} cannot be read as safetensors ({exc})") from exc
+    found = {k: tuple(v.shape) for k, v in state.items()}
     if wanted != found:
         size = sum(math.prod(shape) for shape in wanted.values())
         diff = sorted(set(wanted) ^ set(found)) or sorted(k for k in wanted if wanted[k] != found[k])

@@ -158,22 +158,19 @@ class Teacher:
     @classmethod
     def load(cls, folder: str | Path) -> Teacher | None:
         """The teacher of an export folder, or None when it has none (exports from before teachers)."""
-        from safetensors.torch import load_file
-
         from .classifier import SmallResNet
-        from .fileio import check_sha256, read_json
+        from .fileio import load_tensors, read_json
 
         folder = Path(folder)
         if not (folder / TEACHER_JSON).is_file():
             return None
         try:
             info = read_json(folder / TEACHER_JSON)
-            check_sha256(
-                folder / TEACHER_WEIGHTS, (info.get("sha256") or {}).get(TEACHER_WEIGHTS), folder / TEACHER_JSON
-            )
+            expected = (info.get("sha256") or {}).get(TEACHER_WEIGHTS)
+            state = load_tensors(folder / TEACHER_WEIGHTS, expected, folder / TEACHER_JSON)
             a = info["arch_args"]
             net = SmallResNet(a["channels"], a["num_classes"], a["height"], a["width"], a["base"])
-            net.load_state_dict(load_file(str(folder / TEACHER_WEIGHTS)), strict=True)
+            net.load_state_dict(state, strict=True)
         except (OSError, KeyError, TypeError, ValueError, RuntimeError, GanaugError) as exc:
             raise GanaugError(f"the teacher in {folder} cannot be read ({exc}); export the model again") from exc
         return cls(net, info)

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from .config import DataConfig
 from .errors import GanaugError
-from .fileio import check_sha256, read_json
+from .fileio import load_tensors, read_json
 from .generator import CONFIG_NAME, WEIGHTS_NAME
 
 DIRECTIONS = ("a2b", "b2a")
@@ -51,8 +51,6 @@ class Translator:
     @classmethod
     def from_folder(cls, folder: str | Path, source: str | None = None) -> Translator:
         """Rebuild from an export folder; a class-conditional export or mismatched weights are clear errors."""
-        from safetensors.torch import load_file
-
         from .models.cyclegan import GuardClassifier, build_translators
 
         folder = Path(folder)
@@ -81,11 +79,7 @@ class Translator:
             DataConfig.from_dict(config["data"]), DataConfig.from_dict(config["data_b"])
         except (KeyError, TypeError) as exc:
             raise GanaugError(f"{cfg_path} is not a valid ganaug CycleGAN config (missing {exc})") from exc
-        check_sha256(w_path, (config.get("sha256") or {}).get(WEIGHTS_NAME), cfg_path)
-        try:
-            state = load_file(str(w_path))
-        except Exception as exc:
-            raise GanaugError(f"{w_path} cannot be read as safetensors ({exc})") from exc
+        state = load_tensors(w_path, (config.get("sha256") or {}).get(WEIGHTS_NAME), cfg_path)
         nets = {"a2b": a2b, "b2a": b2a, **({"guard": guard} if guard is not None else {})}
         for key, net in nets.items():
             prefix = weights[key]

@@ -82,6 +82,7 @@ def test_generate_on_a_full_disk_says_so_in_one_line_and_leaves_no_partial_folde
 def test_two_commands_writing_one_folder_the_second_is_refused(tiny_run, tmp_path):
     from ganaug.commands.balance_generate import staged_output
     from ganaug.errors import GanaugError
+    from ganaug.fileio import file_mode
 
     out = tmp_path / "out"
     with pytest.raises(GanaugError, match="filled by another command while this one wrote; nothing of this run"):
@@ -94,13 +95,7 @@ def test_two_commands_writing_one_folder_the_second_is_refused(tiny_run, tmp_pat
         (staged / "a.txt").write_text("a")
         assert not any((tmp_path / "new").iterdir())  # nothing visible until the end
     assert (tmp_path / "new" / "a.txt").read_text() == "a"
-    assert (tmp_path / "new").stat().st_mode & 0o777 == 0o777 & ~_umask()
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    assert (tmp_path / "new").stat().st_mode & 0o777 == file_mode(0o777)
 
 
 def test_generate_hf(tiny_gray_run, tmp_path):

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import GanaugError
-from ..fileio import check_sha256, read_json, save_tensors, sha256_file, write_json
+from ..fileio import load_tensors, read_json, save_tensors, sha256_file, write_json
 
 STATE_TENSORS = "state.safetensors"
 STATE_JSON = "state.json"
@@ -114,12 +114,11 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 
 def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
     """A checkpoint's tensors and JSON, its tensors checked against their recorded SHA-256 first."""
-    from safetensors.torch import load_file
-
     try:
         meta = read_json(path / STATE_JSON)
-        check_sha256(path / STATE_TENSORS, (meta.get("sha256") or {}).get(STATE_TENSORS), path / STATE_JSON)
-        return load_file(str(path / STATE_TENSORS)), meta
+        return load_tensors(
+            path / STATE_TENSORS, (meta.get("sha256") or {}).get(STATE_TENSORS), path / STATE_JSON
+        ), meta
     except Exception as exc:  # a damaged file: say which
         raise GanaugError(f"checkpoint {path} cannot be read ({exc}); delete it to resume from an older one") from exc
 
