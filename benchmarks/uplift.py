@@ -13,6 +13,7 @@ For scale, the MedMNIST v2 paper's ResNet-18 (28) test accuracy: BreastMNIST 0.8
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -38,6 +39,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30, help="classifier epochs (sets the steps, at least 500)")
     parser.add_argument("--clf-steps", type=int, default=0, help="classifier steps per training; 0 = from --epochs")
     parser.add_argument("--ratios", default="1", help="synthetic-per-real ratios of the default recipes")
+    parser.add_argument(
+        "--recipes", default="", help="candidate recipes, a JSON list of recipe fields, e.g. "
+        '\'[{"ratio": 1, "filter": "teacher", "labels": "soft", "distill": true}]\' (default: evaluate\'s own)'
+    )  # fmt: skip
+    parser.add_argument("--eval-out", default=None, help="folder for evaluation.json/.md (default: the export)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default=None, help="folder for the run (default: a temp folder)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0 = torch's default")
@@ -49,6 +55,7 @@ def main() -> None:
 
     import ganaug
     from ganaug.evaluate import evaluate
+    from ganaug.recipe import Recipe
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -74,10 +81,11 @@ def main() -> None:
         fit_s = time.perf_counter() - start
         threads = torch.get_num_threads()
         print(f"run folder: {run.path} ({args.arch}, {args.steps} steps, {fit_s:.0f} s, {threads} threads)")
+    recipes = [Recipe.from_dict(d) for d in json.loads(args.recipes)] if args.recipes else None
     t0 = time.perf_counter()
     result = evaluate(
         model, data, data, val=data, seeds=args.seeds, epochs=args.epochs, steps=args.clf_steps, device=args.device,
-        jobs=args.jobs,
+        jobs=args.jobs, recipes=recipes, out=args.eval_out,
         progress=False,
         ratios=tuple(float(r) for r in args.ratios.split(",")), quality=not args.no_quality, **fractions,
     )  # fmt: skip

@@ -47,9 +47,11 @@ from .evaluate_arms import (
     carve_validation,
     classical_augment,
     default_recipes,
+    distill_labels,
     duplicate_minority,
     map_seeds,
     overlap_count,
+    recipe_job,
     recipe_stream,
     resolve_jobs,
 )
@@ -148,7 +150,7 @@ def evaluate(
     photometric = preset_of(fitted).photometric_augmentation
     counts = torch.bincount(y_tr, minlength=g.num_classes).tolist()
     teacher = _teacher(g, x_tr, y_tr, names, epochs, device) if any(r.needs_teacher for r in candidates) else None
-    soft = [r for r in candidates if r.labels == "soft"]
+    soft = [r for r in candidates if r.labels == "soft" or r.distill]
     controls = [c for c in CONTROLS if c != "distill" or soft]
     results: dict[str, dict[str, Any]] = {name: {"title": TITLES[name], "test": [], "val": []} for name in controls}
     keys = [f"ganaug#{i}" for i in range(len(candidates))]
@@ -181,14 +183,13 @@ def evaluate(
                 "classical": Job(x_tr, y_tr, augment=classical_augment(photometric)),
             }
             if soft:
-                relabel = lambda xb: teacher.probabilities(xb, temperature)  # noqa: E731
-                jobs_["distill"] = Job(x_tr, y_tr, relabel=relabel, mixup=MIXUP_ALPHA)
+                jobs_["distill"] = Job(x_tr, y_tr, relabel=distill_labels(teacher, temperature), mixup=MIXUP_ALPHA)
             samplers: dict[float, Sampler] = {}
             for key, r in zip(keys, candidates, strict=True):
                 if r.spread not in samplers:  # candidates of one spread draw from one stream, in their order
                     samplers[r.spread] = Sampler(g, seed=s, spread=r.spread)
                 stream = recipe_stream(samplers[r.spread], teacher, r, synthetic_plan(counts, r.ratio))
-                jobs_[key] = Job(x_tr, y_tr, synthetic=stream)
+                jobs_[key] = recipe_job(x_tr, y_tr, stream, r, teacher)
             out = {}
             for name, job in jobs_.items():
                 (val_scores, test_scores), (_, test_probs) = arms.run(job, s, sets)
@@ -209,9 +210,8 @@ def evaluate(
         def on_top_of_classical(s: int) -> tuple[tuple[list[dict], list[dict]], np.ndarray]:
             stream = recipe_stream(Sampler(g, seed=s, spread=recipe.spread), teacher, recipe,
                                    synthetic_plan(counts, recipe.ratio))  # fmt: skip
-            (val_scores, test_scores), (_, test_probs) = arms.run(
-                Job(x_tr, y_tr, augment=classical_augment(photometric), synthetic=stream), s, sets
-            )
+            job = recipe_job(x_tr, y_tr, stream, recipe, teacher, augment=classical_augment(photometric))
+            (val_scores, test_scores), (_, test_probs) = arms.run(job, s, sets)
             tick(1)
             return (val_scores, test_scores), test_probs
 

@@ -41,7 +41,8 @@ MIXUP_ALPHA = 1.0
 def default_recipes(ratios: tuple[float, ...] = (1.0,), refresh: int = 5) -> list[Recipe]:
     """The candidates ``evaluate`` compares on validation, per ratio: plain samples; the teacher filter; the filter
     with the teacher's soft labels; the same with two-stage training (real only for the last fifth); the same with a
-    wider latent spread. Then one mostly synthetic recipe: soft labels at three times the largest ratio."""
+    wider latent spread; the same on top of distillation (real samples blended by mixup and labelled by the teacher).
+    Then one mostly synthetic recipe: soft labels at three times the largest ratio."""
     out = []
     for r in ratios:
         out += [
@@ -50,6 +51,7 @@ def default_recipes(ratios: tuple[float, ...] = (1.0,), refresh: int = 5) -> lis
             Recipe(ratio=r, filter="teacher", labels="soft", refresh=refresh),
             Recipe(ratio=r, filter="teacher", labels="soft", refresh=refresh, finetune=0.2),
             Recipe(ratio=r, filter="teacher", labels="soft", refresh=refresh, spread=1.5),
+            Recipe(ratio=r, filter="teacher", labels="soft", refresh=refresh, distill=True),
         ]
     return [*out, Recipe(ratio=3 * max(ratios), filter="teacher", labels="soft", refresh=refresh)]
 
@@ -165,6 +167,21 @@ def recipe_stream(sampler, teacher, recipe: Recipe, plan: list[int]) -> Syntheti
 
     return SyntheticStream(pool=pool, pools=recipe.refresh, share=recipe.share, weight=recipe.weight,
                            finetune=recipe.finetune)  # fmt: skip
+
+
+def recipe_job(x: torch.Tensor, y: torch.Tensor, stream: SyntheticStream, recipe: Recipe, teacher,
+               augment=None) -> Job:  # fmt: skip
+    """A recipe's arm: the real samples (distilled by the teacher with mixup for a ``distill`` recipe) and the
+    recipe's synthetic stream."""
+    if not recipe.distill:
+        return Job(x, y, augment=augment, synthetic=stream)
+    return Job(x, y, augment=augment, synthetic=stream, relabel=distill_labels(teacher, recipe.temperature),
+               mixup=MIXUP_ALPHA)  # fmt: skip
+
+
+def distill_labels(teacher, temperature: float):
+    """``relabel(batch)``: the teacher's class probabilities at ``temperature`` (distillation's targets)."""
+    return lambda xb: teacher.probabilities(xb, temperature)
 
 
 _TASK: Any = None  # the per-seed task that forked workers run (inherited at fork, never pickled)

@@ -4,7 +4,8 @@ A recipe says whether to add synthetic samples at all, how many per real sample 
 ``ratio / (1 + ratio)`` synthetic), their loss ``weight``, the teacher ``filter`` and its ``threshold``, ``hard`` or
 ``soft`` labels (the teacher's probabilities at ``temperature``), the latent ``spread`` (the noise's standard
 deviation), how many fresh synthetic pools a training sees (``refresh``) and the final fraction of training on real
-samples only (``finetune``: two-stage training).
+samples only (``finetune``: two-stage training). With ``distill`` the real samples are distilled too: pairs of them
+are blended by mixup and labelled by the teacher (the recipe goes on top of distillation, not plain labels).
 
 Synthetic item ``k`` of class ``c`` under a recipe is the ``k``-th sample of the class's seeded item stream that
 passes the filter, so ``evaluate`` and the dataset wrappers give the same items for the same seed.
@@ -50,6 +51,7 @@ class Recipe:
     spread: float = 1.0
     refresh: int = 1
     finetune: float = 0.0
+    distill: bool = False  # real samples blended by mixup and labelled by the teacher, beside the synthetic ones
     with_classical: bool = False  # measured on top of classical augmentation: keep it in the pipeline
 
     def __post_init__(self) -> None:
@@ -81,7 +83,7 @@ class Recipe:
 
     @property
     def needs_teacher(self) -> bool:
-        return self.filter == "teacher" or self.labels == "soft"
+        return self.filter == "teacher" or self.labels == "soft" or self.distill
 
     @property
     def name(self) -> str:
@@ -98,6 +100,8 @@ class Recipe:
             parts.append(f"{self.refresh} fresh pools")
         if self.finetune > 0:
             parts.append(f"real-only last {self.finetune:.0%}")
+        if self.distill:
+            parts.append("on top of distillation")
         if self.with_classical:
             parts.append("on top of classical augmentation")
         return ", ".join(parts)
