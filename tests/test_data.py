@@ -188,6 +188,21 @@ def test_float_npy_folder(image_folder_factory) -> None:
     )
 
 
+def test_8bit_and_float_tiffs_in_one_folder_share_one_scale(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    gray = rng.integers(0, 256, (6, 6), dtype=np.uint8)
+    (tmp_path / "d" / "a").mkdir(parents=True)
+    Image.fromarray(gray).save(tmp_path / "d" / "a" / "eight.tif")
+    Image.fromarray(gray.astype(np.float32) / 255, mode="F").save(tmp_path / "d" / "a" / "float.tif")
+    data = read_data(tmp_path / "d")
+    assert data.config.value_range == [0.0, 1.0] and data.config.dtype == "float32"
+    assert torch.allclose(data.images[0], data.images[1], atol=1e-6)  # the same picture, whatever its file type
+    assert any("rescaled to [0, 1] (uint8 / 255)" in note for note in data.notes)
+    Image.fromarray(gray.astype(np.float32) * 4, mode="F").save(tmp_path / "d" / "a" / "float.tif")
+    with pytest.raises(GanaugError, match=r"mixes integer images \(1 uint8\) with float images.*outside \[0, 1\]"):
+        read_data(tmp_path / "d")
+
+
 def test_constant_float_data_widens_range(tmp_path: Path) -> None:
     (tmp_path / "d" / "a").mkdir(parents=True)
     np.save(tmp_path / "d" / "a" / "x.npy", np.ones((4, 4)))

@@ -32,6 +32,7 @@ __all__ = [
     "write_sample",
 ]
 
+_FULL_SCALE = {"uint8": 255.0, "uint16": 65535.0}
 _SUFFIX = {"png": ".png", "npy": ".npy", "tiff": ".tiff"}
 _REPLACED_SUFFIXES = {".png", ".npy", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".dcm", ".nii", ".gz"}
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -188,15 +189,21 @@ def assemble(
         counts = Counter(a.shape[2] for a in samples)
         target_c = max(counts, key=lambda c: (counts[c], c))
     kinds = {a.dtype.str for a in samples}
+    integer_scale: dict[str, float] = {}  # integer dtypes rescaled to [0, 1] beside float files in [0, 1]
     if any(np.dtype(k).kind == "f" for k in kinds):
         dtype = "float32"
-        lo = float(min(a.min() for a in samples))
-        hi = float(max(a.max() for a in samples))
+        floats = [a for a in samples if a.dtype.kind == "f"]
+        lo, hi = float(min(a.min() for a in floats)), float(max(a.max() for a in floats))
+        if len(floats) < n:
+            integer_scale = _mixed_integer_scale(samples, lo, hi)
+            lo, hi = min(lo, 0.0), max(hi, 1.0)
         hi = hi if hi > lo else lo + 1.0
         value_range = [lo, hi]
         notes.append(f"float data: value range [{lo:g}, {hi:g}] (the minimum and maximum over the dataset)")
-        if len(kinds) > 1:
-            notes.append("mixed integer and float files: integer values were read as they are, not rescaled")
+        if integer_scale:
+            kinds_text = ", ".join(f"{k} / {v:g}" for k, v in integer_scale.items())
+            notes.append(f"{n - len(floats)} integer files beside float files in [0, 1]: rescaled to [0, 1] "
+                         f"({kinds_text})")  # fmt: skip
     else:
         dtype = "uint16" if np.dtype(np.uint16).str in kinds else "uint8"
         value_range = [0.0, 65535.0 if dtype == "uint16" else 255.0]
@@ -211,6 +218,8 @@ def assemble(
     chunks = [(shape, idx[i : i + 256]) for (shape, _), idx in groups.items() for i in range(0, len(idx), 256)]
     for shape, idx in chunks:
         batch = np.stack([samples[i] for i in idx])
+        if batch.dtype.name in integer_scale:
+            batch = batch.astype(np.float32) / np.float32(integer_scale[batch.dtype.name])
         batch = convert_channels(batch, target_c, opaque=value_range[1] if dtype == "float32" else None)
         if shape[2] != target_c:
             channel_changes[(shape[2], target_c)] += len(idx)
@@ -256,6 +265,25 @@ def assemble(
         class_counts=counts[: len(class_names)],
     )
     return out, labels_t, config
+
+
+def _mixed_integer_scale(samples: Sequence[np.ndarray], lo: float, hi: float) -> dict[str, float]:
+    """How integer files are rescaled beside float ones: by their full scale (255, 65535) onto [0, 1], where the
+    float files use [0, 1] (the common convention); any other float range cannot be matched safely: an error."""
+    ints = Counter(a.dtype.name for a in samples if a.dtype.kind != "f")
+    if lo < 0.0 or hi > 1.0:
+        listed = ", ".join(f"{k} {name}" for name, k in sorted(ints.items()))
+        raise GanaugError(
+            f"DATA mixes integer images ({listed}) with float images whose values lie in [{lo:g}, {hi:g}], outside "
+            "[0, 1]: there is no safe common scale for the two. Save every image the same way (all 8- or 16-bit, "
+            "or all float), or scale the float images to [0, 1] (integer images are then read as value / 255 or "
+            "value / 65535)"
+        )
+    unknown = [name for name in ints if name not in _FULL_SCALE]
+    if unknown:
+        raise GanaugError(f"DATA mixes float images with integer images of dtype {unknown[0]}; accepted integer "
+                          "dtypes beside float images: uint8, uint16")  # fmt: skip
+    return {name: _FULL_SCALE[name] for name in ints}
 
 
 def _short(text: str, limit: int = 60) -> str:
