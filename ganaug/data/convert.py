@@ -168,12 +168,15 @@ def assemble(
     resolution: str | int = "auto",
     channels: int = 0,
     source_kind: str = "image",
+    physical_values: bool = False,
     notes: list[str] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, DataConfig]:
     """Bring decoded H x W x C samples to one size, channel count and dtype, in model space, with their DataConfig.
 
     ``source_kind`` is what most files were ("image", "tiff" or "npy"); it picks how samples are written back.
-    Conversions made are appended to ``notes``.
+    Conversions made are appended to ``notes``. Integer images beside float ones are rescaled by their full scale
+    (255, 65535) onto the floats' [0, 1], unless ``physical_values`` (medical volumes: integers and floats in one
+    physical unit) keeps every value as it is.
     """
     notes = notes if notes is not None else []
     n = len(samples)
@@ -194,12 +197,16 @@ def assemble(
         dtype = "float32"
         floats = [a for a in samples if a.dtype.kind == "f"]
         lo, hi = float(min(a.min() for a in floats)), float(max(a.max() for a in floats))
-        if len(floats) < n:
+        if len(floats) < n and not physical_values:
             integer_scale = _mixed_integer_scale(samples, lo, hi)
             lo, hi = min(lo, 0.0), max(hi, 1.0)
+        elif len(floats) < n:
+            lo, hi = float(min(a.min() for a in samples)), float(max(a.max() for a in samples))
         hi = hi if hi > lo else lo + 1.0
         value_range = [lo, hi]
         notes.append(f"float data: value range [{lo:g}, {hi:g}] (the minimum and maximum over the dataset)")
+        if len(floats) < n and physical_values:
+            notes.append("integer and float medical values in one physical unit: read as they are, not rescaled")
         if integer_scale:
             kinds_text = ", ".join(f"{k} / {v:g}" for k, v in integer_scale.items())
             notes.append(f"{n - len(floats)} integer files beside float files in [0, 1]: rescaled to [0, 1] "

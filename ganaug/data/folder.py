@@ -140,6 +140,7 @@ def read_folder(
     samples: list[np.ndarray] = []
     label_ids: list[int] = []
     kinds = {"npy": 0, "tiff": 0, "image": 0}
+    medical_files = 0
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         for index, files in enumerate(class_files):
             class_dir = root / class_names[index] if nested else f"{class_names[index]} (labelled)"
@@ -161,6 +162,7 @@ def read_folder(
                 good += 1
                 suffix = file.suffix.lower()
                 kinds["npy" if suffix == ".npy" else "tiff" if suffix in (".tif", ".tiff") else "image"] += 1
+                medical_files += suffix not in IMAGE_SUFFIXES
             if not good:
                 raise GanaugError(
                     f"class folder {str(class_dir)!r} has no readable images ({len(files)} files skipped as bad); "
@@ -182,6 +184,7 @@ def read_folder(
         resolution=resolution,
         channels=channels,
         source_kind=source_kind,
+        physical_values=medical_files > 0,
         notes=notes,
     )
     return LabelledData(images=images, labels=labels_t, config=config, skipped=skipped, notes=notes)
