@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ClassBalancedDataset",
     "DataConfig",
+    "DistillMixUp",
     "FitConfig",
     "GANAugment",
     "GANTranslate",
@@ -46,11 +47,13 @@ _LAZY = {
     "ClassBalancedDataset": ("ganaug.datasets", "ClassBalancedDataset"),
     "TransformedDataset": ("ganaug.datasets", "TransformedDataset"),
     "Sampler": ("ganaug.sampling", "Sampler"),
+    "DistillMixUp": ("ganaug.distill", "DistillMixUp"),
 }
 
 if TYPE_CHECKING:
     from .config import DataConfig, FitConfig
     from .datasets import ClassBalancedDataset, SyntheticMixDataset, TransformedDataset
+    from .distill import DistillMixUp
     from .errors import GanaugError
     from .fitting import Run, fit
     from .generator import Generator

@@ -177,6 +177,7 @@ def render_card(config: dict, name: str, repo_id: str | None = None, source: str
         f"- output: {size}; data values {data.get('value_range')} map to [-1, 1] in model space",
         f"- weights: `model.safetensors` (the EMA generator); `config.json` rebuilds the network with ganaug "
         f"{config.get('ganaug_version', '')} and runs no code from the repository",
+        *_codes_lines(config, source, first),
         "",
         "## Training",
         "",
@@ -236,6 +237,42 @@ def render_card(config: dict, name: str, repo_id: str | None = None, source: str
     return "\n".join(_yaml_header(config, name) + [""] + body) + "\n"
 
 
+def _codes_lines(config: dict, source: str, first: str) -> list[str]:
+    """The InfoGAN latent codes (``fit --info-codes``): what they are, their traversal grids, how to set them."""
+    codes = config.get("codes") or []
+    if not codes:
+        return []
+    lines = [
+        "",
+        "## Latent codes",
+        "",
+        f"Trained with InfoGAN latent codes (Chen et al. 2016), mutual-information weight "
+        f"{config.get('training', {}).get('info_weight', 1.0)}: each code was learned, without labels, to steer one "
+        "factor of the samples. Codes not set are drawn at random.",
+        "",
+    ]
+    for code in codes:
+        name = str(code.get("name"))
+        if code.get("kind") == "categorical":
+            what = f"categorical, values 0 to {int(code.get('values', 1)) - 1}"
+        else:
+            low, high = code.get("range", [-1, 1])
+            what = f"continuous, uniform in [{low}, {high}]"
+        lines.append(f"- `{name}`: {what}")
+    lines.append("")
+    for code in codes:
+        name = str(code.get("name"))
+        lines += [f"![Traversal of code {name}: a row per class, a column per value](traversal-{name}.png)", ""]
+    name = str(codes[-1].get("name"))
+    value = "0" if codes[-1].get("kind") == "categorical" else "0.5"
+    lines += [
+        "```bash",
+        f"ganaug sample {shlex.quote(source)} --class {shlex.quote(first)} --code {name}={value} --n 16 --out grid.png",
+        "```",
+    ]
+    return lines
+
+
 def _recipe_lines(config: dict) -> list[str]:
     """How synthetic samples join real ones: the recipe ``ganaug evaluate`` chose, and the teacher."""
     lines = []
@@ -258,6 +295,9 @@ def _recipe_lines(config: dict) -> list[str]:
     elif recipe.get("add", True):
         lines.append(f"- **{recipe.get('name', 'recipe')}**: what `SyntheticMixDataset`, `ClassBalancedDataset` and "
                      "their seeds give by default")  # fmt: skip
+        if recipe.get("distill"):
+            lines.append("- on top of distillation: pass each training batch through `ganaug.DistillMixUp(MODEL)`, "
+                         "which blends the real images by mixup and labels them with the teacher")  # fmt: skip
         if recipe.get("with_classical"):
             lines.append("- the gain was measured together with classical augmentation (whole-pixel shifts): keep "
                          "your classical augmentation in the pipeline beside the synthetic samples")  # fmt: skip

@@ -19,6 +19,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .distill import mixup as mix_pairs
+
 ModelFactory = Callable[[int, int, int, int], nn.Module]
 """``factory(channels, num_classes, height, width) -> nn.Module`` returning logits; ``ganaug evaluate`` takes one."""
 
@@ -176,9 +178,7 @@ def train_classifier(
             idx = real_order.take(real_bs if mixing else batch_size)
             xb, tb = x[idx], as_probabilities(y[idx], k)
             if mixup > 0:
-                lam = _beta(mixup, gen)
-                perm = torch.randperm(len(idx), generator=gen)
-                xb, tb = lam * xb + (1 - lam) * xb[perm], lam * tb + (1 - lam) * tb[perm]
+                xb, tb = mix_pairs(xb, tb, mixup, gen)
             if relabel is not None:
                 tb = relabel(xb)
             weights = torch.ones(len(xb))
@@ -267,11 +267,6 @@ def shift_augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     dy = torch.where(move, torch.randint(0, 2 * ph + 1, (n,), generator=gen), torch.full((n,), ph))
     dx = torch.where(move, torch.randint(0, 2 * pw + 1, (n,), generator=gen), torch.full((n,), pw))
     return torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
-
-
-def _beta(a: float, gen: torch.Generator) -> float:
-    """A Beta(a, a) draw seeded from ``gen`` (torch's Beta distribution takes no generator)."""
-    return float(np.random.default_rng(int(torch.randint(2**62, (1,), generator=gen))).beta(a, a))
 
 
 def _num_classes(net: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> int:

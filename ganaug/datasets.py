@@ -144,6 +144,13 @@ def plan_targets(
     return [int(goal) - int(have) for have, goal in zip(counts, goals, strict=True)]
 
 
+DISTILL_NOTE = (
+    "the model's recipe goes on top of distillation: pass each batch (x, y, is_synthetic) through "
+    "ganaug.DistillMixUp(MODEL), which blends the real rows by mixup and labels them with the teacher, as evaluate "
+    "trained"
+)
+
+
 class SyntheticMixDataset(Dataset):
     """A dataset of the real items followed by synthetic ones from a ganaug generator.
 
@@ -226,6 +233,8 @@ class SyntheticMixDataset(Dataset):
                 ratio = 0.0
             elif ratio is None:
                 ratio = self.recipe.ratio if self.recipe else 0.5
+                if self.recipe is not None and self.recipe.distill:
+                    self.note = DISTILL_NOTE
             if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not ratio >= 0:
                 raise GanaugError(f"ratio must be a number >= 0 (synthetic items per real item), got {ratio!r}")
             counts = self._count_real()

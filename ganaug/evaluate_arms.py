@@ -23,6 +23,7 @@ from .classifier import (
     shift_augment,
     train_classifier,
 )
+from .distill import MIXUP_ALPHA
 from .errors import GanaugError
 from .recipe import FilteredItems, Recipe, synthetic_pool
 from .uplift import scores
@@ -35,7 +36,6 @@ TITLES = {
     "distill": "real, the teacher's soft labels with mixup (distillation)",
 }
 MIN_STEPS = 500
-MIXUP_ALPHA = 1.0
 
 
 def default_recipes(ratios: tuple[float, ...] = (1.0,), refresh: int = 5) -> list[Recipe]:

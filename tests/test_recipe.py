@@ -254,3 +254,63 @@ def test_evaluate_gives_an_export_without_a_teacher_one(recipe_run, image_folder
     evaluate(recipe_run, data, test, recipes=[Recipe(filter="teacher", labels="soft")], **options)
     assert Teacher.load(export) is not None and "teacher" in json.loads((export / "config.json").read_text())
     ganaug.SyntheticMixDataset(_real([6, 2]), recipe_run)  # the written recipe can now be deployed
+
+
+def test_distill_mixup_is_the_distillation_evaluate_trains_with(recipe_run):
+    from ganaug.classifier import mix_pairs
+    from ganaug.datasets import DISTILL_NOTE
+
+    _write_recipe(recipe_run, ratio=1.0, filter="teacher", labels="soft", temperature=2.0, distill=True)
+    teacher = Teacher.load(recipe_run / "export")
+    x_model = torch.rand(6, 1, 8, 8) * 2 - 1
+    labels = torch.tensor([0, 1, 0, 1, 0, 1])
+    flag = torch.tensor([False, False, False, False, True, True])
+    x_user = (x_model + 1) / 2  # the batch as ToTensor gives it: floats in [0, 1]
+    mix = ganaug.DistillMixUp(recipe_run, seed=5)
+    out_x, out_y = mix(x_user, labels, flag)
+    # evaluate's side: the real rows blended by the same draws, then the teacher's probabilities at T=2
+    onehot = torch.nn.functional.one_hot(labels, 2).float()
+    want_x, _ = mix_pairs(x_model[:4], onehot[:4], 1.0, torch.Generator().manual_seed(5))
+    assert torch.allclose(out_x[:4] * 2 - 1, want_x, atol=1e-5)
+    assert torch.allclose(out_y[:4], teacher.probabilities(want_x, 2.0), atol=1e-5)
+    assert torch.equal(out_x[4:], x_user[4:]) and torch.equal(out_y[4:], onehot[4:])  # synthetic rows kept
+    assert not torch.allclose(out_x[:4], x_user[:4])
+    # uint8 batches stay uint8; normalised batches map back through mean/std
+    as_uint8 = (x_user * 255).round().to(torch.uint8)
+    assert ganaug.DistillMixUp(recipe_run, seed=5)(as_uint8, labels)[0].dtype == torch.uint8
+    normalised = ganaug.DistillMixUp(recipe_run, seed=5, mean=0.5, std=0.5)(x_model, labels, flag)
+    assert torch.allclose(normalised[1][:4], out_y[:4], atol=1e-4)
+    assert ganaug.SyntheticMixDataset(_real([6, 2]), recipe_run).note == DISTILL_NOTE
+
+
+def test_distill_mixup_bad_input(recipe_run):
+    mix = ganaug.DistillMixUp(recipe_run)
+    with pytest.raises(GanaugError, match="class indices in 0..1"):
+        mix(torch.rand(2, 1, 8, 8), torch.tensor([0, 2]))
+    with pytest.raises(GanaugError, match="N x C x H x W"):
+        mix(torch.rand(1, 8, 8), torch.tensor([0]))
+    with pytest.raises(GanaugError, match="alpha must be > 0"):
+        ganaug.DistillMixUp(recipe_run, alpha=0)
+    for name in ("teacher.json", "teacher.safetensors"):
+        (recipe_run / "export" / name).unlink()
+    with pytest.raises(GanaugError, match="distillation needs the model's teacher"):
+        ganaug.DistillMixUp(recipe_run)
+
+
+def test_evaluate_trains_a_recipe_on_top_of_distillation_and_the_card_says_how(recipe_run, image_folder_factory):
+    from ganaug.evaluate import evaluate
+
+    data = image_folder_factory("d", class_counts={"a": 10, "b": 5}, channels=1, seed=1)
+    test = image_folder_factory("t", class_counts={"a": 4, "b": 4}, channels=1, seed=2)
+    options = {"seeds": 1, "steps": 5, "quality": False, "progress": False, "warn": lambda _: None}
+    recipe = Recipe(filter="teacher", labels="soft", distill=True)
+    result = evaluate(recipe_run, data, test, recipes=[recipe], **options)
+    assert "distill" in result["arms"] and result["recipe"]["distill"] is True
+    assert "on top of distillation" in result["recipe"]["name"]
+    saved = json.loads((recipe_run / "export" / "config.json").read_text())["recipe"]
+    assert saved["distill"] is True
+    from ganaug.card import render_card
+
+    config = json.loads((recipe_run / "export" / "config.json").read_text())
+    config["recipe"]["add"] = True  # what the card says of a recipe that found a gain
+    assert "ganaug.DistillMixUp(MODEL)" in render_card(config, "run")

@@ -54,8 +54,9 @@ def _recipe(text: str):
     "recipes",
     multiple=True,
     help="a candidate recipe as KEY=VALUE pairs, e.g. 'ratio=1,filter=teacher,labels=soft,temperature=2' (keys: "
-    "ratio, weight, filter none|teacher, threshold, labels hard|soft, temperature, spread, refresh, finetune); "
-    "repeat it for several; default: five recipes per ratio (plain, teacher filter, soft labels, two-stage, spread)",
+    "ratio, weight, filter none|teacher, threshold, labels hard|soft, temperature, spread, refresh, finetune, "
+    "distill true|false); repeat it for several; default: six recipes per ratio (plain, teacher filter, soft labels, "
+    "two-stage, spread, on top of distillation)",
 )
 @click.option(
     "--train-fraction",
