@@ -298,7 +298,9 @@ class GANAugmentWaveform(GANAugment):
     The clip is a generated spectrogram turned into audio with Griffin-Lim (``n_iter`` iterations), resampled to
     ``sample_rate`` (default: the model's), cut or zero-padded to the input's length and repeated over its channels;
     it keeps the input's dtype (float, or int16 full scale) and device. The input is one clip, ``(time,)`` or
-    ``(channels, time)``; labels are found as in ``GANAugment``. Other keyword arguments are ``GANAugment``'s.
+    ``(channels, time)``; labels are found as in ``GANAugment``. The clip is a function of the recorded (class,
+    latent seed), drawn like ``GANAugment``'s: torch's seed (or ``seed=``) reproduces it. Other keyword arguments
+    are ``GANAugment``'s.
 
     Example:
         >>> aug = GANAugmentWaveform("runs/fsdd", p=0.5, sample_rate=8000)  # doctest: +SKIP
@@ -325,8 +327,8 @@ class GANAugmentWaveform(GANAugment):
             raise GanaugError(f"GANAugmentWaveform takes one clip shaped (time,) or (channels, time), got {shape}")
         if not (inpt.is_floating_point() or inpt.dtype == torch.int16):
             raise GanaugError(f"a waveform must be float or int16, got {inpt.dtype}")
-        key = ("waveform", self.sample_rate, self.n_iter)
-        wave = self.sampler.draw_prepared(params["classes"][0], key, self._synthesize)
+        drawn = self.sampler.seeded(params["classes"][:1], params["seeds"][:1])  # (class, seed) fixes the clip
+        wave = self._synthesize(drawn)[0]
         n = inpt.shape[-1]
         wave = wave[:n] if len(wave) >= n else torch.cat([wave, wave.new_zeros(n - len(wave))])
         if inpt.ndim == 2:

@@ -247,6 +247,20 @@ def test_ganaugment_waveform(tone_run: Path) -> None:
     assert restored(wave, 0)[0].shape == wave.shape
 
 
+def test_ganaugment_waveform_follows_torch_seed(tone_run: Path) -> None:
+    from ganaug.spectrograms import GANAugmentWaveform
+
+    aug = GANAugmentWaveform(tone_run, p=1.0, n_iter=2)
+    clips = []
+    for seed in (0, 0, 1):
+        torch.manual_seed(seed)
+        clips.append(aug(torch.zeros(800), "low")[0])
+    assert torch.equal(clips[0], clips[1]) and not torch.equal(clips[0], clips[2])
+    other = GANAugmentWaveform(tone_run, p=1.0, n_iter=2)  # a second instance: the same clip for the same seed
+    torch.manual_seed(0)
+    assert torch.equal(other(torch.zeros(800), "low")[0], clips[0])
+
+
 def test_check_settings_refuses_mismatched_features(tone_run: Path) -> None:
     import torchaudio
 
