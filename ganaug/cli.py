@@ -141,8 +141,18 @@ def _command() -> str:
 @click.option("--seed", type=int, default=0, show_default=True, help="random seed")
 @click.option("--truncation", type=float, default=None, help="redraw noise values beyond +-T (sharper, less varied)")
 @click.option("--audio", is_flag=True, help="spectrogram models: write .wav files (Griffin-Lim) to the --out folder")
+@click.option(
+    "--code",
+    "codes",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="models fitted with --info-codes: fix a latent code, e.g. c0=3 or u0=0.5 (repeatable); codes not given are "
+    "drawn at random",
+)
 @handle_errors
-def sample(model: str, class_: str, n: int, out: str, seed: int, truncation: float | None, audio: bool) -> None:
+def sample(
+    model: str, class_: str, n: int, out: str, seed: int, truncation: float | None, audio: bool, codes: tuple[str, ...]
+) -> None:
     """Write N samples of class C from MODEL as a PNG grid (*.png) or a folder of files (--audio: wav files)."""
     from .data.convert import write_sample
     from .fileio import check_writable
@@ -150,7 +160,7 @@ def sample(model: str, class_: str, n: int, out: str, seed: int, truncation: flo
     from .model_sources import load_generator
 
     g = load_generator(model)
-    x = g.sample(class_, n, seed=seed, truncation=truncation)
+    x = g.sample(class_, n, seed=seed, truncation=truncation, codes=_code_values(codes))
     out_path = Path(out)
     if audio:
         from .spectrograms import write_audio_samples
@@ -170,6 +180,17 @@ def sample(model: str, class_: str, n: int, out: str, seed: int, truncation: flo
     for i, arr in enumerate(arrays):
         write_sample(out_path / f"{name}_{seed}_{i:05d}", arr, g.data)
     click.echo(str(out_path))
+
+
+def _code_values(pairs: tuple[str, ...]) -> dict[str, str] | None:
+    """``--code NAME=VALUE`` options as a dict (the generator checks names and ranges)."""
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise GanaugError(f"--code {pair!r} is not accepted; give NAME=VALUE, e.g. --code c0=3 or --code u0=0.5")
+        out[name.strip()] = value.strip()
+    return out or None
 
 
 def _file_name(g, class_: str) -> str:
@@ -195,6 +216,11 @@ def info(model: str | None) -> None:
 
         for name, entry in TRANSLATORS.items():
             click.echo(f"  {name:10s} --task cyclegan: {entry.description}")
+        click.echo("options for any architecture above:")
+        click.echo(
+            "  --info-codes cat:K,cont:N  InfoGAN latent codes (Chen et al. 2016): codes that each learn to steer one "
+            "factor without labels, set with `ganaug sample --code`"
+        )
         click.echo("losses:")
         for name, entry in LOSSES.items():
             click.echo(f"  {name:10s} {entry.description}")
@@ -214,6 +240,8 @@ def info(model: str | None) -> None:
     d = g.data
     click.echo(f"source:       {g.source}")
     click.echo(f"architecture: {g.config['arch']} {json.dumps(g.config['arch_args'])}")
+    if g.codes:
+        click.echo("latent codes: " + ", ".join(f"{c.name} ({c.accepted()})" for c in g.codes) + "; set with --code")
     click.echo(f"samples:      {d.height}x{d.width}, {d.channels} channel(s), {d.dtype}, range {d.value_range}")
     click.echo(f"classes ({g.num_classes}):")
     for i, (c, n) in enumerate(zip(g.class_names, d.class_counts or [""] * g.num_classes, strict=False)):

@@ -101,6 +101,13 @@ class FitConfig:
         "gradual conditioning: 'START,END' fractions of the steps; the class input of G and D fades in linearly "
         "from none at START to full at END (unconditional before), against collapse on small data; empty = off",
     )
+    info_codes: str = opt(
+        "",
+        "InfoGAN latent codes added to the generator's input, e.g. cat:10,cont:2 (a categorical code with 10 values "
+        "named c0, and continuous codes u0 and u1 uniform in [-1, 1]); a Q head on D's features learns to read them "
+        "back, so each code comes to steer one factor of the samples (ganaug sample --code u0=0.5); empty = off",
+    )
+    info_weight: float = opt(1.0, "weight (lambda) of the InfoGAN mutual-information loss in both networks' losses")
     gp_weight: float = opt(10.0, "gradient-penalty weight for wgan-gp")
     clip_value: float = opt(0.01, "weight clip for wgan-clip")
     augment: str = opt("auto", "differentiable augmentation policy: comma list or none; auto = the preset's")

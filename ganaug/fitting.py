@@ -65,6 +65,12 @@ def resolve_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
     check_fraction("minority_fraction", cfg.minority_fraction)
     if not 0 <= cfg.ema_decay < 1:
         raise GanaugError(f"ema_decay={cfg.ema_decay} is not accepted; it must be in [0, 1)")
+    if cfg.info_codes:
+        from .models.info import format_codes, parse_codes
+        from .training.info_codes import check_info_weight
+
+        check_info_weight(cfg.info_weight)
+        cfg = cfg.replace(info_codes=format_codes(parse_codes(cfg.info_codes)))
     if cfg.augment_p > 1:
         raise GanaugError(f"augment_p={cfg.augment_p} is not accepted; use a value in [0, 1], or -1 for adaptive")
     return cfg.replace(loss=loss, beta1=beta1, ch=ch, augment=augment, d_steps=d_steps)
@@ -127,6 +133,8 @@ def fit(
     }
     if cfg.arch == "dcgan":
         arch_args["upsample"] = cfg.upsample
+    if cfg.info_codes:
+        arch_args["info_codes"] = cfg.info_codes
     if saved is not None:
         arch_args = saved["arch_args"]
     user_set = sorted(saved.get("user_set", []) if saved is not None else options)
@@ -236,6 +244,8 @@ def export_config(resolved: dict, cfg: FitConfig, train_info: dict) -> dict:
             "minority_fraction",
         )
     }
+    if cfg.info_codes:
+        training["info_weight"] = cfg.info_weight
     training.update(train_info)
     training["command"] = resolved["command"]
     return {
@@ -246,6 +256,15 @@ def export_config(resolved: dict, cfg: FitConfig, train_info: dict) -> dict:
         "data": resolved["data"],
         "training": training,
         "metrics": {},
+        **_codes_block(resolved["arch_args"]),
         **({"card": copy.deepcopy(resolved["card"])} if resolved.get("card") else {}),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def _codes_block(arch_args: dict) -> dict:
+    """``{"codes": [...]}``: the InfoGAN codes of the network (names, kinds, sizes, ranges), or nothing."""
+    from .models.info import parse_codes
+
+    specs = parse_codes(arch_args.get("info_codes", ""))
+    return {"codes": [s.describe() for s in specs]} if specs else {}

@@ -60,6 +60,10 @@ def private_seed(seed: int) -> tuple[tuple[int, int, int], int]:
 class Sampler:
     """Batched, buffered sampling from a ganaug generator; picklable, loads the generator lazily in each worker.
 
+    ``codes`` (models fitted with ``--info-codes``): ``None`` draws the latent codes at random as in training,
+    ``"sweep"`` on the evenly spaced values of the traversal grids, ``{name: value}`` fixes some (see
+    ``Generator.noise``); a sample stays a function of its seed.
+
     ``seed=None`` follows torch's random state (``torch.manual_seed`` in the main process, the DataLoader's per-worker
     seeds in workers) for the stream, and counts as 0 for indexed items.
 
@@ -83,6 +87,7 @@ class Sampler:
         block_size: int = 64,
         cache_mb: float = 256,
         reuse: int = 1,
+        codes: dict | str | None = None,
     ):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
             raise GanaugValueError(f"seed must be a non-negative integer or None, got {seed!r}")
@@ -110,6 +115,7 @@ class Sampler:
             self.source = str(source)
             self._folder = resolve_model(source)
             self._generator = self._load()
+        self.codes = self._generator.check_codes(codes)  # InfoGAN codes: None (random), "sweep" or fixed values
         self._reset_process_state()
 
     # -- pickling and processes ------------------------------------------------------------------------------
@@ -206,7 +212,9 @@ class Sampler:
             if buffer is None or pos >= len(buffer):
                 seed = int(torch.randint(2**62, (1,), generator=self._stream_generator()))
                 labels = [c] * self.batch_size
-                buffer = self.generator.generate(labels, seed=seed, truncation=self.truncation, spread=self.spread)
+                buffer = self.generator.generate(
+                    labels, seed=seed, truncation=self.truncation, spread=self.spread, codes=self.codes
+                )
                 buffer, pos, passes = (buffer if self.accept is None else self.accept(buffer, c)), 0, 1
             k = min(n, len(buffer) - pos)
             parts.append(buffer[pos : pos + k])
@@ -265,7 +273,9 @@ class Sampler:
         todo, out = list(range(len(keys))), None
         for attempt in range(FILTER_TRIES):
             seeds = [keys[i][1] if attempt == 0 else derive_seed(keys[i][1], attempt) for i in todo]
-            z = torch.cat([g.noise(1, torch.Generator().manual_seed(s), self.truncation, self.spread) for s in seeds])
+            z = torch.cat(
+                [g.noise(1, torch.Generator().manual_seed(s), self.truncation, self.spread, self.codes) for s in seeds]
+            )
             x = g.forward(z, ys[todo])
             out = x if out is None else out.index_copy_(0, torch.tensor(todo), x)
             teacher = getattr(self.accept, "teacher", None)
@@ -299,7 +309,11 @@ class Sampler:
         z = torch.cat(
             [
                 g.noise(
-                    1, torch.Generator().manual_seed(derive_seed(self.seed or 0, c, k)), self.truncation, self.spread
+                    1,
+                    torch.Generator().manual_seed(derive_seed(self.seed or 0, c, k)),
+                    self.truncation,
+                    self.spread,
+                    self.codes,
                 )
                 for k in range(start, start + self.block_size)
             ]

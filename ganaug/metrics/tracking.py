@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..fileio import read_json, save_tensors, write_json
+from ..models.info import latent, parse_codes
 from .extractor import get_extractor
 from .quality import CAS_PER_CLASS, fid
 
@@ -52,9 +53,10 @@ class QualityTracker:
         self.real_images = ref.images[keep]
         self.real = self.extractor(self.real_images)
         self.labels = ref.labels[keep]
-        self.z = torch.randn(len(keep), arch_args["latent_dim"], generator=gen)
+        codes = parse_codes(arch_args.get("info_codes", ""))  # InfoGAN codes drawn at random, as in training
+        self.z = latent(len(keep), arch_args["latent_dim"], codes, gen)
         self.cas_labels = torch.unique(labelled.labels).repeat_interleave(CAS_PER_CLASS)
-        self.cas_z = torch.randn(len(self.cas_labels), arch_args["latent_dim"], generator=gen)
+        self.cas_z = latent(len(self.cas_labels), arch_args["latent_dim"], codes, gen)
         self.num_classes = arch_args["num_classes"]
         self.best_dir = self.run_dir / "checkpoints" / BEST_DIR
         info = read_json(self.best_dir / "best.json") if (self.best_dir / "best.json").is_file() else {}

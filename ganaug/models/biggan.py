@@ -26,6 +26,8 @@ from .layers import (
     arch_args_dict,
     as_labels,
     check_arch_args,
+    codes_arg,
+    input_codes_dim,
     level_widths,
     plan_resolution,
     sn,
@@ -90,11 +92,20 @@ class BigganDiscriminator(nn.Module):
         torch.Size([2])
     """
 
-    def __init__(self, latent_dim: int, num_classes: int, channels: int, height: int, width: int, ch: int = 0):
+    def __init__(
+        self,
+        latent_dim: int,
+        num_classes: int,
+        channels: int,
+        height: int,
+        width: int,
+        ch: int = 0,
+        info_codes: str = "",
+    ):
         super().__init__()
         ch = ch or DEFAULT_CH
         check_arch_args(latent_dim, num_classes, channels, height, width, ch)
-        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch)
+        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch, **codes_arg(info_codes))
         self.num_classes = num_classes
         _, _, n_down = plan_resolution(height, width)
         widths = level_widths(ch, n_down, CAP)
@@ -130,20 +141,31 @@ class BigganGenerator(nn.Module):
         torch.Size([2, 3, 32, 32])
     """
 
-    def __init__(self, latent_dim: int, num_classes: int, channels: int, height: int, width: int, ch: int = 0):
+    def __init__(
+        self,
+        latent_dim: int,
+        num_classes: int,
+        channels: int,
+        height: int,
+        width: int,
+        ch: int = 0,
+        info_codes: str = "",
+    ):
         super().__init__()
         ch = ch or DEFAULT_CH
         check_arch_args(latent_dim, num_classes, channels, height, width, ch)
-        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch)
+        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch, **codes_arg(info_codes))
         self.latent_dim, self.num_classes = latent_dim, num_classes
+        self.code_dim = input_codes_dim(info_codes)
+        z_dim = latent_dim + self.code_dim  # the noise with the InfoGAN codes appended, if any
         base_h, base_w, n_up = plan_resolution(height, width)
         widths = level_widths(ch, n_up, CAP, reverse=True)
         self.base = (widths[0], base_h, base_w)
         self.shared = nn.Embedding(num_classes, SHARED_DIM)
         nn.init.orthogonal_(self.shared.weight)
         self.register_buffer("cond_scale", torch.ones(()), persistent=False)  # gradual conditioning (--cond-ramp)
-        cond_dim = SHARED_DIM + latent_dim
-        self.fc = sn(nn.Linear(latent_dim, widths[0] * base_h * base_w))
+        cond_dim = SHARED_DIM + z_dim
+        self.fc = sn(nn.Linear(z_dim, widths[0] * base_h * base_w))
         pairs = list(zip(widths[:-1], widths[1:], strict=True)) or [(widths[0], widths[0])]
         self.blocks = nn.ModuleList(GBlock(a, b, cond_dim, upsample=n_up > 0) for a, b in pairs)
         self.out_bn = nn.BatchNorm2d(widths[-1])

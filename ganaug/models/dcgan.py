@@ -23,7 +23,9 @@ from .layers import (
     arch_args_dict,
     as_labels,
     check_arch_args,
+    codes_arg,
     init_dcgan_,
+    input_codes_dim,
     level_widths,
     plan_resolution,
 )
@@ -63,12 +65,14 @@ class DcganDiscriminator(nn.Module):
         width: int,
         ch: int = 0,
         upsample: str = "deconv",
+        info_codes: str = "",
     ):
         super().__init__()
         ch = ch or DEFAULT_CH
         check_arch_args(latent_dim, num_classes, channels, height, width, ch)
         _check_upsample(upsample)
-        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch, upsample=upsample)
+        extra = {"upsample": upsample, **codes_arg(info_codes)}
+        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch, **extra)
         self.num_classes = num_classes
         _, _, n_down = plan_resolution(height, width)
         widths = level_widths(ch, n_down, CAP)
@@ -121,19 +125,22 @@ class DcganGenerator(nn.Module):
         width: int,
         ch: int = 0,
         upsample: str = "deconv",
+        info_codes: str = "",
     ):
         super().__init__()
         ch = ch or DEFAULT_CH
         check_arch_args(latent_dim, num_classes, channels, height, width, ch)
         _check_upsample(upsample)
-        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch, upsample=upsample)
+        extra = {"upsample": upsample, **codes_arg(info_codes)}
+        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch, **extra)
         self.latent_dim, self.num_classes = latent_dim, num_classes
+        self.code_dim = input_codes_dim(info_codes)
         base_h, base_w, n_up = plan_resolution(height, width)
         widths = level_widths(ch, n_up, CAP, reverse=True)
         self.base = (widths[0], base_h, base_w)
         self.embed = nn.Embedding(num_classes, EMBED_DIM)
         self.register_buffer("cond_scale", torch.ones(()), persistent=False)  # gradual conditioning (--cond-ramp)
-        self.fc = nn.Linear(latent_dim + EMBED_DIM, widths[0] * base_h * base_w, bias=False)
+        self.fc = nn.Linear(latent_dim + self.code_dim + EMBED_DIM, widths[0] * base_h * base_w, bias=False)
         layers: list[nn.Module] = [nn.BatchNorm2d(widths[0]), nn.ReLU()]
         for cin, cout in zip(widths[:-1], widths[1:], strict=True):
             layers += _up(cin, cout, upsample) + [nn.BatchNorm2d(cout), nn.ReLU()]

@@ -49,6 +49,21 @@ def arch_args_dict(
     return d
 
 
+def codes_arg(info_codes: str) -> dict:
+    """``{"info_codes": canonical text}`` for ``arch_args``, or ``{}`` without codes (arch_args stay as before)."""
+    from .info import format_codes, parse_codes
+
+    specs = parse_codes(info_codes)
+    return {"info_codes": format_codes(specs)} if specs else {}
+
+
+def input_codes_dim(info_codes: str) -> int:
+    """Extra input width of a generator with InfoGAN codes (``ganaug.models.info``): one-hot blocks plus values."""
+    from .info import code_dim, parse_codes
+
+    return code_dim(parse_codes(info_codes))
+
+
 def level_widths(ch: int, n: int, cap: int, reverse: bool = False) -> list[int]:
     """``ch * min(cap, 2**i)`` for i = 0..n (reversed for generators, which go from wide to narrow)."""
     widths = [ch * min(cap, 2**i) for i in range(n + 1)]

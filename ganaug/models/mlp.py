@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from ..builders import register_arch
-from .layers import ProjectionHead, arch_args_dict, as_labels, check_arch_args
+from .layers import ProjectionHead, arch_args_dict, as_labels, check_arch_args, codes_arg, input_codes_dim
 
 DEFAULT_CH = 256
 EMBED_DIM = 64
@@ -35,11 +35,20 @@ class MlpDiscriminator(nn.Module):
         torch.Size([3])
     """
 
-    def __init__(self, latent_dim: int, num_classes: int, channels: int, height: int, width: int, ch: int = 0):
+    def __init__(
+        self,
+        latent_dim: int,
+        num_classes: int,
+        channels: int,
+        height: int,
+        width: int,
+        ch: int = 0,
+        info_codes: str = "",
+    ):
         super().__init__()
         ch = ch or DEFAULT_CH
         check_arch_args(latent_dim, num_classes, channels, height, width, ch)
-        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch)
+        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch, **codes_arg(info_codes))
         self.num_classes = num_classes
         self.body = _mlp([channels * height * width, 4 * ch, 2 * ch, ch])
         self.head = ProjectionHead(ch, num_classes)
@@ -69,16 +78,26 @@ class MlpGenerator(nn.Module):
         torch.Size([3, 1, 8, 8])
     """
 
-    def __init__(self, latent_dim: int, num_classes: int, channels: int, height: int, width: int, ch: int = 0):
+    def __init__(
+        self,
+        latent_dim: int,
+        num_classes: int,
+        channels: int,
+        height: int,
+        width: int,
+        ch: int = 0,
+        info_codes: str = "",
+    ):
         super().__init__()
         ch = ch or DEFAULT_CH
         check_arch_args(latent_dim, num_classes, channels, height, width, ch)
-        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch)
+        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch, **codes_arg(info_codes))
         self.latent_dim, self.num_classes = latent_dim, num_classes
+        self.code_dim = input_codes_dim(info_codes)
         self.shape = (channels, height, width)
         self.embed = nn.Embedding(num_classes, EMBED_DIM)
         self.register_buffer("cond_scale", torch.ones(()), persistent=False)  # gradual conditioning (--cond-ramp)
-        self.body = _mlp([latent_dim + EMBED_DIM, ch, 2 * ch, 4 * ch])
+        self.body = _mlp([latent_dim + self.code_dim + EMBED_DIM, ch, 2 * ch, 4 * ch])
         self.out = nn.Linear(4 * ch, channels * height * width)
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:

@@ -1,6 +1,7 @@
 """``ganaug report RUN``: one self-contained HTML file about a run (every picture embedded as a base64 PNG).
 
-Sections: per-class sample grids, samples over training time, latent interpolations per class, loss and
+Sections: per-class sample grids, samples over training time, latent interpolations per class, a traversal grid
+per InfoGAN latent code (a model fitted with ``--info-codes``), loss and
 augmentation-strength curves, metric curves, a PCA and a t-SNE of real vs synthetic features with the Inception
 Score of both (when the run has its feature classifier), memorisation pairs, the evaluation table (after
 ``ganaug evaluate``), and the resolved configuration.
@@ -119,8 +120,30 @@ def _interpolations(g, classes: int, steps: int = 8, seed: int = 0) -> torch.Ten
     z0, z1 = torch.randn(1, g.latent_dim, generator=gen), torch.randn(1, g.latent_dim, generator=gen)
     t = torch.linspace(0, 1, steps)[:, None]
     z = (1 - t) * z0 + t * z1
+    if g.codes:  # InfoGAN codes: one random draw, the same along the row
+        from ..models.info import draw_codes
+
+        z = torch.cat([z, draw_codes(1, g.codes, gen).repeat(steps, 1)], dim=1)
     out = [g.net(z.to(g.device), torch.full((steps,), c, device=g.device)).float().cpu() for c in range(classes)]
     return torch.cat(out)
+
+
+def _code_traversals(g, seed: int) -> str:
+    """One traversal grid per InfoGAN code: a row per class (single-class models: per value of another categorical
+    code), a column per value of the code; only that code changes along a row."""
+    text = _note(
+        "InfoGAN latent codes (fit --info-codes): each grid changes one code along its rows, from left to right, "
+        "keeping the noise and the other codes fixed. A code that learned a factor changes one thing (stroke width, "
+        "rotation, brightness); a code that changes nothing, or everything at once, did not. Set a code with "
+        "`ganaug sample MODEL --class C --code NAME=VALUE`."
+    )
+    for spec in g.codes:
+        images, ncol, labels = g.traversal(spec.name, seed=seed)
+        values = spec.sweep_values(ncol)
+        span = f"values 0 to {spec.size - 1}" if spec.kind == "categorical" else f"{values[0]:g} to {values[-1]:g}"
+        caption = f"code {spec.name} ({spec.kind}), {span}; rows: {', '.join(labels)}"
+        text += _figure(plots.grid_png(images, ncol), caption)
+    return text
 
 
 def build_report(run: str | Path, out: str | Path | None = None, *, seed: int = 0, per_class: int = 8) -> Path:
@@ -151,6 +174,8 @@ def build_report(run: str | Path, out: str | Path | None = None, *, seed: int = 
         text = _note("Each row: one class, the noise moving linearly from seed A to seed B in 8 steps.")
         text += _figure(interp, "rows: " + ", ".join(names[:shown]))
         sections.append(("interpolation", "Latent interpolations", text))
+        if g.codes:
+            sections.append(("codes", "Latent codes", _code_traversals(g, seed)))
     else:
         sections.append(("samples", "Samples per class", _note(f"No generator to sample from: {g_what}.")))
 

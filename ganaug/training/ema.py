@@ -46,13 +46,16 @@ def recalibrate_batchnorm(
     if not bns:
         return
     saved = [(m.momentum, m.training) for m in bns]
+    from ..models.info import codes_of, latent
+
+    codes = codes_of(generator)  # InfoGAN codes, drawn as in training (none: the noise alone, as before)
     gen = torch.Generator().manual_seed(12345)
     for m in bns:
         m.reset_running_stats()
         m.momentum = None  # cumulative average over the batches below
         m.train()
     for _ in range(batches):
-        z = torch.randn(batch, latent_dim, generator=gen).to(device)
+        z = latent(batch, latent_dim, codes, gen).to(device)
         y = torch.randint(0, num_classes, (batch,), generator=gen).to(device)
         generator(z, y)
     for m, (momentum, training) in zip(bns, saved, strict=True):

@@ -15,6 +15,7 @@ from torch import nn
 from ..builders import LOSSES, build_discriminator, build_generator
 from ..config import FitConfig
 from ..errors import GanaugError
+from ..models.info import draw_codes, parse_codes
 from .ada import AdaptiveStrength
 from .augment import DiffAugment
 from .checkpoint import load_module, load_optimizer, load_rng, module_tensors, optimizer_state, rng_tensors
@@ -29,6 +30,7 @@ from .class_loss import (
 )
 from .ema import EMA
 from .engine import Engine
+from .info_codes import attach_info_head, check_info_weight, info_loss
 from .losses import gradient_penalty, r1_penalty
 
 
@@ -84,6 +86,11 @@ class Trainer:
         D = build_discriminator(cfg.arch, arch_args)
         check_class_loss(cfg.class_loss, cfg.class_loss_weight)
         self.class_head = attach_class_head(D, self.num_classes) if cfg.class_loss == "adc" else None
+        self.codes = parse_codes(arch_args.get("info_codes", ""))  # InfoGAN codes: G's input, Q's targets
+        check_info_weight(cfg.info_weight)
+        self.info_head = attach_info_head(D, self.codes) if self.codes else None
+        self._q: torch.Tensor | None = None
+        self.last_info: torch.Tensor | None = None
         self.cond_ramp = parse_cond_ramp(cfg.cond_ramp)
         self.D = engine.prepare(D)
         self.ema = EMA(self.G, cfg.ema_decay)
@@ -129,6 +136,8 @@ class Trainer:
         g = self.gens["noise"]
         z = torch.randn(n, self.arch_args["latent_dim"], generator=g)
         y = self.present[torch.randint(len(self.present), (n,), generator=g)]
+        if self.codes:  # drawn after z and y, so a run without codes keeps its random stream
+            z = torch.cat([z, draw_codes(n, self.codes, g)], dim=1)
         return self.engine.to_device(z), self.engine.to_device(y)
 
     # -- phases -------------------------------------------------------------------------------------------
@@ -147,11 +156,19 @@ class Trainer:
             opt.step()
 
     def d_outputs(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """D's logits (float32) and, with ``--class-loss adc``, its auxiliary class logits (2K per sample)."""
-        if self.class_head is None:
+        """D's logits (float32) and, with ``--class-loss adc``, its auxiliary class logits (2K per sample). With
+        ``--info-codes`` Q's outputs on the same features are kept in ``self._q``."""
+        if self.class_head is None and self.info_head is None:
             return self.d_call(x, y).float(), None
         h = self.D.features(x)
-        return self.D.head(h, y).float(), self.class_head(h)
+        self._q = self.info_head(h) if self.info_head is not None else None
+        return self.D.head(h, y).float(), self.class_head(h) if self.class_head is not None else None
+
+    def mi_loss(self, z: torch.Tensor, n_real: int = 0) -> torch.Tensor | None:
+        """The InfoGAN loss of Q's outputs of the last ``d_outputs`` call (its generated rows) against ``z``'s codes."""
+        if self.info_head is None:
+            return None
+        return info_loss(self._q[n_real:], z[:, self.arch_args["latent_dim"] :], self.codes)
 
     def d_phase(self) -> tuple[torch.Tensor, torch.Tensor]:
         cfg, p = self.cfg, self.ada.p
@@ -170,10 +187,14 @@ class Trainer:
                 logits, cls = self.d_outputs(torch.cat([real_in, fake_in]), torch.cat([y_real, y_fake]))
                 real_logits, fake_logits = logits[:n], logits[n:]
                 cls_real, cls_fake = (None, None) if cls is None else (cls[:n], cls[n:])
+                mi = self.mi_loss(z, n_real=n)
             else:  # BatchNorm in D: real and fake keep separate batch statistics
                 real_logits, cls_real = self.d_outputs(real_in, y_real)
                 fake_logits, cls_fake = self.d_outputs(fake_in, y_fake)
+                mi = self.mi_loss(z)
             loss = self.loss.d_loss(real_logits, fake_logits)
+            if mi is not None:
+                loss = loss + cfg.info_weight * mi
             if self.class_head is not None:
                 loss = loss + cfg.class_loss_weight * class_d_loss(cls_real, y_real, cls_fake, y_fake, self.num_classes)
         if self.loss.gradient_penalty:
@@ -199,6 +220,10 @@ class Trainer:
             loss = self.loss.g_loss(logits)
             if cls is not None:
                 loss = loss + self.cfg.class_loss_weight * class_g_loss(cls, y, self.num_classes)
+            mi = self.mi_loss(z)
+            if mi is not None:
+                loss = loss + self.cfg.info_weight * mi
+                self.last_info = mi.detach()
         self.opt_g.zero_grad(set_to_none=True)
         self._update(self.G, self.opt_g, loss, "g")
         return loss.detach()
@@ -216,10 +241,13 @@ class Trainer:
             loss_d, signs = self.d_phase()
             sign_sum = sign_sum + signs.cpu()
         loss_g = self.g_phase()
-        stats = torch.stack([loss_d.float().cpu(), loss_g.float().cpu()])
+        values = [loss_d.float().cpu(), loss_g.float().cpu()]
+        if self.info_head is not None:  # the generator's InfoGAN loss: how well Q reads the codes of fresh samples
+            values.append(self.last_info.float().cpu())
+        stats = torch.stack(values)
         if self.engine.distributed:
             stats = self.engine.all_reduce_sum(torch.cat([stats, sign_sum.view(1)])) / self.engine.world_size
-            stats, sign_sum = stats[:2], stats[2] * self.engine.world_size
+            stats, sign_sum = stats[:-1], stats[-1] * self.engine.world_size
         if not bool(torch.isfinite(stats).all()):
             raise NonFiniteLossError(
                 f"the loss became non-finite at step {self.step} (loss_d={stats[0].item()}, loss_g={stats[1].item()})"
@@ -227,7 +255,8 @@ class Trainer:
         self.ema.update(self.step)
         self.ada.accumulate(float(sign_sum), float(self.batch * self.d_steps * self.engine.world_size))
         self.ada.maybe_update(self.step, self.cfg.batch_size)
-        return {"loss_d": stats[0].item(), "loss_g": stats[1].item(), "augment_p": self.ada.p}
+        out = {"loss_d": stats[0].item(), "loss_g": stats[1].item(), "augment_p": self.ada.p}
+        return {**out, "loss_info": stats[2].item()} if self.info_head is not None else out
 
     def compile(self) -> list[str]:
         """``torch.compile`` the networks' forward calls (not the modules, so checkpoints keep plain names)."""

@@ -139,6 +139,11 @@ class GANAugment(Transform):
     one sample get the same one. A sample with masks, bounding boxes, keypoints or videos is refused (a generator has
     none to match) unless ``annotations="pass"``, which returns them unchanged.
 
+    ``codes`` is for models fitted with ``--info-codes``: ``None`` draws the latent codes at random over their range, as
+    in training; ``"sweep"`` draws each continuous code from the evenly spaced values of the card's traversal grids
+    (both ends of the range included, so the extremes a user reviewed come up as often as the middle); a dict such as
+    ``{"u0": 0.8}`` or ``{"c0": 3}`` fixes codes (controlled variation within a class), the others drawn at random.
+
     Two fast paths. On a collated batch (N x C x H x W, one label per row) after the DataLoader, one generator
     forward serves the whole batch, on ``device`` (the training device: a GPU generates while it trains). ``reuse=R``
     keeps per class a pool of ``batch_size`` latent seeds, generated in one forward and served ``R`` times (a new
@@ -172,13 +177,15 @@ class GANAugment(Transform):
         batch_size: int = 64,
         reuse: int = 1,
         annotations: str = "error",
+        codes: dict | str | None = None,
     ):
         super().__init__()
         check_options(0.5 if p is None else p, mode, mix_weight)
         self.annotations = check_annotations(annotations)
         self.sampler = Sampler(
-            source, seed=seed, truncation=truncation, device=device, batch_size=batch_size, reuse=reuse
+            source, seed=seed, truncation=truncation, device=device, batch_size=batch_size, reuse=reuse, codes=codes
         )
+        self.codes = self.sampler.codes
         self.recipe, p = apply_to_stream(self.sampler, recipe, p)
         self.p, self.mix_weight = check_options(p, mode, mix_weight)
         self.mode = mode
