@@ -136,12 +136,41 @@ class GANTranslate(SampleRules, A.ImageOnlyTransform):
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return ("source", "direction", "guard", "device", "annotations")
 
-    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+    def _sample_images(self, data: dict[str, Any]) -> list[np.ndarray]:
+        """The image targets of a sample: ``image``, each of ``images``, and additional targets declared as images."""
+        declared = getattr(self, "_declared_targets", {})
+        out = []
+        for key, value in data.items():
+            target = declared.get(key, key)
+            if value is None:
+                continue
+            if target == "image":
+                out.append(value)
+            elif target == "images":
+                out.extend(list(value))
+        return out
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        """With a guard and several images in the sample, the guard's verdict is the sample's: its images keep their
+        translations only when every one passes (``sample_keep``)."""
+        if self.guard is None:
+            return {}
+        images = self._sample_images(data)
+        if len(images) < 2:
+            return {}
+        return {"sample_keep": all([self._translate(img, judge=True)[1] for img in images])}
+
+    def _translate(self, img: np.ndarray, judge: bool) -> tuple[np.ndarray, bool]:
         t = self._translator.get()
         spec = F.describe(img)
         src, dst = t.domains(self.direction)
         x = unit_to_model(to_unit(img, spec), src)
         y = t.translate(x, self.direction)
         out = F.finish(F.prepare(y, dst, spec.channels, spec.height, spec.width), spec)
-        keep = guard_keep(self.guard, t, img, out, x, y, self.guard_stats)
-        return out if keep[0] else img
+        return out, (guard_keep(self.guard, t, img, out, x, y, self.guard_stats)[0] if judge else True)
+
+    def apply(self, img: np.ndarray, sample_keep: bool | None = None, **params: Any) -> np.ndarray:
+        if sample_keep is False:
+            return img
+        out, keep = self._translate(img, judge=sample_keep is None)
+        return out if keep else img

@@ -118,6 +118,42 @@ def test_guard_falls_back_and_counts(cg):
         ganaug.GANTranslate(cg, guard="strict")
 
 
+def test_guard_judges_a_sample_of_several_images_as_one(cg):
+    first = tv_tensors.Image(torch.randint(0, 256, (1, 16, 16), dtype=torch.uint8))
+    second = tv_tensors.Image(torch.randint(0, 256, (1, 16, 16), dtype=torch.uint8))
+    # the guard tells the second original from its translation, and cannot tell anything else apart
+    tf = ganaug.GANTranslate(cg, p=1.0, guard=lambda img: int(img is second))
+    out = tf({"image": first, "image2": second, "label": 0})
+    assert out["image"] is first and out["image2"] is second  # one rejection keeps the whole sample original
+    assert tf.guard_stats == {"checked": 2, "rejected": 1}
+    agreeing = ganaug.GANTranslate(cg, p=1.0, guard=lambda img: 0)
+    out = agreeing({"image": first, "image2": second, "label": 0})
+    assert not torch.equal(out["image"], first) and not torch.equal(out["image2"], second)
+
+
+def test_albumentations_guard_judges_a_sample_of_several_images_as_one(cg, monkeypatch):
+    import albumentations as A
+
+    from ganaug.albumentations import GANTranslate
+    from ganaug.transforms.functional import describe
+    from ganaug.translator import to_unit, unit_to_model
+
+    first = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    second = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    tf = GANTranslate(str(cg), p=1.0, guard="auto")
+    translator = tf._translator.get()
+    marked = unit_to_model(to_unit(second, describe(second)), translator.domains("a2b")[0])
+    # the guard's classifier tells the second original from everything else, translations included
+    monkeypatch.setattr(translator, "classify", lambda x: torch.tensor([int(x.shape == marked.shape and
+                                                                            torch.equal(x, marked))]))  # fmt: skip
+    pipeline = A.Compose([tf], additional_targets={"image2": "image"})
+    out = pipeline(image=first, image2=second)
+    assert np.array_equal(out["image"], first) and np.array_equal(out["image2"], second)  # both kept original
+    assert tf.guard_stats == {"checked": 2, "rejected": 1}
+    out = pipeline(image=first, image2=first)
+    assert not np.array_equal(out["image"], first) and np.array_equal(out["image"], out["image2"])
+
+
 def test_guard_auto_needs_a_labelled_domain(tmp_path):
     a, b = write_domain(tmp_path / "A", 4, 3), write_domain(tmp_path / "B", 4, 3, seed=1)
     run = ganaug.fit([a, b], task="cyclegan", ch=4, cyclegan_blocks=1, steps=1, out=tmp_path / "r", progress=False)

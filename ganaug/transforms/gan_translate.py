@@ -184,13 +184,19 @@ class GANTranslate(Transform):
             return {"rows": None}
         n = batch_rows(flat_inputs)
         apply = draw_rows(self.p, n, self._stream.get())
-        rows = [i for i in range(n) if apply[i]]
-        return {"rows": rows or None}
+        rows = [i for i in range(n) if apply[i]] or None
+        images = [x for x in flat_inputs if isinstance(x, (PIL.Image.Image, tv_tensors.Image)) or is_pure_tensor(x)]
+        if rows is None or self.guard is None or len(images) < 2:
+            return {"rows": rows}
+        # several images in one sample: the guard's verdict is the sample's (a row keeps its translations only when
+        # every image passes), so the sample's images are translated together or not at all
+        done = [self._translate(x, rows) for x in images]
+        keep = [all(k[i] for _, k in done) for i in range(len(rows))]
+        results = [(x, self._assemble(x, rows, out, keep)) for x, (out, _) in zip(images, done, strict=True)]
+        return {"rows": rows, "results": results}
 
-    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
-        rows = params["rows"]
-        if rows is None:
-            return inpt
+    def _translate(self, inpt: Any, rows: list[int]) -> tuple[Any, list[bool]]:
+        """The translation of ``inpt``'s ``rows`` in its own type, and the guard's keep flag per row."""
         t = self.translator.get()
         spec = F.describe(inpt, self.mean, self.std)
         src, dst = t.domains(self.direction)
@@ -200,14 +206,27 @@ class GANTranslate(Transform):
         y = t.translate(x, self.direction)
         out = F.finish(F.prepare(y, dst, spec.channels, spec.height, spec.width), spec)
         original = inpt[torch.as_tensor(rows, device=inpt.device)] if spec.batched else inpt
-        keep = guard_keep(self.guard, t, original, out, x, y, self.guard_stats)
-        if not spec.batched:
+        return out, guard_keep(self.guard, t, original, out, x, y, self.guard_stats)
+
+    def _assemble(self, inpt: Any, rows: list[int], out: Any, keep: list[bool]) -> Any:
+        """``inpt`` with the kept rows' translations in place (one image: the translation or the original)."""
+        if not (isinstance(inpt, torch.Tensor) and inpt.ndim == 4):
             return out if keep[0] else inpt
         result = inpt.clone()
         kept = [r for r, k in zip(rows, keep, strict=True) if k]
         if kept:
             result[torch.as_tensor(kept, device=inpt.device)] = out[torch.as_tensor(keep, device=out.device)]
         return result
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        rows = params["rows"]
+        if rows is None:
+            return inpt
+        for image, result in params.get("results", ()):
+            if image is inpt:
+                return result
+        out, keep = self._translate(inpt, rows)
+        return self._assemble(inpt, rows, out, keep)
 
     def extra_repr(self) -> str:
         guard = "None" if self.guard is None else repr(self.guard) if isinstance(self.guard, str) else "callable"
