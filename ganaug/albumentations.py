@@ -38,7 +38,8 @@ class GANAugment(SampleRules, A.ImageOnlyTransform):
     ``ReplayCompose.replay`` reproduce the image (a function of the recorded class and seed). ``sample_seed`` draws
     the latent seeds from a private stream instead. Every image target of a sample (``images``,
     ``additional_targets``) gets the same synthetic image; a sample with masks, boxes or keypoints is refused unless
-    ``annotations="pass"``. ``label_key`` is declared, so a ``strict=True`` Compose accepts it.
+    ``annotations="pass"``; a ``volume`` is refused (it would become one synthetic image repeated over its slices).
+    ``label_key`` is declared, so a ``strict=True`` Compose accepts it.
 
     Example:
         >>> import albumentations as A
@@ -46,6 +47,8 @@ class GANAugment(SampleRules, A.ImageOnlyTransform):
         >>> out = pipeline(image=image, label=3)["image"]  # doctest: +SKIP
         >>> A.from_dict(A.to_dict(pipeline))  # doctest: +SKIP
     """
+
+    refuses_volumes = True  # one synthetic 2D image cannot stand for a volume
 
     class InitSchema(BaseTransformInitSchema):
         source: Any

@@ -54,7 +54,11 @@ def check_source(source: Any) -> str:
 
 class SampleRules:
     """Mixin for ganaug's albumentations transforms: a sample with masks, boxes or keypoints (also under
-    ``additional_targets`` names) is refused unless ``annotations="pass"``; ``p = 0`` checks nothing."""
+    ``additional_targets`` names) is refused unless ``annotations="pass"``; ``p = 0`` checks nothing. A transform
+    with ``refuses_volumes`` refuses ``volume``/``volumes`` targets, which albumentations would process slice by
+    slice with one set of parameters."""
+
+    refuses_volumes = False
 
     annotations: str = "error"
 
@@ -72,12 +76,24 @@ class SampleRules:
                 kinds.append(kind)
         return kinds
 
+    def volume_targets(self, data: dict[str, Any]) -> list[str]:
+        """The keys of ``data`` that hold 3D volumes (``volume``, ``volumes`` or names declared as those)."""
+        declared = getattr(self, "_declared_targets", {})
+        return [k for k, v in data.items() if v is not None and declared.get(k, k) in ("volume", "volumes")]
+
     def __call__(self, *args: Any, force_apply: bool = False, **kwargs: Any) -> Any:
         replaying = self.replay_mode and not self.applied_in_replay  # type: ignore[attr-defined]
-        if (self.p > 0.0 or force_apply) and self.annotations == "error" and not replaying:  # type: ignore[attr-defined]
+        active = (self.p > 0.0 or force_apply) and not replaying  # type: ignore[attr-defined]
+        if active and self.annotations == "error":  # type: ignore[attr-defined]
             kinds = self.annotation_kinds(kwargs)
             if kinds:
                 raise annotations_error(type(self).__name__, kinds, "albumentations")
+        if active and self.refuses_volumes and self.volume_targets(kwargs):
+            raise GanaugValueError(
+                f"{type(self).__name__} generates 2D images; it cannot replace the 3D volume in "
+                f"{self.volume_targets(kwargs)} (each slice would become the same synthetic image). Give it 2D images "
+                "(image=, images=), or slices of the volume one by one"
+            )
         return super().__call__(*args, force_apply=force_apply, **kwargs)  # type: ignore[misc]
 
 
@@ -137,7 +153,8 @@ class GANTranslate(SampleRules, A.ImageOnlyTransform):
         return ("source", "direction", "guard", "device", "annotations")
 
     def _sample_images(self, data: dict[str, Any]) -> list[np.ndarray]:
-        """The image targets of a sample: ``image``, each of ``images``, and additional targets declared as images."""
+        """The 2D images of a sample: ``image``, each of ``images``, each slice of a volume, and additional targets
+        declared as those."""
         declared = getattr(self, "_declared_targets", {})
         out = []
         for key, value in data.items():
@@ -146,8 +163,10 @@ class GANTranslate(SampleRules, A.ImageOnlyTransform):
                 continue
             if target == "image":
                 out.append(value)
-            elif target == "images":
+            elif target in ("images", "volume"):
                 out.extend(list(value))
+            elif target == "volumes":
+                out.extend(image for volume in value for image in volume)
         return out
 
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

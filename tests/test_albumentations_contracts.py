@@ -235,3 +235,19 @@ def test_translate_strict_schema_replay_and_all_images_or_none(cyclegan):
         out = pipeline(images=[image, image[::-1].copy()])["images"]
         outcomes.add((not np.array_equal(out[0], image), not np.array_equal(out[1], image[::-1])))
     assert outcomes <= {(True, True), (False, False)} and len(outcomes) == 2
+
+
+@pytest.mark.parametrize("key", ["volume", "volumes", "scan"])
+def test_volumes_are_refused_by_augment_and_translated_slice_by_slice(tiny_run, cyclegan, key):
+    volume = np.random.default_rng(0).integers(0, 256, (3, 10, 12, 3), dtype=np.uint8)
+    value = volume[None] if key == "volumes" else volume
+    declared = {"scan": "volume"} if key == "scan" else {}
+    with pytest.raises(ValueError, match=rf"cannot replace the 3D volume in \['{key}'\]"):
+        A.Compose([augment(tiny_run)], additional_targets=declared)(image=IMAGES["rgb8"](), label=1, **{key: value})
+    image = IMAGES["rgb8"]()
+    out = A.Compose([augment(tiny_run, p=0.0)], additional_targets=declared)(image=image, **{key: value})
+    assert out[key] is value  # p = 0: no refusal
+    translated = A.Compose([GANTranslate(str(cyclegan), direction="b2a", p=1.0)], additional_targets=declared)(
+        image=image, **{key: value}
+    )[key]
+    assert translated.shape == value.shape and not np.array_equal(translated, value)
