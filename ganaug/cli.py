@@ -216,7 +216,7 @@ def info(model: str | None) -> None:
 
         for name, entry in TRANSLATORS.items():
             click.echo(f"  {name:10s} --task cyclegan: {entry.description}")
-        click.echo("options for any architecture above:")
+        click.echo("options of the class-conditional architectures (biggan, dcgan, mlp):")
         click.echo(
             "  --info-codes cat:K,cont:N  InfoGAN latent codes (Chen et al. 2016): codes that each learn to steer one "
             "factor without labels, set with `ganaug sample --code`"

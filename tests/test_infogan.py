@@ -153,17 +153,26 @@ def test_bad_code_values_are_named(coded_run, tiny_gray_run):
 
 
 def test_cli_sample_with_codes_and_clear_errors(coded_run, tiny_gray_run, tmp_path):
+    from click.testing import CliRunner
+
+    from ganaug.cli import main
+
     out = tmp_path / "grid.png"
     ok = run_cli("sample", str(coded_run.path), "--class", "b", "--n", "4", "--code", "c0=2", "--code", "u0=-0.5",
                  "--out", str(out))  # fmt: skip
     assert ok.returncode == 0, ok.stderr
     assert out.is_file()
-    bad = run_cli("sample", str(coded_run.path), "--class", "b", "--code", "u0=3", "--out", str(out))
-    assert bad.returncode == 1 and "u0=3" in bad.stderr and "from -1 to 1" in bad.stderr
-    none = run_cli("sample", str(tiny_gray_run), "--class", "a", "--code", "c0=1", "--out", str(out))
-    assert none.returncode == 1 and "no latent codes" in none.stderr and "Traceback" not in none.stderr
-    info = run_cli("info", str(coded_run.path))
-    assert info.returncode == 0 and "latent codes: c0 (an integer from 0 to 2), u0" in info.stdout
+    cli = CliRunner()
+    bad = cli.invoke(main, ["sample", str(coded_run.path), "--class", "b", "--code", "u0=3", "--out", str(out)])
+    assert bad.exit_code == 1 and "u0=3 is out of range" in bad.output and "from -1 to 1" in bad.output
+    shape = cli.invoke(main, ["sample", str(coded_run.path), "--class", "b", "--code", "u0", "--out", str(out)])
+    assert shape.exit_code == 1 and "give NAME=VALUE" in shape.output
+    none = cli.invoke(main, ["sample", str(tiny_gray_run), "--class", "a", "--code", "c0=1", "--out", str(out)])
+    assert none.exit_code == 1 and "no latent codes" in none.output and none.exc_info[0] is SystemExit
+    info = cli.invoke(main, ["info", str(coded_run.path)])
+    assert info.exit_code == 0 and "latent codes: c0 (an integer from 0 to 2), u0" in info.output
+    listing = cli.invoke(main, ["info"])
+    assert "--info-codes cat:K,cont:N" in listing.output
 
 
 def test_report_shows_a_traversal_per_code(coded_run):

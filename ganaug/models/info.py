@@ -133,6 +133,7 @@ def check_values(specs: list[CodeSpec], values: dict | None) -> dict[str, float]
         spec = by_name.get(name)
         if spec is None:
             raise GanaugError(f"unknown code {name!r}; this model's codes: {names}")
+        shown = value if isinstance(value, str) else repr(value)  # as the user wrote it
         if isinstance(value, str):
             with contextlib.suppress(ValueError):
                 value = float(value)  # text from the command line; a non-number is reported below
@@ -142,7 +143,7 @@ def check_values(specs: list[CodeSpec], values: dict | None) -> dict[str, float]
         elif ok:
             ok = spec.low <= value <= spec.high
         if not ok:
-            raise GanaugError(f"code {name}={value!r} is out of range; it takes {spec.accepted()}")
+            raise GanaugError(f"code {name}={shown} is out of range; it takes {spec.accepted()}")
         out[name] = float(value)
     return out
 
