@@ -166,7 +166,7 @@ def test_dry_run_shows_the_canon(gray_rgb):
 
 
 def test_non_finite_loss_stops_without_export(gray_rgb, tmp_path):
-    from ganaug.training.loop import NonFiniteLossError
+    from ganaug.training.trainer import NonFiniteLossError
 
     opts = dict(TINY_CG, optimizer="sgd", lr_g=1e30, lr_d=1e30, steps=30, checkpoint_every=1, out=tmp_path / "r")
     with pytest.raises(NonFiniteLossError, match=r"non-finite at step \d+.*(last good checkpoint|no checkpoint)"):

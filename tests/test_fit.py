@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 
 import ganaug
 from ganaug.errors import GanaugError
-from ganaug.training.loop import NonFiniteLossError
+from ganaug.training.trainer import NonFiniteLossError
 
 from .helpers import EXPORT_FILES, TINY, write_class_folder
 

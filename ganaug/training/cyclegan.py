@@ -24,9 +24,8 @@ from ..builders import LOSSES
 from ..config import FitConfig
 from ..errors import GanaugError
 from ..models.cyclegan import build_patch_discriminators, build_translators
-from .checkpoint import load_module, load_optimizer, load_rng, module_tensors, optimizer_state, rng_tensors
 from .engine import Engine
-from .loop import NonFiniteLossError, make_optimizer
+from .trainer import Trainer, make_optimizer
 
 CYCLEGAN_LOSSES = ("lsgan", "bce", "hinge")
 # ganaug's lsgan halves L_G and both lsgan and the others sum L_D's two terms; these restore the reference's weights
@@ -108,7 +107,7 @@ def l1(a: Tensor, b: Tensor) -> Tensor:
     return (a.float() - b.float()).abs().mean()
 
 
-class CycleTrainer:
+class CycleTrainer(Trainer):
     """Owns G_ab, G_ba, D_a, D_b, both optimizers, the pools and the random streams for one process.
 
     Example:
@@ -118,16 +117,18 @@ class CycleTrainer:
         >>> trainer.train_step()["cycle_l1"]  # doctest: +SKIP
     """
 
+    STREAMS = ("data", "jitter", "pool")
+    COLUMNS = (("D", "loss_d"), ("G", "loss_g"), ("cycle", "cycle_l1"))
+    FINAL = ("loss_d", "loss_g", "cycle_l1")
+    HINT = "lower --lr-g/--lr-d or --grad-clip 1"
+
     def __init__(
         self, cfg: FitConfig, images_a: Tensor, images_b: Tensor, arch_args: dict, engine: Engine, jitter_on: bool
     ):
-        self.cfg, self.engine, self.arch_args, self.jitter_on = cfg, engine, arch_args, jitter_on
-        if cfg.batch_size % engine.world_size:
-            raise GanaugError(f"--batch-size {cfg.batch_size} must divide evenly over {engine.world_size} processes")
+        super().__init__(cfg, engine)
         if cfg.loss not in CYCLEGAN_LOSSES:
             raise GanaugError(f"--loss {cfg.loss} is not accepted for cyclegan; choose {', '.join(CYCLEGAN_LOSSES)}")
-        self.batch = cfg.batch_size // engine.world_size
-        torch.manual_seed(cfg.seed)  # the same initial weights on every rank and every resume
+        self.arch_args, self.jitter_on = arch_args, jitter_on
         g_ab, g_ba = build_translators(cfg.arch, arch_args)
         d_a, d_b = build_patch_discriminators(cfg.arch, arch_args)
         nets = zip(("G_ab", "G_ba", "D_a", "D_b"), (g_ab, g_ba, d_a, d_b), strict=True)
@@ -141,15 +142,8 @@ class CycleTrainer:
         self.opt_g = make_optimizer(cfg, g_params, cfg.lr_g, cfg.beta1)
         self.opt_d = make_optimizer(cfg, d_params, cfg.lr_d, cfg.beta1)
         self.pools = {"a": ImagePool(cfg.cyclegan_pool), "b": ImagePool(cfg.cyclegan_pool)}
-        seed = cfg.seed * 1_000_003 + engine.rank
-        self.gens = {name: torch.Generator().manual_seed(seed + i) for i, name in enumerate(("data", "jitter", "pool"))}
-        self.step = 0
-        self.images = {k: self._keep(v) for k, v in (("a", images_a), ("b", images_b))}
+        self.images = {k: self.keep(v) for k, v in (("a", images_a), ("b", images_b))}
         self.fixed = {"a": images_a[:GRID_IMAGES].clone(), "b": images_b[:GRID_IMAGES].clone()}
-
-    def _keep(self, images: Tensor) -> Tensor:
-        on_device = self.engine.device.type != "cpu" and images.numel() * 4 < 2 * 1024**3
-        return self.engine.to_device(images) if on_device else images
 
     def real_batch(self) -> tuple[Tensor, Tensor]:
         """Unpaired: independent uniform draws from each domain, jittered."""
@@ -162,31 +156,12 @@ class CycleTrainer:
             out.append(jitter(x, self.gens["jitter"]) if self.jitter_on else x)
         return out[0], out[1]
 
-    def _update(self, names: tuple[str, str], opt: torch.optim.Optimizer, loss: Tensor, key: str) -> None:
-        scaler = self.engine.scaler(key)
-        opt.zero_grad(set_to_none=True)
-        (scaler.scale(loss) if scaler else loss).backward()
-        for name in names:
-            self.engine.all_reduce_grads(self.nets[name])
-        if self.cfg.grad_clip > 0:
-            if scaler:
-                scaler.unscale_(opt)
-            for name in names:
-                nn.utils.clip_grad_norm_(self.nets[name].parameters(), self.cfg.grad_clip)
-        if scaler:
-            scaler.step(opt)
-            scaler.update()
-        else:
-            opt.step()
-
     def train_step(self) -> dict[str, float]:
         """One update of both generators, then one of both discriminators; raises on a non-finite loss."""
         cfg, c, n = self.cfg, self.calls, self.batch
         self.step += 1
         factor = cycle_lr_factor(self.step - 1, cfg.steps, cfg.cyclegan_decay_from)
-        for opt, base in ((self.opt_g, cfg.lr_g), (self.opt_d, cfg.lr_d)):
-            for group in opt.param_groups:
-                group["lr"] = base * factor
+        self.set_lr(factor)
         real_a, real_b = self.real_batch()
         lam = cfg.cyclegan_lambda
         # generators: D frozen; one pass per generator and input group
@@ -202,7 +177,7 @@ class CycleTrainer:
             cycle = l1(rec_a, real_a) + l1(rec_b, real_b)
             idt = l1(out_ab[n:], real_b) + l1(out_ba[2 * n :], real_a) if self.identity else cycle.new_zeros(())
             loss_g = self.g_scale * adv + lam * cycle + lam * cfg.cyclegan_identity * idt
-        self._update(("G_ab", "G_ba"), self.opt_g, loss_g, "g")
+        self.update([self.nets["G_ab"], self.nets["G_ba"]], self.opt_g, loss_g, "g")
         # discriminators: real and pooled fakes in one pass each (instance norm keeps samples independent)
         self.nets["D_a"].requires_grad_(True)
         self.nets["D_b"].requires_grad_(True)
@@ -212,15 +187,12 @@ class CycleTrainer:
             la = c["D_a"](torch.cat([real_a, pooled_a])).float()
             lb = c["D_b"](torch.cat([real_b, pooled_b])).float()
             loss_d = self.d_scale * (self.loss.d_loss(la[:n], la[n:]) + self.loss.d_loss(lb[:n], lb[n:]))
-        self._update(("D_a", "D_b"), self.opt_d, loss_d, "d")
+        self.update([self.nets["D_a"], self.nets["D_b"]], self.opt_d, loss_d, "d")
         # cycle/identity: mean |error| per direction on the [0, 1] scale (as in the export's metrics)
         stats = torch.stack([t.detach().float().cpu() for t in (loss_d, loss_g, cycle / 4, idt / 4, adv / 2)])
         if self.engine.distributed:
             stats = self.engine.all_reduce_sum(stats) / self.engine.world_size
-        if not bool(torch.isfinite(stats).all()):
-            raise NonFiniteLossError(
-                f"the loss became non-finite at step {self.step} (loss_d={stats[0].item()}, loss_g={stats[1].item()})"
-            )
+        self.check_finite(stats)
         names = ("loss_d", "loss_g", "cycle_l1", "identity_l1", "loss_adv")
         return {**dict(zip(names, stats.tolist(), strict=True)), "lr": cfg.lr_g * factor}
 
@@ -230,36 +202,19 @@ class CycleTrainer:
         return []
 
     # -- state --------------------------------------------------------------------------------------------
-    def state(self) -> tuple[dict[str, Tensor], dict]:
+    def networks(self) -> dict[str, nn.Module]:
+        return self.nets
+
+    def extra_state(self) -> tuple[dict[str, Tensor], dict]:
         tensors: dict[str, Tensor] = {}
-        for name, net in self.nets.items():
-            tensors.update(module_tensors(name, net))
-        meta: dict = {"scalers": {n: s.state_dict() for n, s in self.engine.scalers.items()}}
-        for name, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
-            t, m = optimizer_state(name, opt)
-            tensors.update(t)
-            meta[name] = m
         for key, pool in self.pools.items():
             tensors.update(pool.state(f"pool.{key}"))
-        tensors.update(rng_tensors(self.gens))
-        meta["train_step"] = self.step
-        return tensors, meta
+        return tensors, {}
 
-    def load_state(self, tensors: dict[str, Tensor], meta: dict) -> None:
-        for name, net in self.nets.items():
-            load_module(name, net, tensors)
-        load_optimizer("opt_g", self.opt_g, tensors, meta["opt_g"])
-        load_optimizer("opt_d", self.opt_d, tensors, meta["opt_d"])
-        for name, state in meta.get("scalers", {}).items():
-            self.engine.scaler(name).load_state_dict(state)
-        for key, pool in self.pools.items():
+    def load_extra_state(self, tensors: dict[str, Tensor], meta: dict) -> None:
+        for key, pool in self.pools.items():  # the checkpoint holds rank 0's pools; other ranks start fresh ones
             like = self.images[key][:1].to(self.engine.device)
             pool.load(f"pool.{key}", tensors if self.engine.rank == 0 else {}, like)
-        load_rng(self.gens, tensors)
-        if self.engine.rank != 0:  # the checkpoint holds rank 0's streams and pools; other ranks start fresh ones
-            for i, g in enumerate(self.gens.values()):
-                g.manual_seed(self.cfg.seed * 1_000_003 + self.engine.rank * 7919 + int(meta["train_step"]) + i)
-        self.step = int(meta["train_step"])
 
     @torch.no_grad()
     def translate(self, x: Tensor, direction: str) -> Tensor:

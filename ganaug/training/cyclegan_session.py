@@ -21,9 +21,9 @@ from .budget import Budget, budget_step, describe_plan, parse_duration, since
 from .checkpoint import note_interrupt, save_checkpoint
 from .cyclegan import CYCLEGAN_LOSSES, GRID_IMAGES, CycleTrainer
 from .engine import create_engine
-from .loop import checked_step
 from .run import RunFolder, start_run
 from .session import _progress, device_name
+from .trainer import checked_step
 
 # FitConfig fields of the conditional task that mean nothing to a CycleGAN: setting one is an error, not a no-op
 # (the reader options of the conditional task are not applied to CycleGAN domains yet, so they are refused too)
@@ -187,7 +187,7 @@ def train_cyclegan(
         with bar:
             while trainer.step < cfg.steps and not stop:
                 t0, c0 = time.perf_counter(), time.process_time()
-                stats = checked_step(trainer, run_dir if run else None, "lower --lr-g/--lr-d or --grad-clip 1")
+                stats = checked_step(trainer, run_dir if run else None)
                 took = time.perf_counter() - t0
                 train_seconds += took
                 cpu_seconds += time.process_time() - c0

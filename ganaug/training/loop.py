@@ -7,18 +7,15 @@ so a checkpoint holds the complete state and a resumed run reaches the same weig
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from ..builders import LOSSES, build_discriminator, build_generator
 from ..config import FitConfig
-from ..errors import GanaugError
 from ..models.info import draw_codes, parse_codes
 from .ada import AdaptiveStrength
 from .augment import DiffAugment
-from .checkpoint import load_module, load_optimizer, load_rng, module_tensors, optimizer_state, rng_tensors
 from .class_loss import (
     attach_class_head,
     check_class_loss,
@@ -32,32 +29,7 @@ from .ema import EMA
 from .engine import Engine
 from .info_codes import attach_info_head, check_info_weight, info_loss
 from .losses import gradient_penalty, r1_penalty
-
-
-class NonFiniteLossError(GanaugError):
-    """Training produced a NaN or infinite loss; nothing from that step was saved."""
-
-
-def checked_step(trainer, run_dir: Path | None, hint: str) -> dict[str, float]:
-    """``trainer.train_step()``; a non-finite loss becomes an error naming the last good checkpoint and a way out."""
-    from .checkpoint import latest_checkpoint
-
-    try:
-        return trainer.train_step()
-    except NonFiniteLossError as exc:
-        good = latest_checkpoint(run_dir) if run_dir is not None else None
-        where = f"the last good checkpoint is {good}" if good else "no checkpoint was written yet"
-        raise NonFiniteLossError(f"{exc}; stopped without saving that step, {where}. Try {hint}") from None
-
-
-def make_optimizer(cfg: FitConfig, params, lr: float, beta1: float) -> torch.optim.Optimizer:
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=(beta1, cfg.beta2))
-    if cfg.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, momentum=max(0.0, beta1))
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=max(0.0, beta1))
-    raise GanaugError(f"optimizer {cfg.optimizer!r} is not accepted; choose adam, rmsprop or sgd")
+from .trainer import Trainer, make_optimizer
 
 
 def lr_factor(schedule: str, step: int, total: int) -> float:
@@ -70,18 +42,16 @@ def lr_factor(schedule: str, step: int, total: int) -> float:
     return 1.0
 
 
-class Trainer:
+class CganTrainer(Trainer):
     """Owns G, D, the EMA generator, optimizers, augmentation and random streams for one process."""
 
+    STREAMS = ("data", "noise", "aug")
+    HINT = "a lower --lr-d/--lr-g, --grad-clip 1, --r1-gamma 1 or --loss hinge"
+
     def __init__(self, cfg: FitConfig, images: torch.Tensor, labels: torch.Tensor, arch_args: dict, engine: Engine):
-        self.cfg = cfg
-        self.engine = engine
+        super().__init__(cfg, engine)
         self.arch_args = arch_args
         self.num_classes = arch_args["num_classes"]
-        if cfg.batch_size % engine.world_size:
-            raise GanaugError(f"--batch-size {cfg.batch_size} must divide evenly over {engine.world_size} processes")
-        self.batch = cfg.batch_size // engine.world_size
-        torch.manual_seed(cfg.seed)  # the same initial weights on every rank and every resume
         self.G = engine.prepare(build_generator(cfg.arch, arch_args))
         D = build_discriminator(cfg.arch, arch_args)
         check_class_loss(cfg.class_loss, cfg.class_loss_weight)
@@ -103,15 +73,11 @@ class Trainer:
         self.augment = DiffAugment(cfg.augment)
         fixed = None if cfg.augment_p < 0 else cfg.augment_p
         self.ada = AdaptiveStrength(cfg.ada_target, cfg.ada_kimg, interval=4, fixed=fixed)
-        seed = cfg.seed * 1_000_003 + engine.rank  # per-rank streams
-        self.gens = {name: torch.Generator().manual_seed(seed + i) for i, name in enumerate(("data", "noise", "aug"))}
-        self.step = 0
         self._set_data(images, labels)
 
     # -- data ---------------------------------------------------------------------------------------------
     def _set_data(self, images: torch.Tensor, labels: torch.Tensor) -> None:
-        on_device = self.engine.device.type != "cpu" and images.numel() * 4 < 2 * 1024**3
-        self.images = self.engine.to_device(images) if on_device else images
+        self.images = self.keep(images)
         self.labels = labels
         order = torch.argsort(labels, stable=True)
         counts = torch.bincount(labels, minlength=self.num_classes)
@@ -141,20 +107,6 @@ class Trainer:
         return self.engine.to_device(z), self.engine.to_device(y)
 
     # -- phases -------------------------------------------------------------------------------------------
-    def _update(self, net: nn.Module, opt: torch.optim.Optimizer, loss: torch.Tensor, name: str) -> None:
-        scaler = self.engine.scaler(name)
-        (scaler.scale(loss) if scaler else loss).backward()
-        self.engine.all_reduce_grads(net)
-        if self.cfg.grad_clip > 0:
-            if scaler:
-                scaler.unscale_(opt)
-            nn.utils.clip_grad_norm_(net.parameters(), self.cfg.grad_clip)
-        if scaler:
-            scaler.step(opt)
-            scaler.update()
-        else:
-            opt.step()
-
     def d_outputs(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """D's logits (float32) and, with ``--class-loss adc``, its auxiliary class logits (2K per sample). With
         ``--info-codes`` Q's outputs on the same features are kept in ``self._q``."""
@@ -201,8 +153,7 @@ class Trainer:
             loss = loss + cfg.gp_weight * gradient_penalty(self.D, real_in, fake_in, y_real, self.gens["aug"])
         if cfg.r1_gamma > 0:
             loss = loss + cfg.r1_gamma * r1_penalty(real_logits, real_in)
-        self.opt_d.zero_grad(set_to_none=True)
-        self._update(self.D, self.opt_d, loss, "d")
+        self.update([self.D], self.opt_d, loss, "d")
         if self.loss.weight_clip:
             with torch.no_grad():
                 for param in self.D.parameters():
@@ -224,16 +175,13 @@ class Trainer:
             if mi is not None:
                 loss = loss + self.cfg.info_weight * mi
                 self.last_info = mi.detach()
-        self.opt_g.zero_grad(set_to_none=True)
-        self._update(self.G, self.opt_g, loss, "g")
+        self.update([self.G], self.opt_g, loss, "g")
         return loss.detach()
 
     def train_step(self) -> dict[str, float]:
         """One generator update after ``d_steps`` discriminator updates; raises on a non-finite loss."""
         self.step += 1
-        for opt, base in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
-            for group in opt.param_groups:
-                group["lr"] = base * lr_factor(self.cfg.lr_decay, self.step - 1, self.cfg.steps)
+        self.set_lr(lr_factor(self.cfg.lr_decay, self.step - 1, self.cfg.steps))
         if self.cond_ramp is not None:
             set_cond_scale(cond_scale(self.cond_ramp, self.step - 1, self.cfg.steps), self.G, self.D, self.ema.shadow)
         sign_sum = torch.zeros(())
@@ -248,10 +196,7 @@ class Trainer:
         if self.engine.distributed:
             stats = self.engine.all_reduce_sum(torch.cat([stats, sign_sum.view(1)])) / self.engine.world_size
             stats, sign_sum = stats[:-1], stats[-1] * self.engine.world_size
-        if not bool(torch.isfinite(stats).all()):
-            raise NonFiniteLossError(
-                f"the loss became non-finite at step {self.step} (loss_d={stats[0].item()}, loss_g={stats[1].item()})"
-            )
+        self.check_finite(stats)
         self.ema.update(self.step)
         self.ada.accumulate(float(sign_sum), float(self.batch * self.d_steps * self.engine.world_size))
         self.ada.maybe_update(self.step, self.cfg.batch_size)
@@ -267,31 +212,11 @@ class Trainer:
         return []
 
     # -- state --------------------------------------------------------------------------------------------
-    def state(self) -> tuple[dict[str, torch.Tensor], dict]:
-        tensors = {**module_tensors("G", self.G), **module_tensors("D", self.D)}
-        tensors.update(module_tensors("EMA", self.ema.shadow))
-        meta: dict = {"ada": self.ada.state_dict(), "scalers": {}}
-        for name, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
-            t, m = optimizer_state(name, opt)
-            tensors.update(t)
-            meta[name] = m
-        for name, scaler in self.engine.scalers.items():
-            meta["scalers"][name] = scaler.state_dict()
-        tensors.update(rng_tensors(self.gens))
-        meta["train_step"] = self.step
-        return tensors, meta
+    def networks(self) -> dict[str, nn.Module]:
+        return {"G": self.G, "D": self.D, "EMA": self.ema.shadow}
 
-    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-        load_module("G", self.G, tensors)
-        load_module("D", self.D, tensors)
-        load_module("EMA", self.ema.shadow, tensors)
-        load_optimizer("opt_g", self.opt_g, tensors, meta["opt_g"])
-        load_optimizer("opt_d", self.opt_d, tensors, meta["opt_d"])
-        for name, state in meta.get("scalers", {}).items():
-            self.engine.scaler(name).load_state_dict(state)
-        load_rng(self.gens, tensors)
-        if self.engine.rank != 0:  # the checkpoint holds rank 0's streams; other ranks derive fresh ones
-            for i, g in enumerate(self.gens.values()):
-                g.manual_seed(self.cfg.seed * 1_000_003 + self.engine.rank * 7919 + int(meta["train_step"]) + i)
+    def extra_state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        return {}, {"ada": self.ada.state_dict()}
+
+    def load_extra_state(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
         self.ada.load_state_dict(meta["ada"])
-        self.step = int(meta["train_step"])

@@ -17,8 +17,9 @@ from .budget import Budget, budget_step, since
 from .checkpoint import note_interrupt, save_checkpoint
 from .ema import recalibrate_batchnorm
 from .engine import create_engine
-from .loop import Trainer, checked_step
+from .loop import CganTrainer
 from .run import start_run
+from .trainer import checked_step
 
 
 def _progress(enabled: bool, total: int, start: int):
@@ -86,7 +87,7 @@ def train_session(
     engine = create_engine(cfg.device, cfg.precision, cfg.channels_last)
     trainer = run = None
     try:
-        trainer = Trainer(cfg, labelled.images, labelled.labels, arch_args, engine)
+        trainer = CganTrainer(cfg, labelled.images, labelled.labels, arch_args, engine)
         compile_notes = trainer.compile() if cfg.compile else []
         run_dir, run, spent_before = start_run(
             trainer, engine.is_main, cfg, run_dir, resolved, resolved["data_source"], resolved["notes"] + compile_notes
@@ -125,8 +126,7 @@ def train_session(
         with bar:
             while trainer.step < cfg.steps and not stop:
                 t0, c0 = time.perf_counter(), time.process_time()
-                hint = "a lower --lr-d/--lr-g, --grad-clip 1, --r1-gamma 1 or --loss hinge"
-                stats = checked_step(trainer, run_dir if run else None, hint)
+                stats = checked_step(trainer, run_dir if run else None)
                 took = time.perf_counter() - t0
                 train_seconds += took
                 cpu_seconds += time.process_time() - c0
