@@ -1,5 +1,5 @@
 """One rich progress bar (with ETA, on stderr) for the commands that loop over items: balance, generate, translate,
-evaluate and tune.
+evaluate and tune; and the training bar of ``fit`` (on stdout, with a column of current losses) for both tasks.
 
 Example:
     >>> with progress_bar("work", 3, enabled=False) as advance:
@@ -106,3 +106,31 @@ def progress_bar(label: str, total: int, enabled: bool) -> Iterator[Callable[[in
     with bar:
         task = bar.add_task(label, total=total)
         yield lambda n=1: bar.advance(task, n)
+
+
+def fit_bar(enabled: bool, total: int, start: int) -> tuple[Any, int]:
+    """The training bar and its task: steps with ETA and a losses column (see :func:`losses_text`), plain lines in
+    a log, a no-op when not ``enabled``."""
+    from rich import progress as rp
+
+    columns = (
+        rp.TextColumn("[bold]fit"),
+        rp.BarColumn(),
+        rp.MofNCompleteColumn(),
+        rp.TimeElapsedColumn(),
+        rp.TextColumn("ETA"),
+        rp.TimeRemainingColumn(),
+        rp.TextColumn("{task.fields[losses]}"),
+    )
+    bar = live_or_lines("fit", columns, enabled, stderr=False, transient=False)
+    return bar, bar.add_task("fit", total=total, completed=start, losses="")
+
+
+def losses_text(stats: dict[str, float], columns: tuple[tuple[str, str], ...]) -> str:
+    """The losses column: a label and value per ``(label, stat)`` pair.
+
+    Example:
+        >>> losses_text({"loss_d": 0.5, "loss_g": 1.25}, (("D", "loss_d"), ("G", "loss_g")))
+        'D 0.500 G 1.250'
+    """
+    return " ".join(f"{label} {stats[key]:.3f}" for label, key in columns)

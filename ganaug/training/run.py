@@ -1,13 +1,42 @@
-"""The run folder: resolved config, log.jsonl, sample grids, loss curve. Only rank 0 owns one."""
+"""The run folder: resolved config, log.jsonl, sample grids, loss curve (only rank 0 owns one); a finished run as
+:class:`Run`, and the config a resumed run continues with."""
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import DataConfig, FitConfig
 from ..errors import GanaugError
-from ..fileio import check_writable, write_json
+from ..fileio import check_writable, read_json, write_json
+
+RESUMABLE_CHANGES = {"steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "device"}
+
+
+@dataclass
+class Run:
+    """A finished (or resumed-and-finished) run folder.
+
+    Example:
+        >>> run = ganaug.fit("data/digits", steps=200)  # doctest: +SKIP
+        >>> run.load_generator().sample("3", n=4)  # doctest: +SKIP
+    """
+
+    path: Path
+    config: FitConfig
+    data: DataConfig
+    steps_done: int
+
+    @property
+    def export(self) -> Path:
+        return self.path / "export"
+
+    def load_generator(self, device: str = "cpu"):
+        from ..model_sources import load_generator
+
+        return load_generator(self.export, device=device)
 
 
 def new_run_dir(out: str | Path, name: str, data_source: str) -> Path:
@@ -105,6 +134,18 @@ def find_run_dir(path: str | Path) -> Path:
     if not (path / "fit_config.json").exists():
         raise GanaugError(f"{path} is not a ganaug run folder (no fit_config.json); pass the folder `ganaug fit` made")
     return path
+
+
+def load_resumed(resume: str | Path, options: dict) -> tuple[Path, dict, FitConfig]:
+    """The run folder, its saved ``fit_config.json`` and the config to continue with; only a few options may change."""
+    run_dir = find_run_dir(resume)
+    saved = read_json(run_dir / "fit_config.json")
+    changed = {k for k, v in options.items() if saved["fit"].get(k) != v} - RESUMABLE_CHANGES
+    if changed:
+        raise GanaugError(
+            f"--resume continues a run as it was configured; these options cannot change: {sorted(changed)}"
+        )
+    return run_dir, saved, FitConfig.from_dict({**saved["fit"], **options})
 
 
 def start_run(

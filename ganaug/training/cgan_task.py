@@ -1,0 +1,192 @@
+"""The class-conditional task of a session: read the labelled data, then the teacher classifier, class grids,
+``--eval-every`` measurements and the export of the EMA generator.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import FitConfig, parse_resolution
+from ..data import LabelledData
+from ..errors import GanaugError
+from ..export import class_grid, write_export
+from ..grid import save_grid
+from ..presets import get_preset
+from .budget import describe_plan
+from .ema import recalibrate_batchnorm
+from .engine import Engine
+from .loop import CganTrainer
+from .run import RunFolder
+from .summary import export_config
+from .trainer import Task
+
+SUMMARY_FIELDS = (
+    "preset", "loss", "steps", "batch_size", "lr_g", "lr_d", "optimizer", "augment", "ema_decay", "seed",
+    "train_fraction", "minority_fraction",
+)  # fmt: skip
+GRID_COLUMNS = 8
+
+
+def prepare_cgan(data: Any, cfg: FitConfig, saved: dict | None, user_set: list[str], command: str | None) -> CganTask:
+    """Read ``data`` (the ``--train-fraction``/``--minority-fraction`` subset of it) and resolve what depends on it:
+    resolution, channels, network arguments (a resumed run's ``saved`` ones), and the ``--eval-split`` reference."""
+    from ..data import read_data
+    from ..data.options import after_reading, reader_options
+
+    opts = reader_options(cfg)
+    labelled = read_data(
+        data, resolution=cfg.resolution, channels=cfg.channels, split=cfg.split, skip_bad=cfg.skip_bad, **opts
+    )
+    _apply_regime(labelled, cfg)
+    card = after_reading(labelled, cfg)
+    dc = labelled.config
+    h, w = parse_resolution(f"{dc.height}x{dc.width}", (dc.height, dc.width))
+    cfg = cfg.replace(resolution=f"{h}x{w}", channels=dc.channels)
+    arch_args = {
+        "latent_dim": cfg.latent_dim,
+        "num_classes": dc.num_classes,
+        "channels": dc.channels,
+        "height": dc.height,
+        "width": dc.width,
+        "ch": cfg.ch,
+    }
+    if cfg.arch == "dcgan":
+        arch_args["upsample"] = cfg.upsample
+    if cfg.info_codes:
+        arch_args["info_codes"] = cfg.info_codes
+    if saved is not None:
+        arch_args = saved["arch_args"]
+    resolved = {
+        "fit": cfg.to_dict(),
+        **({"plan": describe_plan(cfg, set(user_set))} if cfg.max_time else {}),
+        "user_set": user_set,
+        "data": dc.to_dict(),
+        "data_source": str(data),
+        "arch_args": arch_args,
+        "command": command or "ganaug.fit(...)",
+        "notes": labelled.notes,
+        "skipped": [list(s) for s in labelled.skipped],
+        "preset": get_preset(cfg.preset).to_dict(),
+        "card": card,
+    }
+    reference = _eval_reference(data, cfg, opts, labelled) if cfg.eval_split else None
+    return CganTask(cfg, resolved, labelled, reference)
+
+
+class CganTask(Task):
+    """A class-conditional GAN on ``labelled``; ``reference`` is the ``--eval-split`` data, if any."""
+
+    def __init__(self, cfg: FitConfig, resolved: dict, labelled: LabelledData, reference: LabelledData | None):
+        self.cfg, self.resolved, self.labelled, self.reference = cfg, resolved, labelled, reference
+        self.data, self.data_name = labelled.config, resolved["data_source"]
+        self.arch_args = resolved["arch_args"]
+        self.trainer: CganTrainer | None = None
+        self.teacher = self.tracker = None
+
+    def make_trainer(self, cfg: FitConfig, engine: Engine) -> CganTrainer:
+        self.trainer = CganTrainer(cfg, self.labelled.images, self.labelled.labels, self.arch_args, engine)
+        return self.trainer
+
+    def setup(self, run: RunFolder | None) -> tuple[str, str]:
+        """The teacher classifier is trained before the first step, so it counts as set-up."""
+        if run is not None:
+            trainer = self.trainer
+            self.teacher = _teacher(trainer.cfg, self.labelled, trainer.engine.device, run.path / "teacher")
+        if self.teacher is None:
+            return "reading the data", ""
+        return "reading the data and training the teacher classifier", " or --teacher-epochs 0"
+
+    def start(self, run: RunFolder) -> None:
+        cfg = self.trainer.cfg
+        if cfg.eval_every > 0:
+            from ..metrics.tracking import QualityTracker
+
+            device = self.trainer.engine.device
+            self.tracker = QualityTracker(run.path, self.labelled, self.arch_args, device, metric=cfg.eval_metric,
+                                          reference=self.reference)  # fmt: skip
+
+    def save_samples(self, path: Path) -> None:
+        """A row per class of the EMA generator, the same noise every time."""
+        args = self.arch_args
+        images = class_grid(self.trainer.ema.shadow, args["num_classes"], args["latent_dim"], GRID_COLUMNS)
+        save_grid(images, GRID_COLUMNS, path, row_labels=self.labelled.config.class_names)
+
+    def evaluate(self, step: int) -> dict | None:
+        return self.tracker.evaluate(step, self.trainer.ema.shadow) if self.tracker else None
+
+    def summary(self) -> dict:
+        return {"final_augment_p": self.trainer.ada.p}
+
+    def export(self, run: RunFolder, cfg: FitConfig, info: dict) -> None:
+        """The EMA generator (batch-norm statistics recalibrated; the best by ``--eval-metric`` when measured), the
+        teacher beside it."""
+        args = self.arch_args
+        net = copy.deepcopy(self.trainer.ema.shadow)
+        recalibrate_batchnorm(net, args["num_classes"], args["latent_dim"], self.trainer.engine.device)
+        net = self.tracker.best_net(net.eval()) if self.tracker else net.eval()
+        config = export_config(self.resolved, cfg, SUMMARY_FIELDS, info)
+        if self.teacher is not None:
+            config["teacher"] = {"held_out": self.teacher.info["held_out"], "epochs": cfg.teacher_epochs}
+        config = self.tracker.update_config(config) if self.tracker else config
+        write_export(run.path / "export", net.cpu(), config, run.path.name, teacher=self.teacher)
+
+
+def _teacher(cfg: FitConfig, labelled: LabelledData, device: torch.device, folder: Path):
+    """The teacher classifier for the export (None with ``--teacher-epochs 0`` or a single class). It is trained
+    before the GAN and kept in ``folder``: a resumed run reuses it when it was trained on the same data the same way.
+    """
+    if cfg.teacher_epochs <= 0 or labelled.config.num_classes < 2:
+        return None
+    from ..teacher import Teacher, fingerprint
+
+    try:
+        saved = Teacher.load(folder)
+    except GanaugError:  # cut short by a kill while it was saved: train it again
+        saved = None
+    same = {"data_fingerprint": fingerprint(labelled.images, labelled.labels), "epochs": cfg.teacher_epochs,
+            "seed": cfg.seed}  # fmt: skip
+    if saved is not None and all(saved.info.get(k) == v for k, v in same.items()):
+        return saved
+    teacher = Teacher.train(labelled.images, labelled.labels, class_names=labelled.config.class_names,
+                            epochs=cfg.teacher_epochs, seed=cfg.seed, device=str(device))  # fmt: skip
+    teacher.save(folder)
+    return teacher
+
+
+def _eval_reference(data: Any, cfg: FitConfig, opts: dict, labelled: LabelledData) -> LabelledData:
+    """The ``--eval-split`` of DATA, at the training size and labelled by the training classes."""
+    from ..data import read_data
+    from ..metrics import labels_for
+
+    if cfg.eval_every <= 0:
+        raise GanaugError("--eval-split picks the data that --eval-every measures against; give --eval-every N too")
+    if isinstance(data, (str, Path)) and Path(data).is_dir():
+        raise GanaugError(
+            f"--eval-split {cfg.eval_split!r} needs DATA with splits (a .npz or a Hugging Face dataset); "
+            f"{data} is a folder: leave --eval-split empty to measure against the training data"
+        )
+    dc = labelled.config
+    ref = read_data(data, resolution=f"{dc.height}x{dc.width}", channels=dc.channels, split=cfg.eval_split, **opts)
+    return type(ref)(ref.images, labels_for(ref, dc.class_names, f"the {cfg.eval_split} split"), ref.config)
+
+
+def _apply_regime(labelled: LabelledData, cfg: FitConfig) -> None:
+    """Keep the ``--train-fraction``/``--minority-fraction`` subset of the read data (in place), as evaluate does."""
+    if cfg.train_fraction == 1 and cfg.minority_fraction == 1:
+        return
+    from ..data.subset import describe_subset, subset_indices
+
+    dc = labelled.config
+    keep = torch.from_numpy(subset_indices(labelled.labels, train_fraction=cfg.train_fraction,
+                                           minority_fraction=cfg.minority_fraction, names=dc.class_names))  # fmt: skip
+    before = len(labelled.labels)
+    labelled.images, labelled.labels = labelled.images[keep], labelled.labels[keep]
+    dc.class_counts = torch.bincount(labelled.labels, minlength=dc.num_classes).tolist()
+    labelled.notes.append(
+        f"data regime {describe_subset(cfg.train_fraction, cfg.minority_fraction)}: {len(keep)} of {before} samples "
+        f"kept, per class {dc.class_counts}"
+    )
