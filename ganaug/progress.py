@@ -74,55 +74,42 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-def live_or_lines(label: str, columns: tuple, enabled: bool, stderr: bool, **options: Any):
-    """A rich live bar on a terminal; :class:`LineProgress` in a log or pipe; a disabled bar when not ``enabled``."""
+def live_or_lines(label: str, enabled: bool, stderr: bool, *extra: Any, **options: Any):
+    """A rich live bar (label, bar, count, elapsed time, ETA, then the ``extra`` columns) on a terminal;
+    :class:`LineProgress` in a log or pipe; a disabled bar when not ``enabled``."""
     from rich import progress as rp
     from rich.console import Console
 
     console = Console(stderr=stderr)
     if enabled and not console.is_terminal:
         return LineProgress(label, sys.stderr if stderr else sys.stdout)
+    columns = (
+        rp.TextColumn(f"[bold]{label}"),
+        rp.BarColumn(),
+        rp.MofNCompleteColumn(),
+        rp.TimeElapsedColumn(),
+        rp.TextColumn("ETA"),
+        rp.TimeRemainingColumn(),
+        *extra,
+    )
     return rp.Progress(*columns, console=console, disable=not enabled, **options)
 
 
 @contextmanager
 def progress_bar(label: str, total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
     """A rich progress bar with ETA on stderr (plain lines when stderr is not a terminal); yields ``advance(n)``."""
-    from rich import progress as rp
-
-    bar = live_or_lines(
-        label,
-        (
-            rp.TextColumn(f"[bold]{label}"),
-            rp.BarColumn(),
-            rp.MofNCompleteColumn(),
-            rp.TimeElapsedColumn(),
-            rp.TextColumn("ETA"),
-            rp.TimeRemainingColumn(),
-        ),
-        enabled,
-        stderr=True,
-    )
+    bar = live_or_lines(label, enabled, stderr=True)
     with bar:
         task = bar.add_task(label, total=total)
         yield lambda n=1: bar.advance(task, n)
 
 
 def fit_bar(enabled: bool, total: int, start: int) -> tuple[Any, int]:
-    """The training bar and its task: steps with ETA and a losses column (see :func:`losses_text`), plain lines in
-    a log, a no-op when not ``enabled``."""
+    """The training bar and its task, on stdout: steps with ETA and a losses column (see :func:`losses_text`), plain
+    lines in a log, a no-op when not ``enabled``."""
     from rich import progress as rp
 
-    columns = (
-        rp.TextColumn("[bold]fit"),
-        rp.BarColumn(),
-        rp.MofNCompleteColumn(),
-        rp.TimeElapsedColumn(),
-        rp.TextColumn("ETA"),
-        rp.TimeRemainingColumn(),
-        rp.TextColumn("{task.fields[losses]}"),
-    )
-    bar = live_or_lines("fit", columns, enabled, stderr=False, transient=False)
+    bar = live_or_lines("fit", enabled, False, rp.TextColumn("{task.fields[losses]}"), transient=False)
     return bar, bar.add_task("fit", total=total, completed=start, losses="")
 
 
