@@ -19,8 +19,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .distill import mixup as mix_pairs
-
 ModelFactory = Callable[[int, int, int, int], nn.Module]
 """``factory(channels, num_classes, height, width) -> nn.Module`` returning logits; ``ganaug evaluate`` takes one."""
 
@@ -267,6 +265,22 @@ def shift_augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     dy = torch.where(move, torch.randint(0, 2 * ph + 1, (n,), generator=gen), torch.full((n,), ph))
     dx = torch.where(move, torch.randint(0, 2 * pw + 1, (n,), generator=gen), torch.full((n,), pw))
     return torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
+
+
+def beta_draw(alpha: float, gen: torch.Generator | None) -> float:
+    """A Beta(alpha, alpha) draw seeded from ``gen`` (torch's global generator when None)."""
+    seed = int(torch.randint(2**62, (1,), generator=gen))
+    return float(np.random.default_rng(seed).beta(alpha, alpha))
+
+
+def mix_pairs(
+    x: torch.Tensor, targets: torch.Tensor, alpha: float, gen: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Blend each row with a random other row by one Beta(alpha, alpha) weight for the batch (mixup); ``targets``
+    (N x K probabilities) are blended alike. Draws come from ``gen`` (torch's global generator when None)."""
+    lam = beta_draw(alpha, gen)
+    perm = torch.randperm(len(x), generator=gen)
+    return lam * x + (1 - lam) * x[perm], lam * targets + (1 - lam) * targets[perm]
 
 
 def _num_classes(net: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> int:

@@ -2,9 +2,9 @@
 
 ``ganaug evaluate``'s strongest control on imbalanced data is often distillation: real images blended in pairs by
 mixup and labelled by the teacher (the real-data classifier exported beside the generator). A recipe with
-``distill`` adds the generator's samples on top of it. :class:`DistillMixUp` is that step for a user's batches, the
-same function ``evaluate`` trains with (:func:`mixup`, then the teacher's probabilities), applied after the
-DataLoader the way torchvision's ``MixUp`` is.
+``distill`` adds the generator's samples on top of it. :class:`DistillMixUp` is that step for a user's batches: the
+function ``evaluate`` trains with (:func:`ganaug.classifier.mix_pairs`, then the teacher's probabilities), applied
+after the DataLoader the way torchvision's ``MixUp`` is.
 """
 
 from __future__ import annotations
@@ -15,25 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from .classifier import mix_pairs
 from .errors import GanaugError
 
 MIXUP_ALPHA = 1.0  # Beta(1, 1): a uniform blend weight, as evaluate's distillation arms use
-
-
-def beta_draw(alpha: float, gen: torch.Generator | None) -> float:
-    """A Beta(alpha, alpha) draw seeded from ``gen`` (torch's global generator when None)."""
-    seed = int(torch.randint(2**62, (1,), generator=gen))
-    return float(np.random.default_rng(seed).beta(alpha, alpha))
-
-
-def mixup(
-    x: torch.Tensor, targets: torch.Tensor, alpha: float, gen: torch.Generator | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Blend each row with a random other row by one Beta(alpha, alpha) weight for the batch (mixup); ``targets``
-    (N x K probabilities) are blended alike. Draws come from ``gen`` (torch's global generator when None)."""
-    lam = beta_draw(alpha, gen)
-    perm = torch.randperm(len(x), generator=gen)
-    return lam * x + (1 - lam) * x[perm], lam * targets + (1 - lam) * targets[perm]
 
 
 def to_model_space(x: torch.Tensor, data: Any, spec: Any) -> torch.Tensor:
@@ -133,7 +118,7 @@ class DistillMixUp:
         idx = torch.nonzero(real).flatten()
         spec = batch_spec(x, self.mean, self.std)
         rows = idx.to(x.device)
-        mixed, _ = mixup(x[rows].float(), targets[idx], self.alpha, self.gen)
+        mixed, _ = mix_pairs(x[rows].float(), targets[idx], self.alpha, self.gen)
         soft = self.teacher.probabilities(to_model_space(mixed, self.generator.data, spec), self.temperature)
         out_x = x.clone()
         out_x[rows] = mixed.to(x.dtype) if x.is_floating_point() else mixed.round().clamp(0, spec.gain[0]).to(x.dtype)
