@@ -289,6 +289,15 @@ def apply_to_stream(sampler, recipe: Any, p: float | None) -> tuple[Recipe | Non
             sampler.accept = StreamFilter(teacher, resolved.threshold)
     if p is None:
         p = (resolved.share if resolved.add else 0.0) if resolved is not None else 0.5
+    if resolved is not None and resolved.add and resolved.distill and p > 0:
+        import warnings
+
+        warnings.warn(
+            f"the model's recipe ({resolved.name}) was measured on top of distillation: pass each training batch "
+            "through ganaug.DistillMixUp(MODEL) as well (it blends the real images by mixup and labels them with the "
+            "model's teacher); without it the synthetic images come with hard labels only",
+            stacklevel=3,
+        )
     return resolved, p
 
 

@@ -281,6 +281,8 @@ def test_distill_mixup_is_the_distillation_evaluate_trains_with(recipe_run):
     normalised = ganaug.DistillMixUp(recipe_run, seed=5, mean=0.5, std=0.5)(x_model, labels, flag)
     assert torch.allclose(normalised[1][:4], out_y[:4], atol=1e-4)
     assert ganaug.SyntheticMixDataset(_real([6, 2]), recipe_run).note == DISTILL_NOTE
+    with pytest.warns(UserWarning, match="on top of distillation: pass each training batch"):
+        ganaug.GANAugment(recipe_run)
 
 
 def test_distill_mixup_bad_input(recipe_run):
