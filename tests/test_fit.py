@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,7 +16,7 @@ import ganaug
 from ganaug.errors import GanaugError
 from ganaug.training.trainer import NonFiniteLossError
 
-from .helpers import EXPORT_FILES, TINY, write_class_folder
+from .helpers import EXPORT_FILES, TINY, run_cli, write_class_folder
 
 
 @pytest.fixture()
@@ -215,6 +216,32 @@ def test_a_full_disk_during_fit_ends_in_one_line_and_resume_starts_from_the_last
     assert not [p for p in (run / "checkpoints").rglob("*.safetensors")]  # the failed temp file was removed
     resumed = ganaug.fit(resume=run, progress=False)  # with space again, the run starts over and finishes
     assert resumed.steps_done == 4 and (run / "export" / "model.safetensors").is_file()
+
+
+def _read_only_mount(path: Path) -> bool:
+    """Bind-mount ``path`` read-only over itself (root on Linux); False where the machine does not allow it."""
+    if sys.platform != "linux" or os.geteuid() != 0:
+        return False
+    for args in (["mount", "--bind", str(path), str(path)], ["mount", "-o", "remount,bind,ro", str(path)]):
+        if subprocess.run(args, capture_output=True).returncode != 0:
+            subprocess.run(["umount", str(path)], capture_output=True)
+            return False
+    return True
+
+
+def test_a_resume_on_a_read_only_mount_ends_in_one_line_and_changes_nothing(folder, tmp_path):
+    run = ganaug.fit(folder, **TINY, steps=2, out=tmp_path, name="r", progress=False)
+    before = {p: p.read_bytes() for p in run.path.rglob("*") if p.is_file()}
+    if not _read_only_mount(run.path):
+        pytest.skip("read-only bind mounts need root on Linux")
+    try:
+        proc = run_cli("fit", "--resume", str(run.path), "--steps", "4", "--quiet")
+    finally:
+        subprocess.run(["umount", str(run.path)], check=True)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "Read-only file system" in proc.stderr and str(run.path) in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert {p: p.read_bytes() for p in run.path.rglob("*") if p.is_file()} == before
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX advisory locks")
