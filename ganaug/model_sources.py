@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import pretrained
 from .errors import GanaugError
 from .fileio import is_pickle_name
 from .generator import CONFIG_NAME, WEIGHTS_NAME, Generator
+from .hub_client import download_model
 
 HUB_PREFIX = "hf-hub:"
 ACCEPTED = (
@@ -31,13 +33,9 @@ def resolve_model(source: str | Path) -> Path:
     text = str(source)
     refuse_unsafe(text)
     if text.startswith(HUB_PREFIX):
-        from .hub import download_model
-
         return download_model(text[len(HUB_PREFIX) :])
     path = Path(text).expanduser()
     if isinstance(source, str) and _is_bare_name(text):
-        from . import pretrained
-
         if pretrained.get(text) is not None:
             if path.exists():
                 raise GanaugError(

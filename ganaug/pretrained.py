@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .errors import GanaugError
 from .fileio import sha256_file
+from .hub_client import download_model
 
 PACKAGE_REGISTRY = Path(__file__).resolve().parent / "pretrained_registry"
 REGISTRY_ENV = "GANAUG_REGISTRY"
@@ -103,8 +104,6 @@ def get(name: str) -> Entry | None:
 
 def resolve(name: str) -> Path:
     """Download (or find in the cache) a registry entry's export and check its weights' sha256."""
-    from .hub import download_model
-
     entry = get(name)
     if entry is None:
         raise GanaugError(f"{name!r} is not in the pretrained registry; `ganaug list` shows the entries")
