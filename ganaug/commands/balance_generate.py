@@ -119,7 +119,7 @@ def _read_real(data: str, resolution: str) -> tuple[list[RealClass], object | No
     """Real samples per DATA class; the second value is the DataConfig of arrays read from .npz / HF DATA."""
     from ..data import HF_MARKERS, read_data
     from ..data.convert import IMAGE_SUFFIXES, read_image
-    from ..data.folder import list_classes, list_files
+    from ..data.files import list_classes, list_files
 
     root = Path(data)
     if root.is_dir() and not any((root / m).is_file() for m in HF_MARKERS):

@@ -51,7 +51,7 @@ def write_like(path: Path, array: np.ndarray) -> Path:
 
 def list_inputs(source: Path) -> list[tuple[Path, Path]]:
     """(file, relative output path) for a file or every file under a folder, in sorted order."""
-    from ..data.folder import list_files
+    from ..data.files import list_files
 
     if source.is_file():
         return [(source, Path(source.name))]

@@ -28,9 +28,9 @@ from ..config import DataConfig, parse_resolution
 from ..errors import GanaugError
 from . import LabelledData
 from .convert import batch_to_model
-from .folder import SKIP_HINT
+from .files import AUDIO_SUFFIXES, SKIP_HINT
+from .labels import labelled_files
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".aifc")
 MAX_SAMPLE_RATE = 768_000  # the fastest rate audio hardware records at; a header claiming more is damaged
 AUDIO_TEXT = "WAV, FLAC, OGG/Vorbis and AIFF audio (read with soundfile)"
 DEFAULT_DURATION = 1.024
@@ -239,8 +239,6 @@ def read_audio_folder(
     ``settings`` holds FitConfig's audio fields (``sample_rate``, ``duration``, ``n_fft``, ``hop_length``, ``n_mels``,
     ``f_min``, ``f_max``; 0 = automatic). The size is ``n_mels x frames``; ``resolution`` must be auto or that size.
     """
-    from .labels import labelled_files
-
     root = Path(path)
     notes: list[str] = []
     skipped: list[tuple[str, str]] = []

@@ -13,66 +13,9 @@ import numpy as np
 from ..errors import GanaugError
 from . import LabelledData
 from .convert import assemble
+from .files import AUDIO_SUFFIXES, SKIP_HINT, visible
 from .images import FORMATS_TEXT, IMAGE_SUFFIXES, normalize_array, read_image
-
-IGNORED_NAMES = frozenset({"Thumbs.db", "desktop.ini", "__MACOSX"})
-LAYOUT = "DATA must hold one subfolder per class with the images inside: DATA/<class>/<file>"
-SKIP_HINT = "fix or remove it, or pass --skip-bad (skip_bad=True) to skip unreadable files"
-
-
-def _visible(name: str) -> bool:
-    return not name.startswith(".") and name not in IGNORED_NAMES
-
-
-def list_classes(root: str | Path) -> list[Path]:
-    """The class subfolders of ``root`` in sorted (index) order; raise a clear error if there are none."""
-    root = Path(root)
-    try:
-        entries = sorted((e for e in root.iterdir() if _visible(e.name)), key=lambda e: e.name)
-    except OSError as exc:
-        raise GanaugError(f"cannot list DATA folder {str(root)!r}: {exc.strerror or exc}") from exc
-    class_dirs = [e for e in entries if e.is_dir()]
-    if class_dirs:
-        return class_dirs
-    files = [e.name for e in entries if e.is_file()]
-    if files:
-        example = ", ".join(files[:3]) + (", ..." if len(files) > 3 else "")
-        raise GanaugError(
-            f"DATA folder {str(root)!r} has {len(files)} files ({example}) but no class subfolders; {LAYOUT}. "
-            "To label the files where they are, give --labels FILE.csv (path,label rows) or --label-pattern REGEX "
-            "(its first group in each file name is the label); for one class (an unconditional generator) put the "
-            "files in DATA/<name>/"
-        )
-    raise GanaugError(f"DATA folder {str(root)!r} is empty; {LAYOUT}")
-
-
-def list_files(class_dir: str | Path, is_class: bool = False) -> list[Path]:
-    """Every visible file under ``class_dir`` (recursively, through symlinked folders), sorted by relative path.
-
-    A linked folder is entered once, and never when it leads back to a folder already walked or to one above
-    ``class_dir`` (a loop that would reach every class); for a class folder (``is_class``) never into another class's
-    folder of the same DATA either: a class holds only its own files."""
-    class_dir = Path(class_dir)
-    class_real = os.path.realpath(class_dir)
-    data_real = os.path.realpath(class_dir.parent) if is_class else None
-    seen = {class_real}
-
-    def inside(path: str, folder: str) -> bool:
-        return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-    def enter(dirpath: str, name: str) -> bool:
-        real = os.path.realpath(os.path.join(dirpath, name))
-        other_class = data_real is not None and inside(real, data_real) and not inside(real, class_real)
-        if real in seen or inside(class_real, real) or other_class:
-            return False
-        seen.add(real)
-        return True
-
-    found = []
-    for dirpath, dirnames, filenames in os.walk(class_dir, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if _visible(d) and enter(dirpath, d))
-        found.extend(Path(dirpath) / f for f in filenames if _visible(f))
-    return sorted(found, key=lambda p: p.relative_to(class_dir).as_posix())
+from .labels import labelled_files
 
 
 def _try_read(path: Path) -> tuple[np.ndarray | None, str]:
@@ -86,7 +29,6 @@ def _try_read(path: Path) -> tuple[np.ndarray | None, str]:
 
 def _read_any(path: Path, window: object = "tags") -> tuple[list[np.ndarray] | None, str, list[str]]:
     """An image file (one sample) or a DICOM / NIfTI file (one sample per frame or slice), with notes."""
-    from .audio import AUDIO_SUFFIXES
     from .medical import is_medical, read_medical
 
     if path.suffix.lower() not in IMAGE_SUFFIXES and is_medical(path):
@@ -117,7 +59,6 @@ def read_folder(
     ``labels`` (a path,label CSV) or ``label_pattern`` (a regex on file names) label a flat folder instead;
     ``window`` ("center,width", "none" or "" for the DICOM tags) applies to DICOM and NIfTI files.
     """
-    from .labels import labelled_files
     from .medical import MEDICAL_SUFFIXES, parse_window
 
     root = Path(path)
@@ -134,7 +75,7 @@ def read_folder(
     )
     read = partial(_read_any, window=parse_window(window))
     file_notes: Counter = Counter()
-    loose = [e.name for e in root.iterdir() if e.is_file() and _visible(e.name) and e.suffix.lower() in IMAGE_SUFFIXES]
+    loose = [e.name for e in root.iterdir() if e.is_file() and visible(e.name) and e.suffix.lower() in IMAGE_SUFFIXES]
     if loose and nested:
         notes.append(f"ignored {len(loose)} image files directly in DATA; only files inside class subfolders are read")
     samples: list[np.ndarray] = []

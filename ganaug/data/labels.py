@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import GanaugError
-from .folder import _visible, list_classes, list_files
+from .files import list_classes, list_files, visible
 
 HEADER_PATHS = ("path", "file", "filename", "file_name", "image", "audio", "name")
 HEADER_LABELS = ("label", "labels", "class", "target", "category")
@@ -149,7 +149,7 @@ def _from_csv(
         skipped.extend((str(root / m), f"named in {csv_path.name} but missing") for m in missing)
         notes.append(f"skipped {len(missing)} files named in {csv_path.name} that do not exist")
     listed = {p.resolve() for p, _ in pairs}
-    unlisted = [p for p in data_files(root, suffixes)[0] if p.resolve() not in listed and _visible(p.name)]
+    unlisted = [p for p in data_files(root, suffixes)[0] if p.resolve() not in listed and visible(p.name)]
     if unlisted:
         notes.append(f"ignored {len(unlisted)} files in DATA not named in {csv_path.name}")
     return pairs

@@ -15,7 +15,8 @@ from pathlib import Path
 from ..errors import GanaugError
 from . import LabelledData, read_data
 from .convert import assemble
-from .folder import SKIP_HINT, _try_read, _visible, list_files
+from .files import SKIP_HINT, list_files, visible
+from .folder import _try_read
 from .images import FORMATS_TEXT
 
 DOMAIN_LAYOUT = (
@@ -74,7 +75,7 @@ def read_domain(
     path = Path(text).expanduser()
     try:
         if not text.startswith("hf:") and path.is_dir():
-            entries = [e for e in path.iterdir() if _visible(e.name)]
+            entries = [e for e in path.iterdir() if visible(e.name)]
             if not entries:
                 raise GanaugError(f"folder {text!r} is empty; it needs {DOMAIN_LAYOUT}")
             if not any(e.is_dir() for e in entries):
