@@ -162,8 +162,6 @@ class GANAugment(SampleRules, A.ImageOnlyTransform):
         """A synthetic log-mel array shaped and typed like ``img`` ((n_mels, time) or (n_mels, time, channels))."""
         import torch
 
-        from .spectrograms import spectrogram_like
-
         if not (isinstance(img, np.ndarray) and np.issubdtype(img.dtype, np.floating) and img.ndim in (2, 3)):
             shape = f" {img.shape} {img.dtype}" if isinstance(img, np.ndarray) else ""
             raise GanaugValueError(
@@ -171,5 +169,5 @@ class GANAugment(SampleRules, A.ImageOnlyTransform):
                 f"{type(img).__name__}{shape}; for waveforms use ganaug.spectrograms.GANAugmentWaveform"
             )
         like = torch.from_numpy(np.ascontiguousarray(img if img.ndim == 2 else np.moveaxis(img, -1, 0)))
-        out = spectrogram_like(draw, self._sampler.data, like, self.mean, self.std).numpy().astype(img.dtype)
+        out = F.spectrogram_like(draw, self._sampler.data, like, self.mean, self.std).numpy().astype(img.dtype)
         return out if img.ndim == 2 else np.moveaxis(out, 0, -1)

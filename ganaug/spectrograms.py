@@ -25,6 +25,7 @@ from .data.audio import SpectrogramSettings, settings_of
 from .data.convert import to_data
 from .errors import GanaugError
 from .fileio import atomic_write, read_json
+from .transforms.functional import spectrogram_like
 from .transforms.torchvision import GANAugment
 
 __all__ = [
@@ -221,75 +222,6 @@ def write_audio_samples(generator: Any, x: torch.Tensor, out: str | Path, stem: 
 
 
 # --- GANAugment on spectrogram tensors, and on waveforms --------------------------------------------------------
-
-
-def spectrogram_like(
-    x: torch.Tensor, data: DataConfig, like: torch.Tensor, mean: Any = None, std: Any = None
-) -> torch.Tensor:
-    """Model-space spectrograms ``(N, 1, n_mels, frames)`` -> log-mel values shaped like ``like``.
-
-    ``like`` is one spectrogram ``(n_mels, time)`` / ``(channels, n_mels, time)`` (N = 1) or a batch
-    ``(N, channels, n_mels, time)``. Values are the model's ``ln(mel + log_offset)`` (what ``LogMel`` gives), or
-    ``(value - mean) / std`` with scalar ``mean``/``std`` (e.g. ``std=math.log(10) / 10`` gives decibels). Time is
-    cropped, or padded with the model's floor (silence); channels repeat the mono sample.
-    """
-    values = torch.from_numpy(to_data(x, data))[..., 0]
-    floor = float(data.value_range[0])
-    if mean is not None or std is not None:
-        try:
-            m, sd = float(0.0 if mean is None else mean), float(1.0 if std is None else std)
-        except (TypeError, ValueError):
-            raise GanaugError(f"for spectrograms, mean and std are single numbers; got {mean!r}, {std!r}") from None
-        values, floor = (values - m) / sd, (floor - m) / sd
-    n_mels, time = like.shape[-2:]
-    if n_mels != values.shape[-2]:
-        raise GanaugError(
-            f"the spectrogram has {n_mels} mel bands but the model makes {values.shape[-2]}: the features were "
-            "computed with other settings (see ganaug.spectrograms.check_settings and ganaug.spectrograms.LogMel)"
-        )
-    if time <= values.shape[-1]:
-        values = values[..., :time]
-    else:
-        pad = values.new_full((*values.shape[:-1], time - values.shape[-1]), floor)
-        values = torch.cat([values, pad], dim=-1)
-    if like.ndim == 4:
-        values = values[:, None].expand(-1, like.shape[1], -1, -1)
-    elif like.ndim == 3:
-        values = values[0][None].expand(like.shape[0], -1, -1)
-    elif like.ndim == 2:
-        values = values[0]
-    else:
-        raise GanaugError(
-            f"a spectrogram must be (n_mels, time), (channels, n_mels, time) or a batch; got {like.shape}"
-        )
-    return values.to(device=like.device, dtype=like.dtype).contiguous()
-
-
-def spectrogram_transform(tf: GANAugment, inpt: Any, params: dict[str, Any]) -> Any:
-    """``GANAugment.transform`` for a spectrogram model: float tensors ``(..., n_mels, time)``."""
-    rows = params["rows"]
-    if rows is None:
-        return inpt
-    if not isinstance(inpt, torch.Tensor) or not inpt.is_floating_point() or inpt.ndim < 2:
-        raise GanaugError(
-            f"a spectrogram model augments float tensors shaped (..., n_mels, time), got {type(inpt).__name__}"
-            + (f" {tuple(inpt.shape)} {inpt.dtype}" if isinstance(inpt, torch.Tensor) else "")
-            + "; for waveforms use ganaug.spectrograms.GANAugmentWaveform"
-        )
-    sampler, weights = tf.sampler, params["weights"]
-    if inpt.ndim != 4:
-        drawn = sampler.seeded(params["classes"][:1], params["seeds"][:1])  # a function of (class, seed): replayable
-        out = spectrogram_like(drawn, sampler.data, inpt, tf.mean, tf.std)
-        return out if weights is None else torch.lerp(inpt, out, float(weights[0]))
-    index = torch.as_tensor(rows, device=inpt.device)
-    drawn = sampler.seeded(params["classes"], params["seeds"])
-    out = spectrogram_like(drawn, sampler.data, inpt[index], tf.mean, tf.std)
-    if weights is not None:
-        w = torch.tensor(weights, dtype=inpt.dtype, device=inpt.device).view(-1, 1, 1, 1)
-        out = torch.lerp(inpt[index], out, w)
-    result = inpt.clone()
-    result[index] = out
-    return result
 
 
 class GANAugmentWaveform(GANAugment):

@@ -2,6 +2,7 @@
 
 ``describe(image)`` records what an image is (an ``ImageSpec``); ``render(x, data, spec)`` turns model-space samples
 (N x C x H x W in [-1, 1], with the generator's ``DataConfig``) into that; ``blend`` mixes two images of one type.
+``spectrogram_like`` turns a spectrogram model's samples into log-mel values shaped like a given spectrogram.
 
 Values go through a *unit* scale: the generator's data space divided by its dtype's full scale (255 for uint8,
 65535 for uint16, 1 for float data), so 0..1 for integer data. The unit maps onto the target by its type:
@@ -33,7 +34,18 @@ from ..errors import GanaugError, GanaugTypeError, GanaugValueError
 if TYPE_CHECKING:
     from ..sampling import Sampler
 
-__all__ = ["SUPPORTED", "ImageSpec", "blend", "data_spec", "describe", "finish", "prepare", "prepared_draw", "render"]
+__all__ = [
+    "SUPPORTED",
+    "ImageSpec",
+    "blend",
+    "data_spec",
+    "describe",
+    "finish",
+    "prepare",
+    "prepared_draw",
+    "render",
+    "spectrogram_like",
+]
 
 SUPPORTED = (
     "PIL images of mode L, RGB, RGBA or I;16; torch tensors and tv_tensors.Image (C x H x W, H x W, H x W x C or "
@@ -286,3 +298,45 @@ def blend(real: Any, synthetic: Any, weight: float | torch.Tensor) -> Any:
 def _blend_array(real: np.ndarray, synthetic: np.ndarray, weight: float) -> np.ndarray:
     mixed = real.astype(np.float32) * (1 - weight) + synthetic.astype(np.float32) * weight
     return _cast_numpy(mixed, real.dtype.name)
+
+
+def spectrogram_like(
+    x: torch.Tensor, data: DataConfig, like: torch.Tensor, mean: Any = None, std: Any = None
+) -> torch.Tensor:
+    """Model-space spectrograms ``(N, 1, n_mels, frames)`` -> log-mel values shaped like ``like``.
+
+    ``like`` is one spectrogram ``(n_mels, time)`` / ``(channels, n_mels, time)`` (N = 1) or a batch
+    ``(N, channels, n_mels, time)``. Values are the model's ``ln(mel + log_offset)`` (what ``LogMel`` gives), or
+    ``(value - mean) / std`` with scalar ``mean``/``std`` (e.g. ``std=math.log(10) / 10`` gives decibels). Time is
+    cropped, or padded with the model's floor (silence); channels repeat the mono sample.
+    """
+    values = torch.from_numpy(to_data(x, data))[..., 0]
+    floor = float(data.value_range[0])
+    if mean is not None or std is not None:
+        try:
+            m, sd = float(0.0 if mean is None else mean), float(1.0 if std is None else std)
+        except (TypeError, ValueError):
+            raise GanaugError(f"for spectrograms, mean and std are single numbers; got {mean!r}, {std!r}") from None
+        values, floor = (values - m) / sd, (floor - m) / sd
+    n_mels, time = like.shape[-2:]
+    if n_mels != values.shape[-2]:
+        raise GanaugError(
+            f"the spectrogram has {n_mels} mel bands but the model makes {values.shape[-2]}: the features were "
+            "computed with other settings (see ganaug.spectrograms.check_settings and ganaug.spectrograms.LogMel)"
+        )
+    if time <= values.shape[-1]:
+        values = values[..., :time]
+    else:
+        pad = values.new_full((*values.shape[:-1], time - values.shape[-1]), floor)
+        values = torch.cat([values, pad], dim=-1)
+    if like.ndim == 4:
+        values = values[:, None].expand(-1, like.shape[1], -1, -1)
+    elif like.ndim == 3:
+        values = values[0][None].expand(like.shape[0], -1, -1)
+    elif like.ndim == 2:
+        values = values[0]
+    else:
+        raise GanaugError(
+            f"a spectrogram must be (n_mels, time), (channels, n_mels, time) or a batch; got {like.shape}"
+        )
+    return values.to(device=like.device, dtype=like.dtype).contiguous()

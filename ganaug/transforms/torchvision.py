@@ -20,7 +20,7 @@ from torchvision import tv_tensors
 from torchvision.transforms.v2 import Transform
 from torchvision.transforms.v2.functional import is_pure_tensor
 
-from ..errors import GanaugValueError
+from ..errors import GanaugError, GanaugValueError
 from ..generator import Generator
 from ..recipe import apply_to_stream
 from ..sampling import Sampler, private_seed
@@ -267,9 +267,7 @@ class GANAugment(Transform):
         if rows is None:
             return inpt
         if self.sampler.data.modality == "spectrogram":  # (..., n_mels, time) tensors: see ganaug.spectrograms
-            from ..spectrograms import spectrogram_transform
-
-            return spectrogram_transform(self, inpt, params)
+            return self._transform_spectrogram(inpt, params)
         spec = F.describe(inpt, self.mean, self.std)
         weights = params["weights"]
         out = F.render(self.sampler.seeded(params["classes"], params["seeds"]), self.sampler.data, spec)
@@ -278,6 +276,31 @@ class GANAugment(Transform):
         index = torch.as_tensor(rows, device=inpt.device)
         if weights is not None:
             out = F.blend(inpt[index], out, torch.tensor(weights))
+        result = inpt.clone()
+        result[index] = out
+        return result
+
+    def _transform_spectrogram(self, inpt: Any, params: dict[str, Any]) -> Any:
+        """``transform`` for a spectrogram model: float tensors ``(..., n_mels, time)``."""
+        rows = params["rows"]
+        if not isinstance(inpt, torch.Tensor) or not inpt.is_floating_point() or inpt.ndim < 2:
+            raise GanaugError(
+                f"a spectrogram model augments float tensors shaped (..., n_mels, time), got {type(inpt).__name__}"
+                + (f" {tuple(inpt.shape)} {inpt.dtype}" if isinstance(inpt, torch.Tensor) else "")
+                + "; for waveforms use ganaug.spectrograms.GANAugmentWaveform"
+            )
+        sampler, weights = self.sampler, params["weights"]
+        if inpt.ndim != 4:
+            # a function of (class, seed): replayable
+            drawn = sampler.seeded(params["classes"][:1], params["seeds"][:1])
+            out = F.spectrogram_like(drawn, sampler.data, inpt, self.mean, self.std)
+            return out if weights is None else torch.lerp(inpt, out, float(weights[0]))
+        index = torch.as_tensor(rows, device=inpt.device)
+        drawn = sampler.seeded(params["classes"], params["seeds"])
+        out = F.spectrogram_like(drawn, sampler.data, inpt[index], self.mean, self.std)
+        if weights is not None:
+            w = torch.tensor(weights, dtype=inpt.dtype, device=inpt.device).view(-1, 1, 1, 1)
+            out = torch.lerp(inpt[index], out, w)
         result = inpt.clone()
         result[index] = out
         return result
