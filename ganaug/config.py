@@ -74,6 +74,11 @@ class FitConfig:
     latent_dim: int = opt(128, "size of the generator's noise vector")
     ch: int = opt(0, "base channel width of the networks; 0 = the architecture's default")
     upsample: str = opt("deconv", "dcgan upsampling layer", ("deconv", "pixelshuffle"))
+    progan_stage_images: int = opt(
+        0,
+        "progan: real images (steps x batch size) over which each new resolution fades in, and as many again that it "
+        "then trains at before the next; 0 = the run's images split evenly over the stages",
+    )
     steps: int = opt(5000, "training steps (generator updates)")
     max_time: str = opt(
         "",

@@ -27,7 +27,11 @@ def resolve_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
     beta1 = cfg.beta1 if cfg.beta1 >= 0 else arch.defaults.get("beta1", 0.5)
     ch = cfg.ch or arch.defaults.get("ch", 64)
     augment = cfg.augment if cfg.augment != "auto" else get_preset("natural").fit["augment"]
-    d_steps = cfg.d_steps or LOSSES.get(loss).cls.d_steps
+    # an architecture's own optimiser defaults (progan: the paper's), under the user's and the preset's options
+    own = {k: arch.defaults[k] for k in ("lr_g", "lr_d", "beta2") if k in arch.defaults and k not in user_set}
+    cfg = cfg.replace(**{k: v for k, v in own.items() if k not in preset.fit})
+    arch_d_steps = arch.defaults.get("d_steps") if loss == arch.defaults.get("loss") else None
+    d_steps = cfg.d_steps or arch_d_steps or LOSSES.get(loss).cls.d_steps
     for name in ("steps", "batch_size", "latent_dim"):
         if getattr(cfg, name) < 1:
             raise GanaugError(f"{name}={getattr(cfg, name)} is not accepted; it must be >= 1")
@@ -46,9 +50,22 @@ def resolve_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
 
         check_info_weight(cfg.info_weight)
         cfg = cfg.replace(info_codes=format_codes(parse_codes(cfg.info_codes)))
+    _check_progan(cfg)
     if cfg.augment_p > 1:
         raise GanaugError(f"augment_p={cfg.augment_p} is not accepted; use a value in [0, 1], or -1 for adaptive")
     return cfg.replace(loss=loss, beta1=beta1, ch=ch, augment=augment, d_steps=d_steps)
+
+
+def _check_progan(cfg: FitConfig) -> None:
+    """Options that only ``--arch progan`` takes, and options it does not take."""
+    if cfg.progan_stage_images < 0:
+        raise GanaugError(f"progan_stage_images={cfg.progan_stage_images} is not accepted; give images >= 1, or 0")
+    if cfg.arch != "progan":
+        if cfg.progan_stage_images:
+            raise GanaugError("--progan-stage-images applies to --arch progan only")
+        return
+    if cfg.info_codes:
+        raise GanaugError("--info-codes applies to the biggan, dcgan and mlp architectures, not progan")
 
 
 def fit(

@@ -28,17 +28,37 @@ def grid_image(images: torch.Tensor, ncol: int, min_cell: int = 48, pad: int = 2
 
 
 def save_grid(
-    images: torch.Tensor, ncol: int, path: str | Path, min_cell: int = 48, row_labels: list[str] | None = None
+    images: torch.Tensor,
+    ncol: int,
+    path: str | Path,
+    min_cell: int = 48,
+    row_labels: list[str] | None = None,
+    title: str | None = None,
 ) -> Path:
     """Write :func:`grid_image` as a PNG, atomically; ``row_labels`` (one per row: the class names) are written in a
-    margin on the left."""
+    margin on the left, a ``title`` (e.g. a growing network's stage) in a margin on top."""
     from PIL import Image
 
     arr = grid_image(images, ncol, min_cell)
     img = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)
     if row_labels:
         img = _label_rows(img, [str(t) for t in row_labels])
+    if title:
+        img = _title(img, title)
     return atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
+
+
+def _title(img, text: str):
+    """``img`` with a white margin on top holding ``text``."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    white = 255 if img.mode == "L" else (255,) * len(img.mode)
+    width = max(img.width, 8 + int(ImageDraw.Draw(img).textlength(text, font=font)))
+    out = Image.new(img.mode, (width, img.height + 18), white)
+    out.paste(img, (0, 18))
+    ImageDraw.Draw(out).text((4, 3), text, fill=0 if img.mode == "L" else (0,) * len(img.mode), font=font)
+    return out
 
 
 def _label_rows(img, labels: list[str]):

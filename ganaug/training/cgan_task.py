@@ -60,6 +60,11 @@ def prepare_cgan(data: Any, cfg: FitConfig, saved: dict | None, user_set: list[s
         arch_args["info_codes"] = cfg.info_codes
     if saved is not None:
         arch_args = saved["arch_args"]
+    progan = None
+    if cfg.arch == "progan":  # the stage schedule; an auto one is fixed from the steps here (a resume keeps it)
+        from .progan_schedule import resolve_progan
+
+        cfg, progan = resolve_progan(cfg, arch_args["height"], arch_args["width"])
     resolved = {
         "fit": cfg.to_dict(),
         **({"plan": describe_plan(cfg, set(user_set))} if cfg.max_time else {}),
@@ -72,6 +77,7 @@ def prepare_cgan(data: Any, cfg: FitConfig, saved: dict | None, user_set: list[s
         "skipped": [list(s) for s in labelled.skipped],
         "preset": get_preset(cfg.preset).to_dict(),
         "card": card,
+        **({"progan": progan} if progan is not None else {}),
     }
     reference = _eval_reference(data, cfg, opts, labelled) if cfg.eval_split else None
     return CganTask(cfg, resolved, labelled, reference)
@@ -113,13 +119,16 @@ class CganTask(Task):
         """A row per class of the EMA generator, the same noise every time."""
         args = self.arch_args
         images = class_grid(self.trainer.ema.shadow, args["num_classes"], args["latent_dim"], GRID_COLUMNS)
-        save_grid(images, GRID_COLUMNS, path, row_labels=self.labelled.config.class_names)
+        growth = self.trainer.growth
+        title = f"step {self.trainer.step}, {growth.title()}" if growth is not None else None
+        save_grid(images, GRID_COLUMNS, path, row_labels=self.labelled.config.class_names, title=title)
 
     def evaluate(self, step: int) -> dict | None:
         return self.tracker.evaluate(step, self.trainer.ema.shadow) if self.tracker else None
 
     def summary(self) -> dict:
-        return {"final_augment_p": self.trainer.ada.p}
+        growth = self.trainer.growth
+        return {"final_augment_p": self.trainer.ada.p, **(growth.summary() if growth is not None else {})}
 
     def export(self, run: RunFolder, cfg: FitConfig, info: dict) -> None:
         """The EMA generator (batch-norm statistics recalibrated; the best by ``--eval-metric`` when measured), the

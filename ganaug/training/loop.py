@@ -29,6 +29,7 @@ from .ema import EMA
 from .engine import Engine
 from .info_codes import attach_info_head, check_info_weight, info_loss
 from .losses import gradient_penalty, r1_penalty
+from .progan_schedule import Growth
 from .trainer import Trainer, make_optimizer
 
 
@@ -65,7 +66,12 @@ class CganTrainer(Trainer):
         self.D = engine.prepare(D)
         self.ema = EMA(self.G, cfg.ema_decay)
         self.g_call, self.d_call = self.G, self.D  # replaced by compiled wrappers with --compile
-        self.joint_d = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.D.modules())
+        # one D pass over real and fake, unless D keeps batch statistics (BatchNorm, minibatch stddev)
+        batch_stats = getattr(D, "batch_statistics", False)
+        self.joint_d = not batch_stats and not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
+        # --arch progan: the stage and fade of progressive growing, a function of the step saved with the checkpoint
+        grows = hasattr(self.G, "set_growth")
+        self.growth = Growth(cfg, arch_args["height"], arch_args["width"]) if grows else None
         self.loss = LOSSES.get(cfg.loss).cls()
         self.d_steps = cfg.d_steps or self.loss.d_steps
         self.opt_g = make_optimizer(cfg, self.G.parameters(), cfg.lr_g, cfg.beta1)
@@ -126,6 +132,8 @@ class CganTrainer(Trainer):
         cfg, p = self.cfg, self.ada.p
         self.D.requires_grad_(True)
         real, y_real = self.real_batch()
+        if self.growth is not None:
+            real = self.growth.fade_reals(real)
         z, y_fake = self.noise(self.batch)
         with torch.no_grad(), self.engine.autocast():
             fake = self.g_call(z, y_fake)
@@ -184,6 +192,8 @@ class CganTrainer(Trainer):
         self.set_lr(lr_factor(self.cfg.lr_decay, self.step - 1, self.cfg.steps))
         if self.cond_ramp is not None:
             set_cond_scale(cond_scale(self.cond_ramp, self.step - 1, self.cfg.steps), self.G, self.D, self.ema.shadow)
+        if self.growth is not None:
+            self.growth.advance(self.cfg, self.step, self.G, self.D, self.ema.shadow)
         sign_sum = torch.zeros(())
         for _ in range(self.d_steps):
             loss_d, signs = self.d_phase()
@@ -201,6 +211,8 @@ class CganTrainer(Trainer):
         self.ada.accumulate(float(sign_sum), float(self.batch * self.d_steps * self.engine.world_size))
         self.ada.maybe_update(self.step, self.cfg.batch_size)
         out = {"loss_d": stats[0].item(), "loss_g": stats[1].item(), "augment_p": self.ada.p}
+        if self.growth is not None:
+            out.update(self.growth.stats())
         return {**out, "loss_info": stats[2].item()} if self.info_head is not None else out
 
     def compile(self) -> list[str]:
@@ -216,7 +228,12 @@ class CganTrainer(Trainer):
         return {"G": self.G, "D": self.D, "EMA": self.ema.shadow}
 
     def extra_state(self) -> tuple[dict[str, torch.Tensor], dict]:
-        return {}, {"ada": self.ada.state_dict()}
+        meta = {"ada": self.ada.state_dict()}
+        if self.growth is not None:
+            meta["progan"] = self.growth.state()
+        return {}, meta
 
     def load_extra_state(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
         self.ada.load_state_dict(meta["ada"])
+        if self.growth is not None:
+            self.growth.load(meta.get("progan"), int(meta["train_step"]))

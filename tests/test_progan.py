@@ -1,0 +1,131 @@
+"""--arch progan: growth per stage, the fade, exact resume mid-fade, export, sample grid titles, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+from safetensors.torch import load_file
+
+import ganaug
+from ganaug.cli import main
+from ganaug.errors import GanaugError
+from ganaug.models.progan import ProganDiscriminator, ProganGenerator, minibatch_stddev
+from ganaug.training.progan_schedule import StageSchedule
+
+from .helpers import TINY, write_class_folder
+
+# 16x16 data: stages 4x4, 8x8, 16x16; 4 steps of 8 images per phase -> stage 1 fades over steps 5..8
+OPTS = dict(TINY, arch="progan", progan_stage_images=32, sample_every=100, progress=False)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return write_class_folder(tmp_path_factory.mktemp("progan") / "data", {"a": 6, "b": 6}, size=16)
+
+
+def _log(path) -> list[dict]:
+    return [json.loads(line) for line in (path / "log.jsonl").read_text().splitlines() if "loss_d" in line]
+
+
+def _ckpt(path):
+    latest = json.loads((path / "checkpoints" / "latest.json").read_text())["path"]
+    return load_file(str(path / "checkpoints" / latest / "state.safetensors"))
+
+
+def test_networks_grow_their_resolution_per_stage_and_keep_the_data_size():
+    g = ProganGenerator(latent_dim=8, num_classes=2, channels=1, height=16, width=16, ch=4)
+    d = ProganDiscriminator(latent_dim=8, num_classes=2, channels=1, height=16, width=16, ch=4)
+    z, y = torch.randn(4, 8, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 1, 0, 1])
+    for stage, side in enumerate((4, 8, 16)):
+        g.set_growth(stage, 1.0)
+        x = g(z, y)
+        assert x.shape == (4, 1, 16, 16) and d(x, y).shape == (4,)
+        blocks = x.unfold(2, 16 // side, 16 // side).unfold(3, 16 // side, 16 // side)  # constant within a block
+        assert torch.equal(blocks.amax(dim=(-1, -2)), blocks.amin(dim=(-1, -2))), stage
+    g.set_growth(2, 0.0)
+    faded_out = g(z, y)
+    g.set_growth(1, 1.0)
+    assert torch.allclose(faded_out, g(z, y), atol=1e-6)  # alpha 0 is the stage before, upsampled
+    with pytest.raises(GanaugError, match="out of range"):
+        g.set_growth(3, 1.0)
+    assert minibatch_stddev(torch.randn(6, 3, 4, 4)).shape == (6, 4, 4, 4)
+
+
+def test_schedule_positions_and_rows():
+    s = StageSchedule(((4, 4), (8, 8), (16, 16)), stage_images=32, batch_size=8)
+    assert [s.position(8 * (step - 1)) for step in (1, 4, 5, 7, 9, 13, 15, 99)] == [
+        (0, 1.0), (0, 1.0), (1, 0.0), (1, 0.5), (1, 1.0), (2, 0.0), (2, 0.5), (2, 1.0),
+    ]  # fmt: skip
+    rows = s.rows(steps=24)
+    assert [(r["resolution"], r["from_step"]) for r in rows] == [("4x4", 1), ("8x8", 5), ("16x16", 13)]
+    assert rows[1]["fade_steps"] == 4 and rows[1]["stable_steps"] == 4 and rows[2]["stable_steps"] == 8
+
+
+def test_fit_grows_fades_titles_grids_and_exports_full_size(folder, tmp_path):
+    run = ganaug.fit(folder, **{**OPTS, "sample_every": 6}, steps=18, log_every=1, out=tmp_path, name="grow")
+    log = _log(run.path)
+    assert [r["stage"] for r in log] == [0] * 4 + [1] * 8 + [2] * 6
+    fade = [r["alpha"] for r in log[4:8]]
+    assert fade == [0.0, 0.25, 0.5, 0.75] and all(r["alpha"] == 1.0 for r in log[8:12])
+    grid = Image.open(run.path / "samples" / "step-0000006.png")
+    plain = Image.open(run.path / "export" / "samples.png")
+    assert grid.height == plain.height + 18  # the title margin: "step 6, stage 1 of 2: 8x8, fading in (alpha 0.25)"
+    config = json.loads((run.export / "config.json").read_text())
+    assert config["arch"] == "progan" and config["training"]["progan_stage"] == 2
+    assert config["training"]["progan_size"] == "16x16"
+    g = ganaug.load_generator(run.path)
+    x = g.sample("b", n=3, seed=0)
+    assert x.shape == (3, 1, 16, 16) and torch.equal(x, g.sample("b", n=3, seed=0))
+    aug = ganaug.GANAugment(run.path, p=1.0, seed=0)
+    out, label = aug(Image.new("L", (16, 16)), 1)
+    assert out.size == (16, 16) and label == 1
+    saved = json.loads((run.path / "fit_config.json").read_text())
+    assert saved["fit"]["lr_g"] == 1e-3 and saved["fit"]["d_steps"] == 1 and saved["fit"]["loss"] == "wgan-gp"
+
+
+def test_resume_in_the_middle_of_a_fade_is_bit_exact(folder, tmp_path):
+    opts = dict(OPTS, steps=10, checkpoint_every=6, log_every=1, out=tmp_path)
+    whole = ganaug.fit(folder, **opts, name="whole")
+    half = ganaug.fit(folder, **{**opts, "steps": 6}, name="half")
+    meta = json.loads(next((half.path / "checkpoints").glob("step-*/state.json")).read_text())
+    assert meta["progan"]["stage"] == 1 and meta["progan"]["alpha"] == 0.25  # step 6: in the middle of the fade
+    resumed = ganaug.fit(resume=half.path, steps=10, progress=False)
+    a, b = _ckpt(whole.path), _ckpt(resumed.path)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert [r["alpha"] for r in _log(resumed.path)] == [r["alpha"] for r in _log(whole.path)]
+
+
+def test_a_resume_with_another_schedule_is_an_error(folder, tmp_path):
+    run = ganaug.fit(folder, **OPTS, steps=6, checkpoint_every=6, out=tmp_path, name="r")
+    with pytest.raises(GanaugError, match="cannot change"):
+        ganaug.fit(resume=run.path, progan_stage_images=64, progress=False)
+    cfg_path = run.path / "fit_config.json"
+    saved = json.loads(cfg_path.read_text())
+    saved["fit"]["progan_stage_images"] = 64  # as a run folder written by another version would say
+    cfg_path.write_text(json.dumps(saved))
+    with pytest.raises(GanaugError, match=r"stage schedule midway.*--progan-stage-images 32"):
+        ganaug.fit(resume=run.path, steps=8, progress=False)
+
+
+def test_bad_sizes_and_options_are_clear_errors(folder, tmp_path):
+    with pytest.raises(GanaugError, match=r"the height 12 is not: the nearest are 8 or 16.*--resolution 16"):
+        ganaug.fit(folder, **OPTS, resolution=12, dry_run=True)
+    with pytest.raises(GanaugError, match="applies to --arch progan only"):
+        ganaug.fit(folder, **{**OPTS, "arch": "dcgan"}, dry_run=True)
+    with pytest.raises(GanaugError, match="not progan"):
+        ganaug.fit(folder, **OPTS, info_codes="cat:2", dry_run=True)
+
+
+def test_dry_run_prints_the_stage_schedule(folder):
+    result = CliRunner().invoke(main, ["fit", str(folder), "--arch", "progan", "--steps", "50", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["fit"]["progan_stage_images"] == 64 * 10  # 50 steps over 5 phases, batch 64
+    assert [r["resolution"] for r in shown["progan"]["stages"]] == ["4x4", "8x8", "16x16"]
+    assert shown["progan"]["stages"][1] == {"stage": 1, "resolution": "8x8", "from_step": 11, "fade_images": 640,
+                                            "fade_steps": 10, "stable_images": 640, "stable_steps": 10}  # fmt: skip
+    assert "4x4 -> 8x8 -> 16x16" in shown["progan"]["schedule"]
