@@ -80,9 +80,9 @@ def test_generate_on_a_full_disk_says_so_in_one_line_and_leaves_no_partial_folde
 
 
 def test_two_commands_writing_one_folder_the_second_is_refused(tiny_run, tmp_path):
-    from ganaug.commands.balance_generate import staged_output
     from ganaug.errors import GanaugError
     from ganaug.fileio import file_mode
+    from ganaug.synthetic_files import staged_output
 
     out = tmp_path / "out"
     with pytest.raises(GanaugError, match="filled by another command while this one wrote; nothing of this run"):

@@ -220,8 +220,7 @@ def test_transforms_follow_the_recipe(recipe_run):
 def test_balance_writes_the_recipe_items_and_respects_a_no_gain_recipe(recipe_run, tmp_path, image_folder_factory):
     from PIL import Image
 
-    import ganaug.cli  # noqa: F401  (loads the commands in their order: pipeline imports the CLI's error handler)
-    from ganaug.commands.balance_generate import SYNTHETIC_PREFIX
+    from ganaug.synthetic_files import SYNTHETIC_PREFIX
 
     from .helpers import run_cli
 

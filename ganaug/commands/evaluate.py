@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..cli import handle_errors
+from .errors import handle_errors
 
 
 def _floats(text: str) -> tuple[float, ...]:

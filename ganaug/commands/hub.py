@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..cli import handle_errors
+from .errors import handle_errors
 
 TOKEN_HELP = "Hub access token (default: $HF_TOKEN or the saved login); prefer HF_TOKEN to keep it out of shell history"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from ..cli import handle_errors
 from ..errors import GanaugError
+from .errors import handle_errors
 
 
 def write_like(path: Path, array: np.ndarray) -> Path:
@@ -86,9 +86,9 @@ def translate(
 
     from ..data.images import IMAGE_SUFFIXES, read_image
     from ..progress import progress_bar
+    from ..synthetic_files import new_output_folder
     from ..transforms import functional as F
     from ..translator import load_translator, output_spec, to_unit, unit_to_model
-    from .balance_generate import new_output_folder
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
