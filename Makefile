@@ -19,6 +19,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check ganaug tests examples benchmarks
 	$(VENV)/bin/ruff format --check ganaug tests examples benchmarks
+	$(VENV)/bin/lint-imports
 
 test: $(STAMP) lint
 	$(PY) -m pytest -q

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._version import __version__
 from ..errors import GanaugError
 from ..fileio import read_json, write_text
 from . import plots
@@ -148,7 +149,6 @@ def _code_traversals(g, seed: int) -> str:
 
 def build_report(run: str | Path, out: str | Path | None = None, *, seed: int = 0, per_class: int = 8) -> Path:
     """Write ``RUN/report.html`` (or ``out``) and return its path. A run with no log yet is a clear error."""
-    from .. import __version__
     from ..training.run import RunFolder, find_run_dir
 
     run_dir = find_run_dir(run)

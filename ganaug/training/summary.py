@@ -7,6 +7,7 @@ import time
 
 import torch
 
+from .._version import __version__
 from ..config import FitConfig
 
 
@@ -26,8 +27,6 @@ def export_config(
     ``fields`` are the options the summary repeats, ``info`` what the session measured; ``blocks`` are the task's
     own top-level entries. The InfoGAN codes and the model card text come from ``resolved`` when it has them.
     """
-    from .. import __version__
-
     training = {k: v for k, v in cfg.to_dict().items() if k in fields}
     if cfg.info_codes:
         training["info_weight"] = cfg.info_weight
