@@ -130,6 +130,24 @@ def test_balance_class_folder(tiny_run, image_folder_factory, tmp_path):
     assert Counter(r["class"] for r in read_manifest(tmp_path / "linked")) == {"circle": 6, "square": 6, "triangle": 6}
 
 
+def test_balance_and_generate_from_python_write_what_the_commands_write(tiny_run, image_folder_factory, tmp_path):
+    from ganaug.synthetic_files import balance, generate, plan_balance, plan_generate
+
+    data = image_folder_factory(class_counts={"circle": 5, "square": 2, "triangle": 1})
+    plan = plan_balance(data, tiny_run, target=6, seed=3)
+    assert plan.classes["square"] == {"real": 2, "added": 4, "total": 6} and not (tmp_path / "py").exists()
+    assert balance(data, tiny_run, tmp_path / "py", target=6, seed=3, progress=False) == tmp_path / "py"
+    assert invoke("balance", data, tiny_run, "--out", tmp_path / "cli", "--target", 6, "--seed", 3).exit_code == 0
+    assert read_manifest(tmp_path / "py") == read_manifest(tmp_path / "cli")
+    for row in read_manifest(tmp_path / "py"):
+        assert filecmp.cmp(tmp_path / "py" / row["path"], tmp_path / "cli" / row["path"], shallow=False)
+    assert plan_generate(tiny_run, 2, classes=[1]).to_dict()["classes"] == {"square": 2}
+    generate(tiny_run, 2, tmp_path / "gen-py", classes="square", seed=1, progress=False)
+    assert invoke("generate", tiny_run, "--per-class", 2, "--out", tmp_path / "gen-cli", "--classes", "square",
+                  "--seed", 1).exit_code == 0  # fmt: skip
+    assert read_manifest(tmp_path / "gen-py") == read_manifest(tmp_path / "gen-cli")
+
+
 def test_balance_breastmnist_matches_class_balanced_dataset(shared_data, tmp_path_factory, tmp_path):
     run = breast_run(shared_data, tmp_path_factory)
     out = tmp_path / "breast"
