@@ -107,7 +107,7 @@ def test_unknown_model_source(tmp_path):
 
 def _start_cli(args: list[str]) -> subprocess.Popen:
     """``python -m ganaug ARGS`` started in the background (text output piped), to be signalled by the test."""
-    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "PYTHONFAULTHANDLER": "1"}
     return subprocess.Popen(
         [sys.executable, "-m", "ganaug", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -159,11 +159,17 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
     args = ["fit", str(data), *TINY_ARGS, "--steps", "3000", "--checkpoint-every", "10", "--teacher-epochs", "0"]
     args += ["--sample-every", "1000", "--out", str(tmp_path / "runs"), "--name", "c"]
     proc = _start_cli(args)
-    deadline = time.time() + 120
-    while time.time() < deadline and not list((run / "checkpoints").glob("step-*")):
+    deadline = time.time() + 180
+    while time.time() < deadline and not list((run / "checkpoints").glob("step-*")) and proc.poll() is None:
         time.sleep(0.2)
+    assert list((run / "checkpoints").glob("step-*")), "the fit wrote no checkpoint in 180 s"
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:  # show where it hangs: the fault handler prints every thread's stack on SIGABRT
+        proc.send_signal(signal.SIGABRT)
+        _, err = proc.communicate(timeout=60)
+        pytest.fail(f"the fit did not stop within 120 s of Ctrl-C; its stacks:\n{err[-6000:]}")
     assert proc.returncode != 0 and not (run / "export").exists()
     assert "interrupted at step" in err and f"continue with: ganaug fit --resume {run}" in err
 
