@@ -246,6 +246,10 @@ def evaluate(
                            [t[m] for t in results["classical"]["test"]]) for m in METRICS}  # fmt: skip
     cg["bootstrap"] = bootstrap_uplift(truth, probs["classical+ganaug"], probs["classical"])
     cg["verdict"] = verdict(cg[PRIMARY])
+    if recipe.distill:
+        notes.append("the chosen recipe goes on top of distillation, so 'classical + ganaug' against 'classical' "
+                     "includes what distillation gives; the uplift over the distillation control is the generator's "
+                     "own")  # fmt: skip
     strongest = max(controls, key=lambda c: results[c]["summary"][PRIMARY]["mean"])
     strongest_val = max(controls, key=lambda c: results[c]["val_summary"][PRIMARY]["mean"])
     val_gain = paired_uplift([v[PRIMARY] for v in chosen["val"]], [v[PRIMARY] for v in results[strongest_val]["val"]])

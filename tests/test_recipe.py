@@ -308,6 +308,7 @@ def test_evaluate_trains_a_recipe_on_top_of_distillation_and_the_card_says_how(r
     result = evaluate(recipe_run, data, test, recipes=[recipe], **options)
     assert "distill" in result["arms"] and result["recipe"]["distill"] is True
     assert "on top of distillation" in result["recipe"]["name"]
+    assert any("includes what distillation gives" in note for note in result["notes"])
     saved = json.loads((recipe_run / "export" / "config.json").read_text())["recipe"]
     assert saved["distill"] is True
     from ganaug.card import render_card
