@@ -173,3 +173,32 @@ def test_cyclegan_run_stops_at_its_budget(tmp_path):
     saved = json.loads((run.path / "fit_config.json").read_text())
     assert 1 <= run.steps_done <= saved["fit"]["steps"] != 5000  # planned, not the default
     assert (run.path / "export" / "config.json").is_file()
+
+
+def test_batchnorm_recalibration_stops_at_its_deadline():
+    import time
+
+    from ganaug.models.dcgan import DcganGenerator
+    from ganaug.training.ema import RECALIBRATION_BATCHES, recalibrate_batchnorm
+
+    g = DcganGenerator(latent_dim=16, num_classes=2, channels=1, height=16, width=16, ch=8)
+    args = (g, 2, 16, torch.device("cpu"))
+    assert recalibrate_batchnorm(*args, batch=4) == RECALIBRATION_BATCHES
+    before = [m.running_mean.clone() for m in g.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert recalibrate_batchnorm(*args, batch=4, deadline=time.perf_counter()) == 1  # at least one batch
+    after = [m.running_mean for m in g.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert before and not all(torch.equal(a, b) for a, b in zip(before, after, strict=True))
+
+
+def test_a_budget_cuts_the_exports_recalibration_and_the_export_says_so(tiny_folder, tmp_path, monkeypatch):
+    import ganaug.training.session as session
+
+    monkeypatch.setattr(session, "EXPORT_WORK_SHARE", 0.0)  # nothing left for optional export work: one batch
+    run = ganaug.fit(tiny_folder, max_time="10s", out=tmp_path, name="cut", **TINY)
+    training = json.loads((run.path / "export" / "config.json").read_text())["training"]
+    assert training["batchnorm_recalibration_batches"] == 1
+    plain = ganaug.fit(tiny_folder, steps=2, out=tmp_path, name="plain", **TINY)  # no budget: all batches, no entry
+    assert (
+        "batchnorm_recalibration_batches"
+        not in json.loads((plain.path / "export" / "config.json").read_text())["training"]
+    )

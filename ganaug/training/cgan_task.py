@@ -17,7 +17,7 @@ from ..export import class_grid, write_export
 from ..grid import save_grid
 from ..presets import get_preset
 from .budget import describe_plan
-from .ema import recalibrate_batchnorm
+from .ema import RECALIBRATION_BATCHES, recalibrate_batchnorm
 from .engine import Engine
 from .loop import CganTrainer
 from .run import RunFolder
@@ -135,7 +135,11 @@ class CganTask(Task):
         teacher beside it."""
         args = self.arch_args
         net = copy.deepcopy(self.trainer.ema.shadow)
-        recalibrate_batchnorm(net, args["num_classes"], args["latent_dim"], self.trainer.engine.device)
+        device = self.trainer.engine.device
+        measured = recalibrate_batchnorm(net, args["num_classes"], args["latent_dim"], device,
+                                         deadline=self.export_deadline)  # fmt: skip
+        if 0 < measured < RECALIBRATION_BATCHES:  # cut short by the --max-time budget: say so in the export
+            info = {**info, "batchnorm_recalibration_batches": measured}
         net = self.tracker.best_net(net.eval()) if self.tracker else net.eval()
         config = export_config(self.resolved, cfg, SUMMARY_FIELDS, info)
         if self.teacher is not None:

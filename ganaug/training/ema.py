@@ -33,18 +33,32 @@ class EMA:
             s.copy_(b)
 
 
+RECALIBRATION_BATCHES = 16
+
+
 @torch.no_grad()
 def recalibrate_batchnorm(
-    generator: nn.Module, num_classes: int, latent_dim: int, device: torch.device, batches: int = 16, batch: int = 64
-) -> None:
-    """Re-estimate BatchNorm running statistics for the EMA weights (BigGAN's "standing statistics").
+    generator: nn.Module,
+    num_classes: int,
+    latent_dim: int,
+    device: torch.device,
+    batches: int = RECALIBRATION_BATCHES,
+    batch: int = 64,
+    deadline: float | None = None,
+) -> int:
+    """Re-estimate BatchNorm running statistics for the EMA weights (BigGAN's "standing statistics"); returns the
+    number of batches measured.
 
     The EMA's copied statistics belong to the raw generator's weights; this measures the EMA's own, so
-    samples drawn in eval mode (one at a time, in any batch size) match what training saw.
+    samples drawn in eval mode (one at a time, in any batch size) match what training saw. ``deadline`` (a
+    ``time.perf_counter()`` value, from a ``--max-time`` budget) stops it after the batch that reaches it: at least
+    one batch is measured.
     """
+    import time
+
     bns = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not bns:
-        return
+        return 0
     saved = [(m.momentum, m.training) for m in bns]
     from ..models.info import codes_of, latent
 
@@ -54,10 +68,13 @@ def recalibrate_batchnorm(
         m.reset_running_stats()
         m.momentum = None  # cumulative average over the batches below
         m.train()
-    for _ in range(batches):
+    done = 0
+    while done < batches and (done == 0 or deadline is None or time.perf_counter() < deadline):
         z = latent(batch, latent_dim, codes, gen).to(device)
         y = torch.randint(0, num_classes, (batch,), generator=gen).to(device)
         generator(z, y)
+        done += 1
     for m, (momentum, training) in zip(bns, saved, strict=True):
         m.momentum = momentum
         m.train(training)
+    return done

@@ -17,6 +17,8 @@ from .run import RunFolder, start_run
 from .summary import device_name
 from .trainer import Task, Trainer, checked_step
 
+EXPORT_WORK_SHARE = 0.5  # of what a --max-time budget leaves after training, the share optional export work may use
+
 
 def train_session(task: Task, run_dir: Path | None, progress: bool, started: float | None = None) -> tuple[Path, int]:
     """Train ``task`` in a new run folder, or continue ``run_dir`` from its last checkpoint, then export.
@@ -146,5 +148,8 @@ class _Session:
             **self.task.summary(),
             **{f"final_{key}": last.get(key) for key in trainer.FINAL},
         }
+        if self.budget is not None:  # what is left of the budget: half for optional export work, half for writing
+            left = max(0.0, self.budget.seconds - self.budget.spent())
+            self.task.export_deadline = time.perf_counter() + left * EXPORT_WORK_SHARE
         self.task.export(run, self.cfg, info)
         run.plot_losses()

@@ -204,6 +204,9 @@ class Task(ABC):
         """The task's own entries of the export's training summary."""
         return {}
 
+    export_deadline: float | None = None  # a time.perf_counter() value set by a --max-time budget before export
+
     @abstractmethod
     def export(self, run: RunFolder, cfg: FitConfig, info: dict) -> None:
-        """Write ``run.path / "export"``; ``info`` is the session's training summary."""
+        """Write ``run.path / "export"``; ``info`` is the session's training summary; optional work (such as the
+        batch-norm recalibration) ends by ``export_deadline`` when a budget set it."""
