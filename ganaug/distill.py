@@ -51,7 +51,8 @@ def batch_spec(x: Any, mean: Any = None, std: Any = None):
 class DistillMixUp:
     """Distil a training batch with the model's teacher: real rows blended in pairs by mixup and labelled by the
     teacher's class probabilities (at the recipe's temperature); synthetic rows (``is_synthetic``) keep their labels.
-    Returns the batch and float N x K targets, for :func:`ganaug.recipe.mix_loss` or ``nn.CrossEntropyLoss``.
+    Returns the batch and float N x K targets in the generator's class order (as ``SyntheticMixDataset``'s soft
+    labels), for :func:`ganaug.recipe.mix_loss` or ``nn.CrossEntropyLoss``.
 
     ``mean``/``std`` are those of your ``Normalize`` (so the teacher sees the images as the generator's data);
     ``seed`` gives a private stream (default: torch's global generator, as torchvision's ``MixUp``).
@@ -123,5 +124,5 @@ class DistillMixUp:
         out_x = x.clone()
         out_x[rows] = mixed.to(x.dtype) if x.is_floating_point() else mixed.round().clamp(0, spec.gain[0]).to(x.dtype)
         targets = targets.clone()
-        targets[idx] = soft
+        targets[idx.to(targets.device)] = soft.to(targets.device)
         return out_x, targets
