@@ -67,13 +67,14 @@ class Recipe:
             "spread": self.spread > 0,
             "refresh": isinstance(self.refresh, int) and self.refresh >= 1,
             "finetune": 0 <= self.finetune < 1,
+            "distill": isinstance(self.distill, bool),
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             values = ", ".join(f"{b}={getattr(self, b)!r}" for b in bad)
             raise GanaugError(
                 f"recipe values not accepted: {values} (ratio, weight, temperature, spread > 0; threshold in [0, 1]; "
-                "refresh an integer >= 1; finetune in [0, 1))"
+                "refresh an integer >= 1; finetune in [0, 1); distill true or false)"
             )
 
     @property

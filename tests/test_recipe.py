@@ -142,6 +142,8 @@ def test_recipe_values_are_checked():
     with pytest.raises(GanaugError, match="unknown recipe field.*'share'"):
         Recipe.from_dict({"share": 0.5})
     assert Recipe(ratio=1).share == 0.5 and "soft labels" in Recipe(labels="soft").name
+    with pytest.raises(GanaugError, match="distill='yes'.*distill true or false"):
+        Recipe.from_dict({"distill": "yes"})
 
 
 def test_mix_loss_weights_synthetic_items_and_takes_soft_labels():
