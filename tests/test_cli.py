@@ -109,8 +109,15 @@ def _start_cli(args: list[str]) -> subprocess.Popen:
     """``python -m ganaug ARGS`` started in the background (text output piped), to be signalled by the test."""
     env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "PYTHONFAULTHANDLER": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "ganaug", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+        [sys.executable, "-m", "ganaug", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_interruptible,
+    )  # fmt: skip
+
+
+def _interruptible() -> None:
+    """Ctrl-C as a terminal delivers it: a suite started in the background of a shell (``cmd &``) inherits SIGINT
+    ignored, and Python then keeps ignoring it, so the fit would train on."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_kill_then_resume(tmp_path):
