@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from .classifier import mix_pairs
@@ -24,18 +23,14 @@ MIXUP_ALPHA = 1.0  # Beta(1, 1): a uniform blend weight, as evaluate's distillat
 def to_model_space(x: torch.Tensor, data: Any, spec: Any) -> torch.Tensor:
     """A user's N x C x H x W batch whose values map as ``spec`` says (see :func:`batch_spec`) -> the generator's
     model space at its data's size and channels (what its teacher reads)."""
-    from .data.convert import batch_to_model, convert_channels
-    from .transforms.functional import FULL_SCALE
+    from .translator import to_unit, unit_to_model
 
-    gain = torch.tensor(spec.gain, dtype=torch.float32).view(1, -1, 1, 1)
-    offset = torch.tensor(spec.offset, dtype=torch.float32).view(1, -1, 1, 1)
-    unit = (x.detach().float().cpu() - offset) / gain
-    if unit.shape[-2:] != (data.height, data.width):
-        unit = torch.nn.functional.interpolate(
-            unit, size=(data.height, data.width), mode="bilinear", align_corners=False, antialias=True
-        )
-    nhwc = convert_channels(unit.permute(0, 2, 3, 1).contiguous().numpy(), data.channels, opaque=1.0)
-    return batch_to_model(nhwc * np.float32(FULL_SCALE.get(data.dtype, 1.0)), data.value_range).clamp_(-1, 1)
+    unit = to_unit(x, spec)  # N x H x W x C
+    if unit.shape[1:3] != (data.height, data.width):
+        t = torch.nn.functional.interpolate(torch.from_numpy(unit).permute(0, 3, 1, 2), size=(data.height, data.width),
+                                            mode="bilinear", align_corners=False, antialias=True)  # fmt: skip
+        unit = t.permute(0, 2, 3, 1).contiguous().numpy()
+    return unit_to_model(unit, data).clamp_(-1, 1)
 
 
 def batch_spec(x: Any, mean: Any = None, std: Any = None):

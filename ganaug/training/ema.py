@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 
 import torch
 from torch import nn
@@ -54,8 +55,6 @@ def recalibrate_batchnorm(
     ``time.perf_counter()`` value, from a ``--max-time`` budget) stops it after the batch that reaches it: at least
     one batch is measured.
     """
-    import time
-
     bns = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not bns:
         return 0
