@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from .card import render_card
-from .fileio import atomic_folder, save_tensors, sha256_file, write_json, write_text
+from .exported import save_exported
+from .fileio import atomic_folder, write_text
 from .generator import CONFIG_NAME, WEIGHTS_NAME
 from .grid import save_grid
 
@@ -37,9 +38,7 @@ def write_export(folder: Path, net: nn.Module, config: dict, name: str, ncol: in
     with atomic_folder(folder) as tmp:
         if teacher is not None:
             teacher.save(tmp)
-        state = {k: v for k, v in net.state_dict().items()}
-        save_tensors(tmp / WEIGHTS_NAME, state, metadata={"format": "pt", "ganaug_arch": config["arch"]})
-        write_json(tmp / CONFIG_NAME, {**config, "sha256": {WEIGHTS_NAME: sha256_file(tmp / WEIGHTS_NAME)}})
+        save_exported(tmp, net.state_dict(), CONFIG_NAME, config, WEIGHTS_NAME, {"ganaug_arch": config["arch"]})
         names = config["data"].get("class_names") or []
         grid = class_grid(net, max(1, len(names)), config["arch_args"]["latent_dim"], ncol)
         save_grid(grid, ncol, tmp / "samples.png", row_labels=names if len(names) > 1 else None)

@@ -53,6 +53,18 @@ def is_pickle_name(name: str | Path) -> bool:
     return str(name).lower().endswith(PICKLE_SUFFIXES)
 
 
+def refuse_pickle(path: str | Path, accepted: str, what: str = "pickled weights") -> None:
+    """A clear error when ``path`` names a pickle (:func:`is_pickle_name`): it lists :data:`PICKLE_SUFFIXES` and says
+    what is ``accepted`` instead."""
+    if is_pickle_name(path):
+        from .errors import GanaugError
+
+        raise GanaugError(
+            f"{path}: {what} ({'/'.join(PICKLE_SUFFIXES)}) are refused because loading them can run code; "
+            f"ganaug loads safetensors only. {accepted}"
+        )
+
+
 def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
     """Call ``write(tmp_path)`` and rename the result onto ``path``; the temp file is removed on failure."""
     path = Path(path)

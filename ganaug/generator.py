@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,6 @@ from torch import nn
 
 from .config import DataConfig
 from .errors import GanaugError
-from .fileio import load_tensors, read_json
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -40,46 +38,17 @@ class Generator:
     def from_folder(cls, folder: str | Path, source: str | None = None) -> Generator:
         """Rebuild from an export folder; weights that do not match ``config.json`` are a clear error."""
         from .builders import build_generator
-
-        folder = Path(folder)
-        cfg_path, w_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
-        for p in (cfg_path, w_path):
-            if not p.is_file():
-                raise GanaugError(
-                    f"{folder} is not a ganaug export: {p.name} is missing (need config.json + model.safetensors)"
-                )
-        try:
-            config = read_json(cfg_path)
-            arch, arch_args = config["arch"], config["arch_args"]
-            data = DataConfig.from_dict(config["data"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise GanaugError(f"{cfg_path} is not a valid ganaug config ({exc!r})") from exc
-        _check_class_names(data.class_names, arch_args, cfg_path)
-        if config.get("recipe") is not None:
-            from .recipe import Recipe
-
-            try:
-                Recipe.from_dict(config["recipe"])
-            except (GanaugError, TypeError) as exc:
-                raise GanaugError(f"{cfg_path} holds a recipe that cannot be used: {exc}") from exc
-        if config.get("task", "cgan") != "cgan":
-            hint = "; use it with `ganaug translate MODEL INPUT --out DIR` or ganaug.GANTranslate"
-            raise GanaugError(
-                f"{source or folder} holds a {config.get('task')!r} model, not a class-conditional generator, so it "
-                "cannot sample classes" + (hint if config.get("task") == "cyclegan" else "")
-            )
-        state = load_tensors(w_path, (config.get("sha256") or {}).get(WEIGHTS_NAME), cfg_path)
-        check_weights_fit(lambda: build_generator(arch, arch_args), state, w_path, cfg_path, f"arch {arch!r}")
-        net = build_generator(arch, arch_args)
-        try:
-            net.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            first = str(exc).splitlines()[:4]
-            raise GanaugError(
-                f"weights in {w_path} do not match {cfg_path} (arch {arch!r}): {' '.join(first)}"
-            ) from exc
+        from .exported import load_exported
         from .models.layers import bake_spectral_norm
 
+        folder = Path(folder)
+        config, net = load_exported(
+            folder,
+            CONFIG_NAME,
+            WEIGHTS_NAME,
+            lambda c: build_generator(c["arch"], c["arch_args"]),
+            check=lambda c: _check_config(c, folder / CONFIG_NAME, source or str(folder)),
+        )
         g = cls(bake_spectral_norm(net.eval()), config, source or str(folder))
         g.folder = folder
         return g
@@ -282,23 +251,25 @@ class Generator:
         )
 
 
-def check_weights_fit(build, state: dict, w_path: Path, cfg_path: Path, what: str) -> None:
-    """Before the network is allocated: the network ``build()`` would make (built on the meta device, which allocates
-    nothing) must have exactly the tensors and shapes of the weights ``state`` read from ``w_path``, so a config that
-    asks for a huge network, or names an argument the architecture does not take, is a clear error instead of
-    gigabytes or a traceback."""
-    try:
-        with torch.device("meta"):
-            wanted = {k: tuple(v.shape) for k, v in build().state_dict().items()}
-    except (TypeError, ValueError, KeyError, RuntimeError) as exc:
-        raise GanaugError(f"{cfg_path} describes a network that cannot be built ({what}): {exc}") from exc
-    found = {k: tuple(v.shape) for k, v in state.items()}
-    if wanted != found:
-        size = sum(math.prod(shape) for shape in wanted.values())
-        diff = sorted(set(wanted) ^ set(found)) or sorted(k for k in wanted if wanted[k] != found[k])
-        detail = ", ".join(f"{k}: config {wanted.get(k)} vs file {found.get(k)}" for k in diff[:3])
+def _check_config(config: dict, cfg_path: Path, source: str) -> None:
+    """A class-conditional generator's ``config.json`` (a model from outside): arch, data, classes, recipe, task."""
+    missing = [key for key in ("arch", "arch_args", "data") if key not in config]
+    if missing:
+        raise GanaugError(f"{cfg_path} is not a valid ganaug config (missing {', '.join(missing)})")
+    data = DataConfig.from_dict(config["data"])
+    _check_class_names(data.class_names, config["arch_args"], cfg_path)
+    if config.get("recipe") is not None:
+        from .recipe import Recipe
+
+        try:
+            Recipe.from_dict(config["recipe"])
+        except (GanaugError, TypeError) as exc:
+            raise GanaugError(f"{cfg_path} holds a recipe that cannot be used: {exc}") from exc
+    if config.get("task", "cgan") != "cgan":
+        hint = "; use it with `ganaug translate MODEL INPUT --out DIR` or ganaug.GANTranslate"
         raise GanaugError(
-            f"weights in {w_path} do not match {cfg_path} ({what}, {size:,} parameters as configured): {detail}"
+            f"{source} holds a {config.get('task')!r} model, not a class-conditional generator, so it cannot sample "
+            "classes" + (hint if config.get("task") == "cyclegan" else "")
         )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import pretrained
 from .errors import GanaugError
-from .fileio import is_pickle_name
+from .fileio import is_pickle_name, refuse_pickle
 from .generator import CONFIG_NAME, WEIGHTS_NAME, Generator
 from .hub_client import download_model
 
@@ -21,11 +21,8 @@ ACCEPTED = (
 
 
 def refuse_unsafe(path: str | Path) -> None:
-    if is_pickle_name(path):
-        raise GanaugError(
-            f"{path}: pickled weights (.pt/.pth/.pkl/.bin/.ckpt) are refused because loading them can run code; "
-            "ganaug loads safetensors only. Accepted MODEL forms: " + ACCEPTED
-        )
+    """A clear error for a MODEL that names pickled weights (``fileio.PICKLE_SUFFIXES``), listing the accepted forms."""
+    refuse_pickle(path, "Accepted MODEL forms: " + ACCEPTED)
 
 
 def resolve_model(source: str | Path) -> Path:

@@ -146,31 +146,23 @@ class Teacher:
         return (p.argmax(1) == c) & (p[:, c] >= threshold)
 
     def save(self, folder: str | Path) -> Path:
-        from .fileio import save_tensors, sha256_file, write_json
+        from .exported import save_exported
 
-        folder = Path(folder)
-        save_tensors(folder / TEACHER_WEIGHTS, self.net.state_dict(), metadata={"format": "pt", "ganaug": "teacher"})
-        write_json(
-            folder / TEACHER_JSON, {**self.info, "sha256": {TEACHER_WEIGHTS: sha256_file(folder / TEACHER_WEIGHTS)}}
+        return save_exported(
+            folder, self.net.state_dict(), TEACHER_JSON, self.info, TEACHER_WEIGHTS, {"ganaug": "teacher"}
         )
-        return folder
 
     @classmethod
     def load(cls, folder: str | Path) -> Teacher | None:
         """The teacher of an export folder, or None when it has none (exports from before teachers)."""
         from .classifier import SmallResNet
-        from .fileio import load_tensors, read_json
+        from .exported import load_exported
 
         folder = Path(folder)
         if not (folder / TEACHER_JSON).is_file():
             return None
         try:
-            info = read_json(folder / TEACHER_JSON)
-            expected = (info.get("sha256") or {}).get(TEACHER_WEIGHTS)
-            state = load_tensors(folder / TEACHER_WEIGHTS, expected, folder / TEACHER_JSON)
-            a = info["arch_args"]
-            net = SmallResNet(a["channels"], a["num_classes"], a["height"], a["width"], a["base"])
-            net.load_state_dict(state, strict=True)
+            info, net = load_exported(folder, TEACHER_JSON, TEACHER_WEIGHTS, lambda c: SmallResNet(**c["arch_args"]))
         except (OSError, KeyError, TypeError, ValueError, RuntimeError, GanaugError) as exc:
             raise GanaugError(f"the teacher in {folder} cannot be read ({exc}); export the model again") from exc
         return cls(net, info)

@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,6 @@ from torch import Tensor, nn
 
 from .config import DataConfig
 from .errors import GanaugError
-from .fileio import load_tensors, read_json
 from .generator import CONFIG_NAME, WEIGHTS_NAME
 
 DIRECTIONS = ("a2b", "b2a")
@@ -51,45 +51,13 @@ class Translator:
     @classmethod
     def from_folder(cls, folder: str | Path, source: str | None = None) -> Translator:
         """Rebuild from an export folder; a class-conditional export or mismatched weights are clear errors."""
-        from .models.cyclegan import GuardClassifier, build_translators
+        from .exported import load_exported
 
         folder = Path(folder)
-        cfg_path, w_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
-        for p in (cfg_path, w_path):
-            if not p.is_file():
-                raise GanaugError(f"{folder} is not a ganaug export: {p.name} is missing")
-        try:
-            config = read_json(cfg_path)
-        except ValueError as exc:
-            raise GanaugError(f"{cfg_path} is not valid JSON ({exc})") from exc
-        task = config.get("task", "cgan")
-        if task != "cyclegan":
-            raise GanaugError(
-                f"{source or folder} holds a {task!r} model (a class-conditional generator), not a CycleGAN; "
-                "translation needs one trained with `ganaug fit --task cyclegan DATA_A DATA_B`. "
-                "Use a class-conditional model with `ganaug sample`, GANAugment or load_generator"
-            )
-        try:
-            a2b, b2a = build_translators(config["arch"], config["arch_args"])
-            weights = config.get("weights") or {"a2b": "a2b.", "b2a": "b2a."}
-            guard_cfg = config.get("guard")
-            guard = None
-            if guard_cfg and "guard" in weights:
-                guard = GuardClassifier(guard_cfg["channels"], len(guard_cfg["class_names"]), guard_cfg["width"])
-            DataConfig.from_dict(config["data"]), DataConfig.from_dict(config["data_b"])
-        except (KeyError, TypeError) as exc:
-            raise GanaugError(f"{cfg_path} is not a valid ganaug CycleGAN config (missing {exc})") from exc
-        state = load_tensors(w_path, (config.get("sha256") or {}).get(WEIGHTS_NAME), cfg_path)
-        nets = {"a2b": a2b, "b2a": b2a, **({"guard": guard} if guard is not None else {})}
-        for key, net in nets.items():
-            prefix = weights[key]
-            part = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-            try:
-                net.load_state_dict(part, strict=True)
-            except RuntimeError as exc:
-                first = " ".join(str(exc).splitlines()[:3])
-                raise GanaugError(f"weights {prefix}* in {w_path} do not match {cfg_path}: {first}") from exc
-        return cls({"a2b": a2b, "b2a": b2a}, config, source or str(folder), guard)
+        config, nets = load_exported(folder, CONFIG_NAME, WEIGHTS_NAME, _build, check=_checker(source or str(folder)))
+        keys = {prefix: key for key, prefix in _prefixes(config).items()}
+        by_key = {keys[prefix]: net for prefix, net in nets.items()}
+        return cls({"a2b": by_key["a2b"], "b2a": by_key["b2a"]}, config, source or str(folder), by_key.get("guard"))
 
     # -- description --------------------------------------------------------------------------------------
     @property
@@ -161,6 +129,41 @@ class Translator:
             f"Translator(arch={self.config['arch']!r}, A={a.height}x{a.width}x{a.channels}, "
             f"B={b.height}x{b.width}x{b.channels}, guard={self.guard is not None}, source={self.source!r})"
         )
+
+
+def _checker(source: str) -> Callable[[dict], None]:
+    """The check of a CycleGAN export's ``config.json``: its task, and both domains' data descriptions."""
+
+    def check(config: dict) -> None:
+        task = config.get("task", "cgan")
+        if task != "cyclegan":
+            raise GanaugError(
+                f"{source} holds a {task!r} model (a class-conditional generator), not a CycleGAN; "
+                "translation needs one trained with `ganaug fit --task cyclegan DATA_A DATA_B`. "
+                "Use a class-conditional model with `ganaug sample`, GANAugment or load_generator"
+            )
+        for key in ("data", "data_b"):
+            DataConfig.from_dict(config[key])
+
+    return check
+
+
+def _prefixes(config: dict) -> dict[str, str]:
+    """Each network's tensor-name prefix in ``model.safetensors`` (exports before the guard name just the two)."""
+    return config.get("weights") or {"a2b": "a2b.", "b2a": "b2a."}
+
+
+def _build(config: dict) -> dict[str, nn.Module]:
+    """The networks a CycleGAN export holds, by their tensor-name prefix: both directions, and the guard if any."""
+    from .models.cyclegan import GuardClassifier, build_translators
+
+    weights = _prefixes(config)
+    a2b, b2a = build_translators(config["arch"], config["arch_args"])
+    nets = {weights["a2b"]: a2b, weights["b2a"]: b2a}
+    guard = config.get("guard")
+    if guard and "guard" in weights:
+        nets[weights["guard"]] = GuardClassifier(guard["channels"], len(guard["class_names"]), guard["width"])
+    return nets
 
 
 def to_unit(image: Any, spec: Any) -> np.ndarray:

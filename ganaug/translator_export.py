@@ -13,7 +13,8 @@ import torch
 from torch import Tensor, nn
 
 from .card import _metric_values, _q, dataset_info
-from .fileio import atomic_folder, save_tensors, sha256_file, write_json, write_text
+from .exported import save_exported
+from .fileio import atomic_folder, write_text
 from .generator import CONFIG_NAME, WEIGHTS_NAME
 from .grid import save_grid
 from .presets import preset_of
@@ -41,8 +42,7 @@ def write_translator_export(
     for key, net in nets.items():
         tensors.update({PREFIXES[key] + k: v for k, v in net.state_dict().items()})
     with atomic_folder(folder) as tmp:
-        save_tensors(tmp / WEIGHTS_NAME, tensors, metadata={"format": "pt", "ganaug_task": "cyclegan"})
-        write_json(tmp / CONFIG_NAME, {**config, "sha256": {WEIGHTS_NAME: sha256_file(tmp / WEIGHTS_NAME)}})
+        save_exported(tmp, tensors, CONFIG_NAME, config, WEIGHTS_NAME, {"ganaug_task": "cyclegan"})
         save_grid(grid, ncol, tmp / "samples.png")
         write_text(tmp / "README.md", render_translator_card(config, name))
     return Path(folder)
