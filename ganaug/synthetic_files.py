@@ -7,6 +7,10 @@ filter's ``k``-th accepted item, at the recipe's latent spread) for the given se
 --n 1 --seed SEED`` draws it again at spread 1). Without a recipe (``recipe="none"``) item ``k`` is
 ``Sampler.item(c, k)``. The output folder is written under a temporary name and renamed into place at the end.
 
+For a model fitted with ``--info-codes``, ``codes`` fixes latent codes of every synthetic sample (``{"c0": 3}``, the
+others drawn as in training; or ``"sweep"``, as ``GANAugment`` takes it); they are recorded in the plan and in a
+``codes`` column of ``manifest.csv`` (``c0=3``), so ``ganaug sample ... --seed SEED --code c0=3`` draws a file again.
+
 Example:
     >>> balance("data/train", "runs/NAME", "data/train-balanced")  # doctest: +SKIP
     PosixPath('data/train-balanced')
@@ -35,6 +39,7 @@ from .data.files import list_classes, list_files
 from .datasets import plan_targets
 from .errors import GanaugError
 from .fileio import check_writable, file_mode, write_text
+from .models.info import describe_values
 from .names import file_names
 from .progress import progress_bar
 from .recipe import ItemSource
@@ -83,18 +88,25 @@ def staged_output(out: str) -> Iterator[Path]:
         raise
 
 
-def write_manifest(out: Path, rows: list[tuple[str, str, bool, int | None]]) -> Path:
-    """``manifest.csv``: path (relative to ``out``), class, is_synthetic (true/false), seed (synthetic files)."""
+def write_manifest(out: Path, rows: list[tuple[str, str, bool, int | None]], codes: str = "") -> Path:
+    """``manifest.csv``: path (relative to ``out``), class, is_synthetic (true/false), seed (synthetic files), and
+    with fixed latent ``codes`` a ``codes`` column (``c0=3 u0=0.5``, synthetic files)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(MANIFEST_COLUMNS)
+    writer.writerow(MANIFEST_COLUMNS + (("codes",) if codes else ()))
     for path, name, synthetic, seed in rows:
-        writer.writerow([path, name, "true" if synthetic else "false", "" if seed is None else seed])
+        row = [path, name, "true" if synthetic else "false", "" if seed is None else seed]
+        writer.writerow(row + ([codes if synthetic else ""] if codes else []))
     return write_text(out / MANIFEST, buffer.getvalue())
 
 
-def _sampler(model: str, seed: int, truncation: float | None, device: str):
-    return Sampler(model, seed=seed, truncation=truncation, device=device)
+def _sampler(model: str, seed: int, truncation: float | None, device: str, codes: dict | str | None) -> Sampler:
+    return Sampler(model, seed=seed, truncation=truncation, device=device, codes=codes)
+
+
+def _codes_entry(codes: dict | str | None) -> dict[str, Any]:
+    """What a plan's ``to_dict`` says of the latent codes: nothing unless some are fixed (or swept)."""
+    return {} if codes is None else {"codes": codes}
 
 
 def _synthetic_name(class_dir: Path, seed: int, k: int) -> Path:
@@ -166,7 +178,8 @@ def _copy_real(entry: RealClass, out_dir: Path, how: str, config, used: set[str]
 class BalancePlan:
     """What ``balance`` writes: per class its real count, the synthetic samples added and the total.
 
-    ``declined`` is true when the model's recipe says not to add synthetic samples and no target was given.
+    ``declined`` is true when the model's recipe says not to add synthetic samples and no target was given;
+    ``codes`` are the latent codes fixed in every synthetic sample (checked values, ``"sweep"`` or None).
     """
 
     data: str
@@ -177,10 +190,12 @@ class BalancePlan:
     source: ItemSource | None = field(default=None, repr=False)
     real: list[RealClass] = field(default_factory=list, repr=False)
     config: Any = field(default=None, repr=False)
+    codes: dict | str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as ``ganaug balance --dry-run`` prints it."""
-        return {"data": self.data, "model": self.model, "seed": self.seed, "classes": self.classes}
+        plan = {"data": self.data, "model": self.model, "seed": self.seed}
+        return {**plan, **_codes_entry(self.codes), "classes": self.classes}
 
     def summary(self) -> str:
         """``class: real+added`` per class."""
@@ -212,7 +227,7 @@ class BalancePlan:
                     dest = _write_new(_synthetic_name(class_dir, self.seed, k), array, sampler.data, used)
                     rows.append((dest.relative_to(staged).as_posix(), name, True, source.seed(c, k)))
                     advance(1)
-            write_manifest(staged, rows)
+            write_manifest(staged, rows, describe_values(self.codes))
         return Path(out)
 
 
@@ -225,14 +240,15 @@ def plan_balance(
     truncation: float | None = None,
     resolution: str = "auto",
     device: str = "cpu",
+    codes: dict | str | None = None,
 ) -> BalancePlan:
     """How many synthetic samples ``balance`` adds per class of DATA to reach ``target`` (``"max"``, a count N, or
-    None: max, or none when the model's recipe says not to add). Nothing is written."""
+    None: max, or none when the model's recipe says not to add), with latent ``codes`` fixed. Nothing is written."""
     data, model = str(data), str(model)
     if seed < 0:
         raise GanaugError(f"--seed must be >= 0, got {seed}")
     goal: object = target if target in (None, "max") else _integer(str(target), "--target", "max or a count N")
-    sampler = _sampler(model, seed, truncation, device)
+    sampler = _sampler(model, seed, truncation, device, codes)
     source = ItemSource(sampler, _choice(recipe, RECIPES, "recipe"))
     real, config = _read_real(data, resolution)
     by_class = {}
@@ -251,7 +267,7 @@ def plan_balance(
     plan = {
         n: {"real": r, "added": a, "total": r + a} for n, r, a in zip(sampler.class_names, counts, added, strict=True)
     }
-    return BalancePlan(data, model, seed, plan, declined, source, list(by_class.values()), config)
+    return BalancePlan(data, model, seed, plan, declined, source, list(by_class.values()), config, sampler.codes)
 
 
 def balance(
@@ -266,11 +282,12 @@ def balance(
     how: str = "copy",
     resolution: str = "auto",
     device: str = "cpu",
+    codes: dict | str | None = None,
     progress: bool = True,
 ) -> Path:
     """Write a class-balanced copy of DATA to ``out``: its real files plus synthetic ones from MODEL, and
     ``manifest.csv`` (path, class, is_synthetic, seed); returns ``out``. ``plan_balance`` gives the counts first."""
-    plan = plan_balance(data, model, target, recipe, seed, truncation, resolution, device)
+    plan = plan_balance(data, model, target, recipe, seed, truncation, resolution, device, codes)
     return plan.write(out, how, progress)
 
 
@@ -300,7 +317,8 @@ def _choice(value: str, choices: Sequence[str], name: str) -> str:
 # -- generate -------------------------------------------------------------------------------------------------
 @dataclass
 class GeneratePlan:
-    """What ``generate`` writes: ``per_class`` synthetic samples of each chosen class (indices), as ``format``."""
+    """What ``generate`` writes: ``per_class`` synthetic samples of each chosen class (indices), as ``format``, with
+    latent ``codes`` fixed (checked values, ``"sweep"`` or None)."""
 
     model: str
     per_class: int
@@ -308,6 +326,7 @@ class GeneratePlan:
     seed: int
     chosen: list[int]
     source: ItemSource | None = field(default=None, repr=False)
+    codes: dict | str | None = None
 
     @property
     def classes(self) -> dict[str, int]:
@@ -317,17 +336,19 @@ class GeneratePlan:
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as ``ganaug generate --dry-run`` prints it."""
-        return {"model": self.model, "format": self.format, "seed": self.seed, "classes": self.classes}
+        plan = {"model": self.model, "format": self.format, "seed": self.seed}
+        return {**plan, **_codes_entry(self.codes), "classes": self.classes}
 
     def write(self, out: str | os.PathLike, progress: bool = True) -> Path:
         """Write the samples to ``out`` (new or empty): ``OUT/<class>/<file>`` + ``manifest.csv``, or a ``datasets``
         dataset (``save_to_disk``); returns ``out``."""
         total = self.per_class * len(self.chosen)
+        codes = describe_values(self.codes)
         with staged_output(str(out)) as staged, progress_bar("generate", total, progress) as advance:
             if self.format == "folder":
-                _generate_folder(self.source, self.chosen, self.per_class, staged, self.seed, advance)
+                _generate_folder(self.source, self.chosen, self.per_class, staged, self.seed, advance, codes)
             else:
-                _generate_hf(self.source, self.chosen, self.per_class, staged, advance)
+                _generate_hf(self.source, self.chosen, self.per_class, staged, advance, codes)
         return Path(out)
 
 
@@ -340,20 +361,21 @@ def plan_generate(
     seed: int = 0,
     truncation: float | None = None,
     device: str = "cpu",
+    codes: dict | str | None = None,
 ) -> GeneratePlan:
     """Which classes and how many samples ``generate`` writes (``classes``: names or indices, a list or one
-    comma-separated string; None: all). Nothing is written."""
+    comma-separated string; None: all), with latent ``codes`` fixed. Nothing is written."""
     if per_class < 0 or seed < 0:
         raise GanaugError(f"--per-class and --seed must be >= 0, got {per_class} and {seed}")
     model = str(model)
-    sampler = _sampler(model, seed, truncation, device)
+    sampler = _sampler(model, seed, truncation, device, codes)
     source = ItemSource(sampler, _choice(recipe, RECIPES, "recipe"))
     wanted = classes.split(",") if isinstance(classes, str) else classes
     if not classes:
         chosen = list(range(len(sampler.class_names)))
     else:
         chosen = sorted({sampler.class_index(c.strip() if isinstance(c, str) else c) for c in wanted})
-    return GeneratePlan(model, per_class, _choice(format, FORMATS, "format"), seed, chosen, source)
+    return GeneratePlan(model, per_class, _choice(format, FORMATS, "format"), seed, chosen, source, sampler.codes)
 
 
 def generate(
@@ -367,11 +389,12 @@ def generate(
     seed: int = 0,
     truncation: float | None = None,
     device: str = "cpu",
+    codes: dict | str | None = None,
     progress: bool = True,
 ) -> Path:
     """Write a synthetic labelled dataset from MODEL to ``out``: ``per_class`` samples per class, as a class folder
     with ``manifest.csv`` (``format="folder"``) or a ``datasets`` dataset (``"hf"``); returns ``out``."""
-    plan = plan_generate(model, per_class, format, classes, recipe, seed, truncation, device)
+    plan = plan_generate(model, per_class, format, classes, recipe, seed, truncation, device, codes)
     return plan.write(out, progress)
 
 
@@ -386,7 +409,7 @@ def _blocks(source, chosen, per_class: int, advance):
             advance(len(ks))
 
 
-def _generate_folder(source, chosen, per_class: int, out: Path, seed: int, advance) -> None:
+def _generate_folder(source, chosen, per_class: int, out: Path, seed: int, advance, codes: str) -> None:
     sampler = source.sampler
     rows: list[tuple[str, str, bool, int | None]] = []
     safe = file_names(sampler.class_names, sampler.generator.source)
@@ -395,10 +418,10 @@ def _generate_folder(source, chosen, per_class: int, out: Path, seed: int, advan
         for i, array in enumerate(arrays):
             dest = write_sample(_synthetic_name(out / safe[c], seed, start + i), array, sampler.data)
             rows.append((dest.relative_to(out).as_posix(), name, True, source.seed(c, start + i)))
-    write_manifest(out, rows)
+    write_manifest(out, rows, codes)
 
 
-def _generate_hf(source, chosen, per_class: int, out: Path, advance) -> None:
+def _generate_hf(source, chosen, per_class: int, out: Path, advance, codes: str) -> None:
     try:
         import datasets
     except ImportError as exc:
@@ -416,6 +439,8 @@ def _generate_hf(source, chosen, per_class: int, out: Path, advance) -> None:
             columns["label"].append(c)
             columns["is_synthetic"].append(True)
             columns["seed"].append(source.seed(c, start + i))
+    if codes:  # the latent codes fixed in every sample, as manifest.csv records them
+        columns["codes"] = [codes] * len(columns["seed"])
     image_feature = (
         datasets.Image()
         if as_image
@@ -427,6 +452,7 @@ def _generate_hf(source, chosen, per_class: int, out: Path, advance) -> None:
             "label": datasets.ClassLabel(names=sampler.class_names),
             "is_synthetic": datasets.Value("bool"),
             "seed": datasets.Value("int64"),
+            **({"codes": datasets.Value("string")} if codes else {}),
         }
     )
     from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars

@@ -10,6 +10,7 @@ import click
 from .. import synthetic_files
 from ..errors import GanaugError
 from ..synthetic_files import MANIFEST
+from .codes import CODE_OPTION, code_values
 from .errors import handle_errors
 
 RECIPE_OPTION = click.option(
@@ -43,6 +44,7 @@ RECIPE_OPTION = click.option(
 )
 @click.option("--resolution", default="auto", show_default=True, help=".npz / Hugging Face DATA: size, as in fit")
 @click.option("--device", default="cpu", show_default=True, help="where the generator runs (cpu, cuda)")
+@CODE_OPTION
 @click.option("--dry-run", is_flag=True, help="print the counts per class and exit")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @handle_errors
@@ -57,11 +59,13 @@ def balance(
     how: str,
     resolution: str,
     device: str,
+    codes: tuple[str, ...],
     dry_run: bool,
     quiet: bool,
 ) -> None:
     """Write a class-balanced copy of DATA: its real files plus synthetic ones from MODEL, and manifest.csv."""
-    plan = synthetic_files.plan_balance(data, model, target, recipe, seed, truncation, resolution, device)
+    fixed = code_values(codes)
+    plan = synthetic_files.plan_balance(data, model, target, recipe, seed, truncation, resolution, device, fixed)
     if plan.declined:
         click.echo("note: the model's recipe says not to add synthetic samples; pass --target to add some", err=True)
     if dry_run:
@@ -89,6 +93,7 @@ def balance(
 @click.option("--seed", type=int, default=0, show_default=True, help="random seed")
 @click.option("--truncation", type=float, default=None, help="redraw noise values beyond +-T (sharper, less varied)")
 @click.option("--device", default="cpu", show_default=True, help="where the generator runs (cpu, cuda)")
+@CODE_OPTION
 @click.option("--push", "push_repo", default=None, help="with --format hf: also upload the dataset to this Hub repo")
 @click.option("--private", is_flag=True, help="with --push: create the Hub repo private")
 @click.option("--token", default=None, help="with --push: Hub access token (default: $HF_TOKEN or the saved login)")
@@ -105,6 +110,7 @@ def generate(
     seed: int,
     truncation: float | None,
     device: str,
+    codes: tuple[str, ...],
     push_repo: str | None,
     private: bool,
     token: str | None,
@@ -114,7 +120,8 @@ def generate(
     """Write a synthetic labelled dataset from MODEL: N samples per class, as a class folder or a datasets dataset."""
     if push_repo and fmt != "hf" and per_class >= 0 and seed >= 0:  # before the model loads; bad counts first
         raise GanaugError("--push uploads a Hugging Face dataset: use it with --format hf")
-    plan = synthetic_files.plan_generate(model, per_class, fmt, classes, recipe, seed, truncation, device)
+    fixed = code_values(codes)
+    plan = synthetic_files.plan_generate(model, per_class, fmt, classes, recipe, seed, truncation, device, fixed)
     if dry_run:
         click.echo(json.dumps(plan.to_dict(), indent=2))
         return

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..errors import GanaugError
+from .codes import CODE_OPTION, code_values
 from .errors import handle_errors
 
 
@@ -19,14 +19,7 @@ from .errors import handle_errors
 @click.option("--seed", type=int, default=0, show_default=True, help="random seed")
 @click.option("--truncation", type=float, default=None, help="redraw noise values beyond +-T (sharper, less varied)")
 @click.option("--audio", is_flag=True, help="spectrogram models: write .wav files (Griffin-Lim) to the --out folder")
-@click.option(
-    "--code",
-    "codes",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="models fitted with --info-codes: fix a latent code, e.g. c0=3 or u0=0.5 (repeatable); codes not given are "
-    "drawn at random",
-)
+@CODE_OPTION
 @handle_errors
 def sample(
     model: str, class_: str, n: int, out: str, seed: int, truncation: float | None, audio: bool, codes: tuple[str, ...]
@@ -38,7 +31,7 @@ def sample(
     from ..model_sources import load_generator
 
     g = load_generator(model)
-    x = g.sample(class_, n, seed=seed, truncation=truncation, codes=_code_values(codes))
+    x = g.sample(class_, n, seed=seed, truncation=truncation, codes=code_values(codes))
     out_path = Path(out)
     if audio:
         from ..spectrograms import write_audio_samples
@@ -58,17 +51,6 @@ def sample(
     for i, arr in enumerate(arrays):
         write_sample(out_path / f"{name}_{seed}_{i:05d}", arr, g.data)
     click.echo(str(out_path))
-
-
-def _code_values(pairs: tuple[str, ...]) -> dict[str, str] | None:
-    """``--code NAME=VALUE`` options as a dict (the generator checks names and ranges)."""
-    out = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise GanaugError(f"--code {pair!r} is not accepted; give NAME=VALUE, e.g. --code c0=3 or --code u0=0.5")
-        out[name.strip()] = value.strip()
-    return out or None
 
 
 def _file_name(g: Any, class_: str) -> str:

@@ -148,6 +148,19 @@ def check_values(specs: list[CodeSpec], values: dict | None) -> dict[str, float]
     return out
 
 
+def describe_values(codes: dict | str | None) -> str:
+    """Checked ``codes`` as a line records them (a manifest): ``"c0=3 u0=0.5"``, ``"sweep"``, or ``""`` for none.
+
+    Example:
+        >>> describe_values({"c0": 3.0, "u0": 0.123456789}), describe_values("sweep"), describe_values(None)
+        ('c0=3 u0=0.123456789', 'sweep', '')
+    """
+    if isinstance(codes, dict):  # whole numbers without ".0", others in full (they reproduce the samples)
+        shown = {name: int(v) if float(v).is_integer() else float(v) for name, v in codes.items()}
+        return " ".join(f"{name}={value!r}" for name, value in shown.items())
+    return codes or ""
+
+
 def draw_codes(
     n: int, specs: list[CodeSpec], generator: torch.Generator, values: dict | None = None, sweep: bool = False
 ) -> Tensor:
