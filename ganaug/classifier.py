@@ -19,6 +19,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .exported import records_arch_args
+
 ModelFactory = Callable[[int, int, int, int], nn.Module]
 """``factory(channels, num_classes, height, width) -> nn.Module`` returning logits; ``ganaug evaluate`` takes one."""
 
@@ -52,12 +54,11 @@ class SmallResNet(nn.Module):
         64
     """
 
+    @records_arch_args(lambda a: {**a, "base": a["base"] or (16 if min(a["height"], a["width"]) <= 32 else 32)})
     def __init__(self, channels: int, num_classes: int, height: int, width: int, base: int = 0):
         super().__init__()
-        base = base or (16 if min(height, width) <= 32 else 32)
         downs = max(0, min(3, int(math.floor(math.log2(max(1, min(height, width)) / 4)))))
         widths = [base * 2**i for i in range(downs + 1)]
-        self.config = {"channels": channels, "num_classes": num_classes, "height": height, "width": width, "base": base}
         self.stem = nn.Sequential(nn.Conv2d(channels, base, 3, 1, 1, bias=False), nn.BatchNorm2d(base), nn.ReLU())
         blocks, cin = [], base
         for i, w in enumerate(widths):
@@ -66,6 +67,11 @@ class SmallResNet(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.num_features = cin
         self.head = nn.Linear(cin, num_classes)
+
+    @property
+    def config(self) -> dict:
+        """The constructor arguments that rebuild it (``arch_args``, with ``base`` resolved)."""
+        return self.arch_args
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return F.adaptive_avg_pool2d(self.blocks(self.stem(x)), 1).flatten(1)

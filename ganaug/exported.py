@@ -7,9 +7,9 @@ go through this pair). Nothing here runs code from the files: the config names w
 tensors, and pickled files are refused by name (:data:`ganaug.fileio.PICKLE_SUFFIXES`).
 
 Example:
-    >>> save_exported("out", net.state_dict(), "teacher.json", {"arch_args": net.arch_args}, "teacher.safetensors")
-    ... # doctest: +SKIP
-    >>> config, net = load_exported("out", "teacher.json", "teacher.safetensors", lambda c: Net(**c["arch_args"]))
+    >>> config = {"arch_args": net.arch_args}  # doctest: +SKIP
+    >>> save_exported("out", net.state_dict(), "net.json", config, "net.safetensors")  # doctest: +SKIP
+    >>> config, net = load_exported("out", "net.json", "net.safetensors", lambda c: Net(**c["arch_args"]))
     ... # doctest: +SKIP
 """
 

@@ -130,3 +130,21 @@ def test_model_sources_refuse_with_the_one_list(tmp_path):
     with pytest.raises(GanaugError) as info:
         refuse_unsafe(tmp_path / "weights.joblib")
     assert "/".join(PICKLE_SUFFIXES) in str(info.value) and "Accepted MODEL forms" in str(info.value)
+
+
+def test_networks_record_the_same_arch_args_as_before():
+    import numpy as np
+
+    from ganaug.classifier import SmallResNet
+    from ganaug.models import DcganGenerator, ProganDiscriminator
+
+    g = DcganGenerator(np.int64(16), 3, 3, 16, 16, info_codes="cont:1, cat:3")
+    expected = {"latent_dim": 16, "num_classes": 3, "channels": 3, "height": 16, "width": 16, "ch": 40}
+    assert g.arch_args == {**expected, "upsample": "deconv", "info_codes": "cat:3,cont:1"}
+    assert list(g.arch_args) == [*expected, "upsample", "info_codes"] and type(g.arch_args["latent_dim"]) is int
+    assert ProganDiscriminator(16, 3, 3, 16, 16, ch=8).arch_args == {**expected, "ch": 8}
+    assert list(inspect.signature(DcganGenerator).parameters)[:6] == list(expected)
+    net = SmallResNet(1, 2, 64, 64)
+    assert net.config == net.arch_args == {"channels": 1, "num_classes": 2, "height": 64, "width": 64, "base": 32}
+    with pytest.raises(GanaugError, match="arch argument ch=-1"):
+        DcganGenerator(16, 3, 3, 16, 16, ch=-1)

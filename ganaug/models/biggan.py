@@ -20,13 +20,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..builders import register_arch
+from ..exported import records_arch_args
 from .layers import (
     ConditionalBatchNorm2d,
     ProjectionHead,
-    arch_args_dict,
     as_labels,
-    check_arch_args,
-    codes_arg,
+    gan_arch_args,
     input_codes_dim,
     level_widths,
     plan_resolution,
@@ -92,6 +91,7 @@ class BigganDiscriminator(nn.Module):
         torch.Size([2])
     """
 
+    @records_arch_args(gan_arch_args(DEFAULT_CH))
     def __init__(
         self,
         latent_dim: int,
@@ -103,9 +103,6 @@ class BigganDiscriminator(nn.Module):
         info_codes: str = "",
     ):
         super().__init__()
-        ch = ch or DEFAULT_CH
-        check_arch_args(latent_dim, num_classes, channels, height, width, ch)
-        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch, **codes_arg(info_codes))
         self.num_classes = num_classes
         _, _, n_down = plan_resolution(height, width)
         widths = level_widths(ch, n_down, CAP)
@@ -141,6 +138,7 @@ class BigganGenerator(nn.Module):
         torch.Size([2, 3, 32, 32])
     """
 
+    @records_arch_args(gan_arch_args(DEFAULT_CH))
     def __init__(
         self,
         latent_dim: int,
@@ -152,9 +150,6 @@ class BigganGenerator(nn.Module):
         info_codes: str = "",
     ):
         super().__init__()
-        ch = ch or DEFAULT_CH
-        check_arch_args(latent_dim, num_classes, channels, height, width, ch)
-        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch, **codes_arg(info_codes))
         self.latent_dim, self.num_classes = latent_dim, num_classes
         self.code_dim = input_codes_dim(info_codes)
         z_dim = latent_dim + self.code_dim  # the noise with the InfoGAN codes appended, if any

@@ -18,12 +18,11 @@ from torch import Tensor, nn
 
 from ..builders import register_arch
 from ..errors import known
+from ..exported import records_arch_args
 from .layers import (
     ProjectionHead,
-    arch_args_dict,
     as_labels,
-    check_arch_args,
-    codes_arg,
+    gan_arch_args,
     init_dcgan_,
     input_codes_dim,
     level_widths,
@@ -56,6 +55,7 @@ class DcganDiscriminator(nn.Module):
         torch.Size([2])
     """
 
+    @records_arch_args(gan_arch_args(DEFAULT_CH))
     def __init__(
         self,
         latent_dim: int,
@@ -68,11 +68,7 @@ class DcganDiscriminator(nn.Module):
         info_codes: str = "",
     ):
         super().__init__()
-        ch = ch or DEFAULT_CH
-        check_arch_args(latent_dim, num_classes, channels, height, width, ch)
         _check_upsample(upsample)
-        extra = {"upsample": upsample, **codes_arg(info_codes)}
-        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch, **extra)
         self.num_classes = num_classes
         _, _, n_down = plan_resolution(height, width)
         widths = level_widths(ch, n_down, CAP)
@@ -116,6 +112,7 @@ class DcganGenerator(nn.Module):
         torch.Size([2, 1, 28, 28])
     """
 
+    @records_arch_args(gan_arch_args(DEFAULT_CH))
     def __init__(
         self,
         latent_dim: int,
@@ -128,11 +125,7 @@ class DcganGenerator(nn.Module):
         info_codes: str = "",
     ):
         super().__init__()
-        ch = ch or DEFAULT_CH
-        check_arch_args(latent_dim, num_classes, channels, height, width, ch)
         _check_upsample(upsample)
-        extra = {"upsample": upsample, **codes_arg(info_codes)}
-        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch, **extra)
         self.latent_dim, self.num_classes = latent_dim, num_classes
         self.code_dim = input_codes_dim(info_codes)
         base_h, base_w, n_up = plan_resolution(height, width)

@@ -8,6 +8,7 @@ are even and both halves stay >= 4, so a generator starts from a ``base_h x base
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
@@ -39,22 +40,25 @@ def check_arch_args(latent_dim: int, num_classes: int, channels: int, height: in
         raise GanaugError(f"arch size {height}x{width} is not accepted; sides must lie in 4..1024")
 
 
-def arch_args_dict(
-    latent_dim: int, num_classes: int, channels: int, height: int, width: int, ch: int, **extra: object
-) -> dict:
-    """The JSON-able ``arch_args`` a network stores (``ch`` resolved, so a later default change cannot alter it)."""
-    d = {"latent_dim": int(latent_dim), "num_classes": int(num_classes), "channels": int(channels)}
-    d.update({"height": int(height), "width": int(width), "ch": int(ch)})
-    d.update(extra)
-    return d
+SIZE_ARGS = ("latent_dim", "num_classes", "channels", "height", "width", "ch")
 
 
-def codes_arg(info_codes: str) -> dict:
-    """``{"info_codes": canonical text}`` for ``arch_args``, or ``{}`` without codes (arch_args stay as before)."""
-    from .info import format_codes, parse_codes
+def gan_arch_args(default_ch: int) -> Callable[[dict], dict]:
+    """How a GAN network's constructor arguments become its ``arch_args`` (for ``records_arch_args``): ``ch`` 0 is
+    the architecture's ``default_ch`` (resolved, so a later default change cannot alter a saved network), the sizes
+    are checked and made ints, and InfoGAN codes are written canonically ("" without codes: not recorded)."""
 
-    specs = parse_codes(info_codes)
-    return {"info_codes": format_codes(specs)} if specs else {}
+    def resolve(args: dict) -> dict:
+        args = {**args, "ch": args["ch"] or default_ch}
+        check_arch_args(*(args[k] for k in SIZE_ARGS))
+        args.update({k: int(args[k]) for k in SIZE_ARGS})
+        if "info_codes" in args:
+            from .info import format_codes, parse_codes
+
+            args["info_codes"] = format_codes(parse_codes(args["info_codes"]))
+        return args
+
+    return resolve
 
 
 def input_codes_dim(info_codes: str) -> int:

@@ -13,7 +13,8 @@ import torch
 from torch import Tensor, nn
 
 from ..builders import register_arch
-from .layers import ProjectionHead, arch_args_dict, as_labels, check_arch_args, codes_arg, input_codes_dim
+from ..exported import records_arch_args
+from .layers import ProjectionHead, as_labels, gan_arch_args, input_codes_dim
 
 DEFAULT_CH = 256
 EMBED_DIM = 64
@@ -35,6 +36,7 @@ class MlpDiscriminator(nn.Module):
         torch.Size([3])
     """
 
+    @records_arch_args(gan_arch_args(DEFAULT_CH))
     def __init__(
         self,
         latent_dim: int,
@@ -46,9 +48,6 @@ class MlpDiscriminator(nn.Module):
         info_codes: str = "",
     ):
         super().__init__()
-        ch = ch or DEFAULT_CH
-        check_arch_args(latent_dim, num_classes, channels, height, width, ch)
-        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch, **codes_arg(info_codes))
         self.num_classes = num_classes
         self.body = _mlp([channels * height * width, 4 * ch, 2 * ch, ch])
         self.head = ProjectionHead(ch, num_classes)
@@ -78,6 +77,7 @@ class MlpGenerator(nn.Module):
         torch.Size([3, 1, 8, 8])
     """
 
+    @records_arch_args(gan_arch_args(DEFAULT_CH))
     def __init__(
         self,
         latent_dim: int,
@@ -89,9 +89,6 @@ class MlpGenerator(nn.Module):
         info_codes: str = "",
     ):
         super().__init__()
-        ch = ch or DEFAULT_CH
-        check_arch_args(latent_dim, num_classes, channels, height, width, ch)
-        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch, **codes_arg(info_codes))
         self.latent_dim, self.num_classes = latent_dim, num_classes
         self.code_dim = input_codes_dim(info_codes)
         self.shape = (channels, height, width)

@@ -29,7 +29,8 @@ from torch import Tensor, nn
 
 from ..builders import register_arch
 from ..errors import GanaugError
-from .layers import ProjectionHead, arch_args_dict, as_labels, check_arch_args, level_widths
+from ..exported import records_arch_args
+from .layers import ProjectionHead, as_labels, gan_arch_args, level_widths
 
 DEFAULT_CH = 32
 CAP = 8
@@ -147,11 +148,9 @@ class ProganDiscriminator(_Growing):
 
     batch_statistics = True  # minibatch stddev reads the batch: the trainer passes real and fake batches apart
 
+    @records_arch_args(gan_arch_args(DEFAULT_CH))
     def __init__(self, latent_dim: int, num_classes: int, channels: int, height: int, width: int, ch: int = 0):
         super().__init__()
-        ch = ch or DEFAULT_CH
-        check_arch_args(latent_dim, num_classes, channels, height, width, ch)
-        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch)
         self.num_classes = num_classes
         base_h, base_w, n_up = progan_levels(height, width)
         self._init_growth(n_up)
@@ -211,11 +210,9 @@ class ProganGenerator(_Growing):
         torch.Size([2, 3, 16, 16])
     """
 
+    @records_arch_args(gan_arch_args(DEFAULT_CH))
     def __init__(self, latent_dim: int, num_classes: int, channels: int, height: int, width: int, ch: int = 0):
         super().__init__()
-        ch = ch or DEFAULT_CH
-        check_arch_args(latent_dim, num_classes, channels, height, width, ch)
-        self.arch_args = arch_args_dict(latent_dim, num_classes, channels, height, width, ch)
         self.latent_dim, self.num_classes = latent_dim, num_classes
         base_h, base_w, n_up = progan_levels(height, width)
         self._init_growth(n_up)
