@@ -41,6 +41,11 @@ class GANAugment(SampleRules, A.ImageOnlyTransform):
     ``annotations="pass"``; a ``volume`` is refused (it would become one synthetic image repeated over its slices).
     ``label_key`` is declared, so a ``strict=True`` Compose accepts it.
 
+    ``codes`` is for models fitted with ``--info-codes``, as in ``ganaug.GANAugment``: ``None`` draws the latent codes
+    at random as in training, ``"sweep"`` draws each continuous code from the values of the card's traversal grids, a
+    dict such as ``{"u0": 0.8}`` fixes codes (the others drawn). The synthetic image stays a function of the recorded
+    class and seed; the checked codes are kept as plain values, so ``A.to_dict`` records them.
+
     Example:
         >>> import albumentations as A
         >>> pipeline = A.Compose([GANAugment("runs/digits", p=0.5), A.HorizontalFlip()])  # doctest: +SKIP
@@ -65,12 +70,17 @@ class GANAugment(SampleRules, A.ImageOnlyTransform):
         std: float | None = Field(default=None, gt=0)
         recipe: str = "auto"
         annotations: str = "error"
+        codes: Any = None
 
         @model_validator(mode="after")
         def _check(self) -> GANAugment.InitSchema:
             _, weights = check_options(0.5 if self.p is None else self.p, self.mode, self.mix_weight)
             self.mix_weight = list(weights)
             check_annotations(self.annotations)
+            if not (self.codes is None or self.codes == "sweep" or isinstance(self.codes, dict)):
+                raise GanaugValueError(
+                    f"codes={self.codes!r} is not accepted; give None, 'sweep' or a dict {{name: value}}"
+                )
             return self
 
     def __init__(
@@ -89,9 +99,12 @@ class GANAugment(SampleRules, A.ImageOnlyTransform):
         std: float | None = None,
         recipe: str = "auto",
         annotations: str = "error",
+        codes: dict[str, float] | str | None = None,
     ):
         source = check_source(source)
-        sampler = Sampler(source, seed=sample_seed, truncation=truncation, device=device, batch_size=batch_size)
+        sampler = Sampler(
+            source, seed=sample_seed, truncation=truncation, device=device, batch_size=batch_size, codes=codes
+        )
         _, p = apply_to_stream(sampler, recipe, p)
         p, weights = check_options(p, mode, mix_weight)
         super().__init__(p=p)
@@ -107,6 +120,7 @@ class GANAugment(SampleRules, A.ImageOnlyTransform):
         self.batch_size = batch_size
         self.mean, self.std = mean, std
         self.annotations = check_annotations(annotations)
+        self.codes = sampler.codes or None  # checked: None, "sweep" or {name: float}
         self._sampler = sampler
         self._private: tuple[tuple[int, int, int], np.random.Generator] | None = None
         self.classes = None if classes is None else [classes] if isinstance(classes, (str, int)) else list(classes)
