@@ -13,9 +13,14 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Sequence
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 from .presets import preset_of
+
+if TYPE_CHECKING:
+    from huggingface_hub import ModelCardData
 
 # The marker after the YAML header: `ganaug push` re-renders a card that still carries it (with the repo id in
 # the usage lines); delete the line to keep hand edits.
@@ -25,16 +30,11 @@ QUALITY_METRICS = ("fid", "kid", "precision", "recall", "density", "coverage", "
 PIPELINE_TAGS = {"cgan": "unconditional-image-generation", "cyclegan": "image-to-image"}
 
 
-def _q(text: object) -> str:
-    """A YAML scalar (JSON strings are valid YAML)."""
-    return json.dumps(str(text))
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "data"
 
 
-def _metric_values(metrics: dict, prefix: str = "") -> list[tuple[str, float]]:
+def metric_values(metrics: dict, prefix: str = "") -> list[tuple[str, float]]:
     """Flatten measured metrics to (name, value): numbers, ``{"mean": x, ...}`` dicts, and one level of groups."""
     out = []
     for key, value in metrics.items():
@@ -46,7 +46,7 @@ def _metric_values(metrics: dict, prefix: str = "") -> list[tuple[str, float]]:
         elif isinstance(value, dict) and isinstance(value.get("mean"), (int, float)):
             out.append((name, float(value["mean"])))
         elif isinstance(value, dict) and not prefix:
-            out += _metric_values(value, f"{key}.")
+            out += metric_values(value, f"{key}.")
     return out
 
 
@@ -88,7 +88,59 @@ def dataset_info(config: dict) -> dict:
     return info
 
 
-def _yaml_header(config: dict, name: str) -> list[str]:
+def model_card_data(
+    name: str,
+    tags: list[str],
+    license_: str,
+    pipeline_tag: str | None = None,
+    datasets: list[str] | None = None,
+    results: Sequence[tuple[str, str, str, str, float]] = (),
+) -> ModelCardData:
+    """The Hub metadata of a card as ``huggingface_hub.ModelCardData``: ``library_name: ganaug``, the tags, the
+    license (``other`` is named "same-as-training-data"), and the measured ``results`` as the model index, one
+    ``(task type, dataset name, dataset type, metric, value)`` each (grouped by task and dataset; values kept to 6
+    significant digits).
+
+    Example:
+        >>> data = model_card_data("tiny", ["ganaug"], "mit", results=[("image-to-image", "A", "B", "fid", 41.51234)])
+        >>> data.license, data.eval_results[0].metric_value
+        ('mit', 41.5123)
+    """
+    from huggingface_hub import EvalResult, ModelCardData
+
+    evals = [
+        EvalResult(task_type=task, dataset_name=ds_name, dataset_type=ds_type, metric_type=key,
+                   metric_value=_rounded(value), metric_name=key)
+        for task, ds_name, ds_type, key, value in results
+    ]  # fmt: skip
+    return ModelCardData(
+        library_name="ganaug",
+        tags=list(tags),
+        license=license_,
+        license_name="same-as-training-data" if license_ == "other" else None,
+        datasets=list(datasets) if datasets else None,
+        pipeline_tag=pipeline_tag,
+        model_name=name if evals else None,
+        eval_results=evals or None,
+    )
+
+
+def _rounded(value: float) -> float | int:
+    """``value`` to 6 significant digits, as the card's table writes it (a whole number stays an int)."""
+    v = float(f"{value:.6g}")
+    return int(v) if v.is_integer() and abs(v) < 1e15 else v
+
+
+def card_text(data: ModelCardData, body: list[str]) -> str:
+    """A README.md: ``data`` (``ModelCardData``) as the YAML header, then the ``body`` lines, through
+    ``huggingface_hub.ModelCard`` (which reads the header back, so a card it cannot parse is an error here)."""
+    from huggingface_hub import ModelCard
+
+    return str(ModelCard("---\n" + data.to_yaml() + "\n---\n\n" + "\n".join(body) + "\n"))
+
+
+def card_metadata(config: dict, name: str) -> ModelCardData:
+    """The Hub metadata (``ModelCardData``) of a class-conditional export, from its ``config.json`` content."""
     data, training, card = config["data"], config.get("training", {}), config.get("card") or {}
     preset, modality, task = (
         training.get("preset", "natural"),
@@ -99,36 +151,20 @@ def _yaml_header(config: dict, name: str) -> list[str]:
     tags += [t for t in (preset if preset_of(training).scans else "", task) if t and t not in tags]
     license_ = card.get("license") or training.get("license") or DEFAULT_LICENSE
     ds = dataset_info(config)
-    lines = ["---", "library_name: ganaug", "tags:", *[f"  - {_q(t)}" for t in tags], f"license: {_q(license_)}"]
-    if license_ == "other":
-        lines.append('license_name: "same-as-training-data"')
-    if ds.get("hub_id"):
-        lines += ["datasets:", f"  - {_q(ds['hub_id'])}"]
-    if modality == "image" and task in PIPELINE_TAGS:
-        lines.append(f"pipeline_tag: {PIPELINE_TAGS[task]}")
-    measured = _metric_values(config.get("metrics") or {})
-    if measured:
-        groups: dict[str, list[tuple[str, float]]] = {}
-        for key, value in measured:
-            quality = key.rsplit(".", 1)[-1].lower() in QUALITY_METRICS
-            groups.setdefault("unconditional-image-generation" if quality else "image-classification", []).append(
-                (key, value)
-            )
-        lines += ["model-index:", f"  - name: {_q(name)}", "    results:"]
-        for task_type, values in groups.items():
-            lines += ["      - task:", f"          type: {task_type}", "        dataset:"]
-            lines += [
-                f"          name: {_q(ds['name'])}",
-                f"          type: {_q(ds.get('hub_id') or _slug(ds['name']))}",
-            ]
-            lines.append("        metrics:")
-            for key, value in values:
-                lines += [
-                    f"          - type: {_q(key)}",
-                    f"            value: {value:.6g}",
-                    f"            name: {_q(key)}",
-                ]
-    return lines + ["---"]
+    ds_type = ds.get("hub_id") or _slug(ds["name"])
+    results = []
+    for key, value in metric_values(config.get("metrics") or {}):
+        quality = key.rsplit(".", 1)[-1].lower() in QUALITY_METRICS
+        kind = "unconditional-image-generation" if quality else "image-classification"
+        results.append((kind, ds["name"], ds_type, key, value))
+    return model_card_data(
+        name,
+        tags,
+        license_,
+        pipeline_tag=PIPELINE_TAGS[task] if modality == "image" and task in PIPELINE_TAGS else None,
+        datasets=[ds["hub_id"]] if ds.get("hub_id") else None,
+        results=results,
+    )
 
 
 def render_card(config: dict, name: str, repo_id: str | None = None, source: str | None = None) -> str:
@@ -203,7 +239,7 @@ def render_card(config: dict, name: str, repo_id: str | None = None, source: str
         "## Measured quality",
         "",
     ]
-    measured = _metric_values(config.get("metrics") or {})
+    measured = metric_values(config.get("metrics") or {})
     if measured:
         body += ["| metric | value |", "| --- | --- |", *[f"| {k} | {v:.4g} |" for k, v in measured]]
     else:
@@ -234,7 +270,7 @@ def render_card(config: dict, name: str, repo_id: str | None = None, source: str
         body += ["", "## Training data", ""]
         body += [f"- license: {ds['license']}"] if ds.get("license") else []
         body += [f"- cite: {ds['citation']}"] if ds.get("citation") else []
-    return "\n".join(_yaml_header(config, name) + [""] + body) + "\n"
+    return card_text(card_metadata(config, name), body)
 
 
 def _codes_lines(config: dict, source: str, first: str) -> list[str]:

@@ -190,21 +190,21 @@ def push_dataset(
 
 
 def _dataset_card(ds: Any, repo_id: str, split: str) -> str:
-    import json
+    """README.md of a pushed dataset: its metadata (the split's files, features and size) as
+    ``huggingface_hub.DatasetCardData``, then a short description."""
+    from huggingface_hub import DatasetCard, DatasetCardData
 
-    features = ds.features._to_yaml_list()
-    lines = ["---", "tags:", "  - ganaug", "  - synthetic", "configs:", "  - config_name: default", "    data_files:"]
-    lines += [f"      - split: {split}", f"        path: data/{split}-*", "dataset_info:", "  features:"]
-    lines += [f"    - {json.dumps(f)}" for f in features]
-    lines += [
-        "  splits:",
-        f"    - name: {split}",
-        f"      num_bytes: {ds.data.nbytes}",
-        f"      num_examples: {len(ds)}",
-    ]
-    lines += ["---", ""]
+    data = DatasetCardData(
+        tags=["ganaug", "synthetic"],
+        configs=[{"config_name": "default", "data_files": [{"split": split, "path": f"data/{split}-*"}]}],
+        dataset_info={
+            # the features as the Hub reads them (ClassLabel names included); `datasets` has no public form of it
+            "features": ds.features._to_yaml_list(),
+            "splits": [{"name": split, "num_bytes": ds.data.nbytes, "num_examples": len(ds)}],
+        },
+    )
     synthetic = "is_synthetic" in ds.column_names
-    lines += [
+    body = [
         f"# {repo_id.split('/')[1]}",
         "",
         f"{len(ds)} samples written by ganaug"
@@ -212,4 +212,4 @@ def _dataset_card(ds: Any, repo_id: str, split: str) -> str:
         "Generated samples are not real observations: keep validation and test sets real.",
         "",
     ]
-    return "\n".join(lines)
+    return str(DatasetCard("---\n" + data.to_yaml() + "\n---\n\n" + "\n".join(body)))

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from .card import _metric_values, _q, dataset_info
+from .card import card_text, dataset_info, metric_values, model_card_data
 from .exported import save_exported
 from .fileio import atomic_folder, write_text
 from .generator import CONFIG_NAME, WEIGHTS_NAME
@@ -61,27 +61,17 @@ def _domain_line(data: dict) -> str:
 def render_translator_card(config: dict, name: str, source: str = "path/to/export") -> str:
     """README.md of a CycleGAN export, from its ``config.json`` content."""
     data_a, data_b, training = config["data"], config["data_b"], config.get("training", {})
-    metrics = _metric_values(config.get("metrics") or {})
+    metrics = metric_values(config.get("metrics") or {})
     medical = bool(preset_of(training).card_caution)
     license_ = (config.get("card") or {}).get("license") or "other"
-    head = ["---", "library_name: ganaug", "tags:"]
-    head += [f"  - {_q(t)}" for t in ("ganaug", "gan", "cyclegan", "image-to-image", "data-augmentation")]
-    head += [f"license: {_q(license_)}"] + (['license_name: "same-as-training-data"'] if license_ == "other" else [])
-    head.append("pipeline_tag: image-to-image")
-    if metrics:
-        head += [
-            "model-index:",
-            f"  - name: {_q(name)}",
-            "    results:",
-            "      - task:",
-            "          type: image-to-image",
-        ]
-        both = f"{dataset_info(config)['name']} <-> {dataset_info({'data': data_b})['name']}"
-        head += ["        dataset:", f"          name: {_q(both)}", "          type: images"]
-        head.append("        metrics:")
-        for key, value in metrics:
-            head += [f"          - type: {_q(key)}", f"            value: {value:.6g}", f"            name: {_q(key)}"]
-    head.append("---")
+    both = f"{dataset_info(config)['name']} <-> {dataset_info({'data': data_b})['name']}"
+    metadata = model_card_data(
+        name,
+        ["ganaug", "gan", "cyclegan", "image-to-image", "data-augmentation"],
+        license_,
+        pipeline_tag="image-to-image",
+        results=[("image-to-image", both, "images", key, value) for key, value in metrics],
+    )
     guard = config.get("guard")
     command = training.get("command", "ganaug fit --task cyclegan DATA_A DATA_B")
     seconds = float(training.get("train_seconds") or 0)
@@ -166,4 +156,4 @@ def render_translator_card(config: dict, name: str, source: str = "path/to/expor
             "- **Not for diagnosis.** Translated medical images are not images of real patients and must not be used "
             "for clinical decisions or to validate a diagnostic system."
         ]
-    return "\n".join(head + [""] + body) + "\n"
+    return card_text(metadata, body)

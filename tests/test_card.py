@@ -96,3 +96,14 @@ def test_card_quotes_names_in_the_code_it_shows(config):
     assert f"ganaug sample {shlex.quote(source)} --class 'x; rm -rf ~' --n 16" in card
     assert 'ganaug.load_generator("my \\"model\\" $(id)")' in card
     assert "--class x; rm" not in card
+
+
+def test_cards_are_built_from_public_card_helpers_only():
+    """Other modules import no private name of ganaug.card (the Hub metadata goes through ModelCardData there)."""
+    import ast
+
+    for path in (REPO / "ganaug").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("card") and node.level:
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{path.name} imports {private} from ganaug.card"
