@@ -79,6 +79,11 @@ class FitConfig:
         "progan: real images (steps x batch size) over which each new resolution fades in, and as many again that it "
         "then trains at before the next; 0 = the run's images split evenly over the stages",
     )
+    progan_drift: float = opt(
+        -1.0,
+        "progan: weight (epsilon) of the drift penalty epsilon * mean(D(real)^2) in D's loss, which keeps a "
+        "Wasserstein critic's outputs near 0; -1 = 0.001 with wgan-gp (as in the paper), else 0; 0 = off",
+    )
     steps: int = opt(5000, "training steps (generator updates)")
     max_time: str = opt(
         "",

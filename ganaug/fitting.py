@@ -53,16 +53,24 @@ def resolve_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
     _check_progan(cfg)
     if cfg.augment_p > 1:
         raise GanaugError(f"augment_p={cfg.augment_p} is not accepted; use a value in [0, 1], or -1 for adaptive")
-    return cfg.replace(loss=loss, beta1=beta1, ch=ch, augment=augment, d_steps=d_steps)
+    drift = cfg.progan_drift
+    if drift == -1:  # auto: ProGAN's drift penalty where the paper uses it, with wgan-gp
+        from .training.losses import DRIFT_EPSILON
+
+        drift = DRIFT_EPSILON if cfg.arch == "progan" and loss == "wgan-gp" else 0.0
+    return cfg.replace(loss=loss, beta1=beta1, ch=ch, augment=augment, d_steps=d_steps, progan_drift=drift)
 
 
 def _check_progan(cfg: FitConfig) -> None:
     """Options that only ``--arch progan`` takes, and options it does not take."""
     if cfg.progan_stage_images < 0:
         raise GanaugError(f"progan_stage_images={cfg.progan_stage_images} is not accepted; give images >= 1, or 0")
+    if not (cfg.progan_drift >= 0 or cfg.progan_drift == -1):
+        raise GanaugError(f"progan_drift={cfg.progan_drift} is not accepted; give a weight >= 0, or -1 for auto")
     if cfg.arch != "progan":
-        if cfg.progan_stage_images:
-            raise GanaugError("--progan-stage-images applies to --arch progan only")
+        for name in ("progan_stage_images", "progan_drift"):
+            if getattr(cfg, name) > 0:
+                raise GanaugError(f"--{name.replace('_', '-')} applies to --arch progan only")
         return
     if cfg.info_codes:
         raise GanaugError("--info-codes applies to the biggan, dcgan and mlp architectures, not progan")

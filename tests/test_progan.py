@@ -1,4 +1,5 @@
-"""--arch progan: growth per stage, the fade, exact resume mid-fade, export, sample grid titles, bad input."""
+"""--arch progan: growth per stage, the fade, exact resume mid-fade, export, sample grid titles, the drift penalty,
+bad input."""
 
 from __future__ import annotations
 
@@ -12,8 +13,13 @@ from safetensors.torch import load_file
 
 import ganaug
 from ganaug.cli import main
+from ganaug.config import FitConfig
 from ganaug.errors import GanaugError
+from ganaug.fitting import resolve_config
 from ganaug.models.progan import ProganDiscriminator, ProganGenerator, minibatch_stddev
+from ganaug.training.engine import create_engine
+from ganaug.training.loop import CganTrainer
+from ganaug.training.losses import drift_penalty
 from ganaug.training.progan_schedule import StageSchedule
 
 from .helpers import TINY, write_class_folder
@@ -85,6 +91,8 @@ def test_fit_grows_fades_titles_grids_and_exports_full_size(folder, tmp_path):
     assert out.size == (16, 16) and label == 1
     saved = json.loads((run.path / "fit_config.json").read_text())
     assert saved["fit"]["lr_g"] == 1e-3 and saved["fit"]["d_steps"] == 1 and saved["fit"]["loss"] == "wgan-gp"
+    assert saved["fit"]["progan_drift"] == 0.001 and config["training"]["progan_drift"] == 0.001
+    assert all(r["loss_drift"] > 0 for r in log)  # the drift term is logged while it is on
 
 
 def test_resume_in_the_middle_of_a_fade_is_bit_exact(folder, tmp_path):
@@ -97,6 +105,7 @@ def test_resume_in_the_middle_of_a_fade_is_bit_exact(folder, tmp_path):
     a, b = _ckpt(whole.path), _ckpt(resumed.path)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert [r["alpha"] for r in _log(resumed.path)] == [r["alpha"] for r in _log(whole.path)]
+    assert [r["loss_drift"] for r in _log(resumed.path)] == [r["loss_drift"] for r in _log(whole.path)]
 
 
 def test_a_resume_with_another_schedule_is_an_error(folder, tmp_path):
@@ -118,6 +127,10 @@ def test_bad_sizes_and_options_are_clear_errors(folder, tmp_path):
         ganaug.fit(folder, **{**OPTS, "arch": "dcgan"}, dry_run=True)
     with pytest.raises(GanaugError, match="not progan"):
         ganaug.fit(folder, **OPTS, info_codes="cat:2", dry_run=True)
+    with pytest.raises(GanaugError, match="--progan-drift applies to --arch progan only"):
+        ganaug.fit(folder, **{**OPTS, "arch": "dcgan", "progan_stage_images": 0}, progan_drift=0.01, dry_run=True)
+    with pytest.raises(GanaugError, match=r"progan_drift=-0.5 is not accepted; give a weight >= 0, or -1 for auto"):
+        ganaug.fit(folder, **OPTS, progan_drift=-0.5, dry_run=True)
 
 
 def test_dry_run_prints_the_stage_schedule(folder):
@@ -129,3 +142,34 @@ def test_dry_run_prints_the_stage_schedule(folder):
     assert shown["progan"]["stages"][1] == {"stage": 1, "resolution": "8x8", "from_step": 11, "fade_images": 640,
                                             "fade_steps": 10, "stable_images": 640, "stable_steps": 10}  # fmt: skip
     assert "4x4 -> 8x8 -> 16x16" in shown["progan"]["schedule"]
+    assert shown["fit"]["progan_drift"] == 0.001  # on by default with wgan-gp, recorded in the run's config
+    for args, drift in ((["--progan-drift", "0"], 0.0), (["--loss", "hinge"], 0.0), (["--progan-drift", "0.01"], 0.01)):
+        result = CliRunner().invoke(main, ["fit", str(folder), "--arch", "progan", *args, "--dry-run"])
+        assert result.exit_code == 0 and json.loads(result.output)["fit"]["progan_drift"] == drift, result.output
+
+
+def test_drift_penalty_is_epsilon_times_the_mean_square_of_d_on_real_images():
+    assert drift_penalty(torch.tensor([1.0, -2.0, 3.0])).item() == pytest.approx(14 / 3)
+    gen = torch.Generator().manual_seed(0)
+    images, labels = torch.rand(12, 1, 16, 16, generator=gen) * 2 - 1, torch.tensor([0, 1] * 6)
+    args = dict(latent_dim=8, num_classes=2, channels=1, height=16, width=16, ch=8)
+
+    def first_step(**opts) -> tuple[FitConfig, dict, torch.Tensor]:
+        """The resolved config, the first step's stats and D's logits on its real batch."""
+        given = dict(arch="progan", steps=4, batch_size=4, ch=8, latent_dim=8, augment="none", **opts)
+        cfg = resolve_config(FitConfig.from_dict(given), set(given))
+        trainer = CganTrainer(cfg, images, labels, args, create_engine("cpu", "fp32", channels_last=False))
+        calls, d_outputs = [], trainer.d_outputs
+        trainer.d_outputs = lambda x, y: calls.append(d_outputs(x, y)) or calls[-1]
+        stats = trainer.train_step()
+        return cfg, stats, calls[0][0].detach()  # D sees the real batch first (real and fake passed apart)
+
+    on_cfg, on, real = first_step()
+    off_cfg, off, real_off = first_step(progan_drift=0)
+    heavy_cfg, heavy, _ = first_step(progan_drift=1.0)
+    assert (on_cfg.progan_drift, off_cfg.progan_drift, heavy_cfg.progan_drift) == (0.001, 0.0, 1.0)
+    assert torch.equal(real, real_off)  # the same weights and batch: only the loss differs
+    expected = real.pow(2).mean().item()
+    assert on["loss_drift"] == pytest.approx(expected) and "loss_drift" not in off
+    assert heavy["loss_d"] - off["loss_d"] == pytest.approx(expected, rel=1e-4)
+    assert on["loss_d"] - off["loss_d"] == pytest.approx(0.001 * expected, rel=1e-2)

@@ -28,7 +28,7 @@ from .class_loss import (
 from .ema import EMA
 from .engine import Engine
 from .info_codes import attach_info_head, check_info_weight, info_loss
-from .losses import gradient_penalty, r1_penalty
+from .losses import drift_penalty, gradient_penalty, r1_penalty
 from .progan_schedule import Growth
 from .trainer import Trainer, make_optimizer
 
@@ -73,6 +73,9 @@ class CganTrainer(Trainer):
         grows = hasattr(self.G, "set_growth")
         self.growth = Growth(cfg, arch_args["height"], arch_args["width"]) if grows else None
         self.loss = LOSSES.get(cfg.loss).cls()
+        # ProGAN's drift penalty on D(real); -1 (auto) is only unresolved in a run saved before it existed: off, as then
+        self.drift = max(0.0, cfg.progan_drift)
+        self.last_drift: torch.Tensor | None = None
         self.d_steps = cfg.d_steps or self.loss.d_steps
         self.opt_g = make_optimizer(cfg, self.G.parameters(), cfg.lr_g, cfg.beta1)
         self.opt_d = make_optimizer(cfg, self.D.parameters(), cfg.lr_d, cfg.beta1)
@@ -153,6 +156,10 @@ class CganTrainer(Trainer):
                 fake_logits, cls_fake = self.d_outputs(fake_in, y_fake)
                 mi = self.mi_loss(z)
             loss = self.loss.d_loss(real_logits, fake_logits)
+            if self.drift > 0:
+                drift = drift_penalty(real_logits)
+                loss = loss + self.drift * drift
+                self.last_drift = drift.detach()
             if mi is not None:
                 loss = loss + cfg.info_weight * mi
             if self.class_head is not None:
@@ -202,6 +209,8 @@ class CganTrainer(Trainer):
         values = [loss_d.float().cpu(), loss_g.float().cpu()]
         if self.info_head is not None:  # the generator's InfoGAN loss: how well Q reads the codes of fresh samples
             values.append(self.last_info.float().cpu())
+        if self.drift > 0:  # the drift term of the last D update, unweighted: mean(D(real)^2)
+            values.append(self.last_drift.float().cpu())
         stats = torch.stack(values)
         if self.engine.distributed:
             stats = self.engine.all_reduce_sum(torch.cat([stats, sign_sum.view(1)])) / self.engine.world_size
@@ -213,7 +222,11 @@ class CganTrainer(Trainer):
         out = {"loss_d": stats[0].item(), "loss_g": stats[1].item(), "augment_p": self.ada.p}
         if self.growth is not None:
             out.update(self.growth.stats())
-        return {**out, "loss_info": stats[2].item()} if self.info_head is not None else out
+        if self.info_head is not None:
+            out["loss_info"] = stats[2].item()
+        if self.drift > 0:
+            out["loss_drift"] = stats[-1].item()
+        return out
 
     def compile(self) -> list[str]:
         """``torch.compile`` the networks' forward calls (not the modules, so checkpoints keep plain names)."""

@@ -1,4 +1,4 @@
-"""GAN losses (``bce``, ``hinge``, ``lsgan``, ``wgan-gp``, ``wgan-clip``) and the gradient penalties.
+"""GAN losses (``bce``, ``hinge``, ``lsgan``, ``wgan-gp``, ``wgan-clip``), the gradient penalties and ProGAN's drift.
 
 Each loss is a class with ``d_loss(real_logits, fake_logits)`` and ``g_loss(fake_logits)`` (scalars, computed in
 float32 whatever the logits' dtype) and the class attributes the loop reads: ``d_steps`` (default discriminator
@@ -184,3 +184,17 @@ def r1_penalty(real_logits: Tensor, real_images: Tensor) -> Tensor:
         real_logits.sum(), real_images, create_graph=True, allow_unused=True, materialize_grads=True
     )
     return 0.5 * grad.float().flatten(1).pow(2).sum(dim=1).mean()
+
+
+DRIFT_EPSILON = 0.001  # ProGAN's drift weight (Karras et al. 2018), the default of --progan-drift with wgan-gp
+
+
+def drift_penalty(real_logits: Tensor) -> Tensor:
+    """ProGAN's drift term ``E D(x)^2`` on real logits, NOT multiplied by epsilon: a Wasserstein loss sees only the
+    difference of D's outputs on real and fake, so without it they may drift far from 0 together.
+
+    Example:
+        >>> float(drift_penalty(torch.tensor([1.0, -2.0, 3.0])))  # (1 + 4 + 9) / 3
+        4.666...
+    """
+    return real_logits.float().pow(2).mean()

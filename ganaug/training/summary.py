@@ -30,6 +30,8 @@ def export_config(
     training = {k: v for k, v in cfg.to_dict().items() if k in fields}
     if cfg.info_codes:
         training["info_weight"] = cfg.info_weight
+    if cfg.arch == "progan":
+        training["progan_drift"] = max(0.0, cfg.progan_drift)
     training.update(info)
     training["command"] = resolved["command"]
     return {
