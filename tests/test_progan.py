@@ -120,6 +120,17 @@ def test_a_resume_with_another_schedule_is_an_error(folder, tmp_path):
         ganaug.fit(resume=run.path, steps=8, progress=False)
 
 
+def test_a_run_saved_before_the_drift_penalty_resumes_without_it(folder, tmp_path):
+    run = ganaug.fit(folder, **OPTS, steps=4, checkpoint_every=4, log_every=1, out=tmp_path, name="old")
+    cfg_path = run.path / "fit_config.json"
+    saved = json.loads(cfg_path.read_text())
+    del saved["fit"]["progan_drift"]  # as a run folder written before the option existed says
+    cfg_path.write_text(json.dumps(saved))
+    ganaug.fit(resume=run.path, steps=6, progress=False)
+    log = _log(run.path)
+    assert len(log) == 6 and all("loss_drift" in r for r in log[:4]) and not any("loss_drift" in r for r in log[4:])
+
+
 def test_bad_sizes_and_options_are_clear_errors(folder, tmp_path):
     with pytest.raises(GanaugError, match=r"the height 12 is not: the nearest are 8 or 16.*--resolution 16"):
         ganaug.fit(folder, **OPTS, resolution=12, dry_run=True)
@@ -131,6 +142,8 @@ def test_bad_sizes_and_options_are_clear_errors(folder, tmp_path):
         ganaug.fit(folder, **{**OPTS, "arch": "dcgan", "progan_stage_images": 0}, progan_drift=0.01, dry_run=True)
     with pytest.raises(GanaugError, match=r"progan_drift=-0.5 is not accepted; give a weight >= 0, or -1 for auto"):
         ganaug.fit(folder, **OPTS, progan_drift=-0.5, dry_run=True)
+    with pytest.raises(GanaugError, match="do not apply to --task cyclegan: --progan-drift"):
+        ganaug.fit((folder, folder), task="cyclegan", progan_drift=0.01, dry_run=True)
 
 
 def test_dry_run_prints_the_stage_schedule(folder):
