@@ -11,6 +11,7 @@ import torch
 
 from ganaug.errors import GanaugError
 from ganaug.evaluate import (
+    adds_samples,
     carve_validation,
     duplicate_minority,
     evaluate,
@@ -153,6 +154,7 @@ def test_evaluate_command_end_to_end(gray_model, gray_sets):
     assert "The extractor tells the held-out classes apart at" in proc.stdout
     config = json.loads((export / "config.json").read_text())
     assert config["recipe"]["add"] == result["recipe"]["add"] and config["recipe"]["ratio"] == 0.5
+    assert result["recipe"]["add"] is False and "2 seed(s) cannot show a gain" in result["recipe"]["reason"]
     Recipe.from_dict(config["recipe"])  # the written recipe loads back
     entry = config["metrics"][f"downstream[{test.name}]"]
     assert entry["verdict"] == result["verdict"] and "mean" in entry["uplift_vs_duplicate_balanced_accuracy"]
@@ -161,6 +163,15 @@ def test_evaluate_command_end_to_end(gray_model, gray_sets):
     assert "## Recipe" in card and "teacher.safetensors" in card and result["recipe"]["reason"] in card
     assert (export / "evaluation.md").read_text().startswith("Downstream classifier")
     assert (export / "memorisation_pairs.png").is_file()
+
+
+def test_the_recipe_adds_samples_only_for_a_measurable_gain_on_validation():
+    clear = paired_uplift([0.40, 0.42, 0.41, 0.43, 0.44], [0.35, 0.36, 0.37, 0.36, 0.38])
+    noisy = paired_uplift([0.40, 0.30, 0.45, 0.33, 0.44], [0.35, 0.36, 0.37, 0.36, 0.38])  # mean > 0, interval spans 0
+    assert clear["low"] > 0 and adds_samples(clear, seeds=5)
+    assert noisy["mean"] > 0 > noisy["low"] and not adds_samples(noisy, seeds=5)
+    two = paired_uplift([0.50, 0.52], [0.30, 0.31])
+    assert not adds_samples(two, seeds=2)  # too few seeds for an interval that means anything
 
 
 def test_seeds_in_worker_processes_give_the_same_results(gray_model, gray_sets, tmp_path):
