@@ -54,7 +54,7 @@ def records_arch_args(resolve: Callable[[dict[str, Any]], dict[str, Any]] | None
         params = list(signature.parameters.values())[1:]  # without self
         if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
             raise TypeError(f"{init.__qualname__}: records_arch_args needs named arguments, not *args or **kwargs")
-        empty = {p.name for p in params if p.default in ("", None)}
+        empty = {p.name for p in params if _is_empty(p.default)}
 
         @functools.wraps(init)
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -64,11 +64,15 @@ def records_arch_args(resolve: Callable[[dict[str, Any]], dict[str, Any]] | None
             if resolve is not None:
                 values = resolve(values)
             init(self, **values)
-            self.arch_args = {k: v for k, v in values.items() if not (k in empty and v in ("", None))}
+            self.arch_args = {k: v for k, v in values.items() if not (k in empty and _is_empty(v))}
 
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value == "")
 
 
 def save_exported(
