@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,14 +101,96 @@ def evaluate(
         >>> result = evaluate("runs/breast", "breast.npz", "breast.npz", seeds=5)  # doctest: +SKIP
         >>> result["verdict"], result["recipe"]["add"]  # doctest: +SKIP
     """
+    prepared = prepare(
+        model, data, test, val=val, val_fraction=val_fraction, seeds=seeds, epochs=epochs, steps=steps,
+        ratios=ratios, recipes=recipes, train_fraction=train_fraction, minority_fraction=minority_fraction,
+        model_factory=model_factory, split=split, test_split=test_split, val_split=val_split, device=device,
+        out=out, warn=warn,
+    )  # fmt: skip
+    trained = run_arms(prepared, jobs=jobs, progress=progress)
+    return summarise(prepared, trained, quality=quality, warn=warn)
+
+
+@dataclass
+class Prepared:
+    """What the arms train on, read and checked once: the generator, the real training, validation and test parts,
+    the candidate recipes, the controls, the teacher, and the notes gathered so far."""
+
+    model: Any
+    data: Any
+    test: Any
+    val: Any
+    val_fraction: float
+    g: Any  # the loaded Generator
+    out_dir: Path
+    fitted: dict
+    train_fraction: float
+    minority_fraction: float
+    real: Any  # LabelledData: DATA as read (before the subset)
+    held: Any  # LabelledData: TEST
+    y_test: torch.Tensor
+    x_tr: torch.Tensor
+    y_tr: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    same: int  # TEST samples identical to DATA samples
+    seeds: int
+    epochs: int
+    steps: int
+    device: str
+    model_factory: ModelFactory | None
+    factory: ModelFactory
+    arms: Arms
+    photometric: bool
+    counts: list[int]
+    teacher: Any
+    candidates: list[Recipe]
+    soft: list[Recipe]
+    controls: list[str]
+    notes: list[str]
+
+
+@dataclass
+class Trained:
+    """Every arm's scores per seed (``results``), its test probabilities (``probs``), and the candidate chosen on
+    validation (``best``, its ``recipe``)."""
+
+    results: dict[str, dict[str, Any]]
+    probs: dict[str, list[np.ndarray]]
+    keys: list[str]
+    best: str
+    recipe: Recipe
+
+
+def prepare(
+    model: Any,
+    data: Any,
+    test: Any,
+    *,
+    val: Any = None,
+    val_fraction: float = 0.2,
+    seeds: int = 5,
+    epochs: int = 30,
+    steps: int = 0,
+    ratios: tuple[float, ...] = (1.0,),
+    recipes: list[Recipe] | None = None,
+    train_fraction: float | None = None,
+    minority_fraction: float | None = None,
+    model_factory: ModelFactory | None = None,
+    split: str = "train",
+    test_split: str = "test",
+    val_split: str = "val",
+    device: str = "auto",
+    out: str | Path | None = None,
+    warn=print,
+) -> Prepared:
+    """Read the data and the subset, split off validation, build the teacher and the candidates (see :func:`evaluate`
+    for the arguments)."""
     from .data import read_data
-    from .data.subset import describe_subset, subset_indices
-    from .evaluate_io import output_folder, write_outputs
-    from .metrics import labels_for, measure_quality
+    from .data.subset import subset_indices
+    from .evaluate_io import output_folder
+    from .metrics import labels_for
     from .model_sources import load_generator
-    from .progress import progress_bar
-    from .sampling import Sampler
-    from .teacher import Teacher
 
     if seeds < 1:
         raise GanaugError(f"seeds must be >= 1, got {seeds}")
@@ -152,12 +235,29 @@ def evaluate(
     teacher = _teacher(g, x_tr, y_tr, names, epochs, device) if any(r.needs_teacher for r in candidates) else None
     soft = [r for r in candidates if r.labels == "soft" or r.distill]
     controls = [c for c in CONTROLS if c != "distill" or soft]
-    results: dict[str, dict[str, Any]] = {name: {"title": TITLES[name], "test": [], "val": []} for name in controls}
+    return Prepared(
+        model=model, data=data, test=test, val=val, val_fraction=val_fraction, g=g, out_dir=out_dir, fitted=fitted,
+        train_fraction=train_fraction, minority_fraction=minority_fraction, real=real, held=held, y_test=y_test,
+        x_tr=x_tr, y_tr=y_tr, x_val=x_val, y_val=y_val, same=same, seeds=seeds, epochs=epochs, steps=steps,
+        device=device, model_factory=model_factory, factory=factory, arms=arms, photometric=photometric,
+        counts=counts, teacher=teacher, candidates=candidates, soft=soft, controls=controls, notes=notes,
+    )  # fmt: skip
+
+
+def run_arms(p: Prepared, *, jobs: int = 0, progress: bool = True) -> Trained:
+    """Train every arm for every seed (``jobs`` worker processes, 0: one per core), choose the candidate on
+    validation, then train it on top of classical augmentation."""
+    from .progress import progress_bar
+    from .sampling import Sampler
+
+    g, seeds, candidates, teacher, counts = p.g, p.seeds, p.candidates, p.teacher, p.counts
+    x_tr, y_tr, arms, soft = p.x_tr, p.y_tr, p.arms, p.soft
+    results: dict[str, dict[str, Any]] = {name: {"title": TITLES[name], "test": [], "val": []} for name in p.controls}
     keys = [f"ganaug#{i}" for i in range(len(candidates))]
     for key, r in zip(keys, candidates, strict=True):
         results[key] = {"title": f"real + ganaug ({r.name})", "test": [], "val": [], "recipe": r.to_dict(),
                         "candidate": True}  # fmt: skip
-    sets = ((x_val, y_val), (held.images, y_test))
+    sets = ((p.x_val, p.y_val), (p.held.images, p.y_test))
     probs: dict[str, list[np.ndarray]] = {name: [] for name in results}
     temperature = soft[0].temperature if soft else 1.0
 
@@ -168,7 +268,7 @@ def evaluate(
             probs.setdefault(name, []).append(test_probs)
 
     cores = resolve_jobs(jobs, seeds, arms.device)
-    per_seed = len(controls) + len(candidates)
+    per_seed = len(p.controls) + len(candidates)
     with progress_bar("evaluate", seeds * (per_seed + 1), progress) as advance:
         tick = advance if cores == 1 else (lambda n=1: None)  # noqa: E731
 
@@ -180,7 +280,7 @@ def evaluate(
             jobs_ = {
                 "real": Job(x_tr, y_tr),
                 "duplicate": Job(x_tr[dup], y_tr[dup]),
-                "classical": Job(x_tr, y_tr, augment=classical_augment(photometric)),
+                "classical": Job(x_tr, y_tr, augment=classical_augment(p.photometric)),
             }
             if soft:
                 jobs_["distill"] = Job(x_tr, y_tr, relabel=distill_labels(teacher, temperature), mixup=MIXUP_ALPHA)
@@ -210,14 +310,26 @@ def evaluate(
         def on_top_of_classical(s: int) -> tuple[tuple[list[dict], list[dict]], np.ndarray]:
             stream = recipe_stream(Sampler(g, seed=s, spread=recipe.spread), teacher, recipe,
                                    synthetic_plan(counts, recipe.ratio))  # fmt: skip
-            job = recipe_job(x_tr, y_tr, stream, recipe, teacher, augment=classical_augment(photometric))
+            job = recipe_job(x_tr, y_tr, stream, recipe, teacher, augment=classical_augment(p.photometric))
             (val_scores, test_scores), (_, test_probs) = arms.run(job, s, sets)
             tick(1)
             return (val_scores, test_scores), test_probs
 
         plus = map_seeds(on_top_of_classical, range(seeds), cores, after_each(1))
         record("classical+ganaug", [plus[s] for s in range(seeds)])
-    if seeds > 1 and all(np.array_equal(probs["real"][0], p) for p in probs["real"][1:]):
+    return Trained(results=results, probs=probs, keys=keys, best=best, recipe=recipe)
+
+
+def summarise(p: Prepared, trained: Trained, *, quality: bool = True, warn=print) -> dict:
+    """Pick the deployed arm on validation, compute the uplifts, the verdict and the recipe, measure the generator's
+    quality (``quality``), and write ``evaluation.json`` and ``evaluation.md``; returns the result."""
+    from .data.subset import describe_subset
+    from .evaluate_io import write_outputs
+    from .metrics import measure_quality
+    from .teacher import Teacher
+
+    results, probs, notes, controls, seeds = trained.results, trained.probs, p.notes, p.controls, p.seeds
+    if seeds > 1 and all(np.array_equal(probs["real"][0], q) for q in probs["real"][1:]):
         notes.append("every seed trained the same classifier (does the model factory ignore the seed?): intervals "
                      "over seeds are meaningless, so no verdict is given")  # fmt: skip
         warn(f"warning: {notes[-1]}")
@@ -228,15 +340,15 @@ def evaluate(
     # the deployed arm, chosen on validation: the recipe alone, or on top of classical augmentation (how most
     # pipelines will use it)
     val_of = lambda name: results[name]["val_summary"][PRIMARY]["mean"]  # noqa: E731
-    with_classical = val_of("classical+ganaug") > val_of(best)
-    deployed = "classical+ganaug" if with_classical else best
-    recipe = dataclasses.replace(recipe, with_classical=with_classical)
+    with_classical = val_of("classical+ganaug") > val_of(trained.best)
+    deployed = "classical+ganaug" if with_classical else trained.best
+    recipe = dataclasses.replace(trained.recipe, with_classical=with_classical)
     base = "real + classical augmentation + ganaug" if with_classical else "real + ganaug"
     chosen = dict(results[deployed], title=f"{base} ({recipe.name}; chosen on validation)", candidate=False)
     results["ganaug"] = chosen
     probs["ganaug"] = probs[deployed]
     uplift = {}
-    truth = y_test.numpy()
+    truth = p.y_test.numpy()
     for c in controls:
         u = {m: paired_uplift([t[m] for t in chosen["test"]], [t[m] for t in results[c]["test"]]) for m in METRICS}
         u["bootstrap"] = bootstrap_uplift(truth, probs["ganaug"], probs[c])
@@ -258,29 +370,31 @@ def evaluate(
         **recipe.to_dict(),
         "add": add,
         "name": recipe.name,
-        "chosen_by": f"validation {PRIMARY.replace('_', ' ')}, {seeds} seed(s), among {len(candidates)} recipes",
+        "chosen_by": f"validation {PRIMARY.replace('_', ' ')}, {seeds} seed(s), among {len(p.candidates)} recipes",
         "reason": f"on validation the best arm ({base}, {recipe.name}) scored {fmt(val_gain, signed=True)} balanced "
         f"accuracy against the strongest control there, {TITLES[strongest_val]}"
         + ("" if add else f"; {why_not_added(val_gain, seeds)}, so the wrappers add no synthetic samples unless asked"),
     }
+    factory, teacher, g, dc = p.factory, p.teacher, p.g, p.g.data
+    classifier = "SmallResNet" if p.model_factory is None else getattr(factory, "__name__", type(factory).__name__)
     result = {
-        "model": str(model),
-        "classifier": "SmallResNet" if model_factory is None else getattr(factory, "__name__", type(factory).__name__),
+        "model": str(p.model),
+        "classifier": classifier,
         "seeds": seeds,
-        "steps": steps,
-        "regime": describe_subset(train_fraction, minority_fraction),
+        "steps": p.steps,
+        "regime": describe_subset(p.train_fraction, p.minority_fraction),
         "data": {
-            "source": str(data),
-            "n_train": len(y_tr),
-            "n_val": len(y_val),
-            "class_counts": counts,
-            "train_fraction": train_fraction,
-            "minority_fraction": minority_fraction,
+            "source": str(p.data),
+            "n_train": len(p.y_tr),
+            "n_val": len(p.y_val),
+            "class_counts": p.counts,
+            "train_fraction": p.train_fraction,
+            "minority_fraction": p.minority_fraction,
         },  # fmt: skip
-        "validation": "given" if val is not None else f"{val_fraction:.0%} of DATA, stratified",
-        "test": {"source": str(test), "n": len(y_test), "identical_to_train": same},
-        "classes": names,
-        "preset": preset_of(fitted).name,
+        "validation": "given" if p.val is not None else f"{p.val_fraction:.0%} of DATA, stratified",
+        "test": {"source": str(p.test), "n": len(p.y_test), "identical_to_train": p.same},
+        "classes": g.class_names,
+        "preset": preset_of(p.fitted).name,
         "teacher": None if teacher is None else {k: teacher.info.get(k) for k in ("train_samples", "held_out")},
         "arms": results,
         "chosen": {"arm": deployed, "recipe": recipe.to_dict(), "by": f"validation {PRIMARY}"},
@@ -293,19 +407,21 @@ def evaluate(
         "interval must exclude zero for helps or hurts",
         "notes": notes,
     }
+    out_dir = p.out_dir
     if teacher is not None and (out_dir / "config.json").is_file() and Teacher.load(out_dir) is None:
         teacher.save(out_dir)  # an export from before teachers: the recipe's filter and soft labels need one
         result["teacher_written"] = str(out_dir / "teacher.json")
     if quality:
+        real, held = p.real, p.held
         result["quality"] = measure_quality(
-            g, type(real)(x_tr, y_tr, dc), heldout=type(held)(held.images, y_test, dc), device=device,
-            epochs=epochs, folder=out_dir, pairs_path=out_dir / "memorisation_pairs.png",
+            g, type(real)(p.x_tr, p.y_tr, dc), heldout=type(held)(held.images, p.y_test, dc), device=p.device,
+            epochs=p.epochs, folder=out_dir, pairs_path=out_dir / "memorisation_pairs.png",
         )  # fmt: skip
         caveat = cas_caveat(result["quality"], g.num_classes, result["verdict"])
         if caveat:
             result["verdict_caveat"] = caveat
             notes.append(caveat)
-    return write_outputs(result, model, out_dir, warn)
+    return write_outputs(result, p.model, out_dir, warn)
 
 
 def adds_samples(val_gain: dict, seeds: int) -> bool:
