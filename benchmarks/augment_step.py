@@ -27,7 +27,7 @@ def epoch_seconds(items: list, item_pipeline, batch_transform, threads: int) -> 
     from torch.utils.data import DataLoader
 
     from ganaug import TransformedDataset
-    from ganaug.classifier import SmallResNet
+    from ganaug.downstream.classifier import SmallResNet
 
     torch.manual_seed(0)
     net = SmallResNet(1, 10, 28, 28).to(memory_format=torch.channels_last)

@@ -59,9 +59,9 @@ def main() -> None:
 
     import ganaug
     from ganaug.data.unlabelled import read_domain
-    from ganaug.grid import save_grid
+    from ganaug.generation.grid import save_grid
     from ganaug.models.cyclegan import build_translators
-    from ganaug.translator import Translator
+    from ganaug.translation.translator import Translator
 
     torch.set_num_threads(args.threads)
     out = Path(args.out)

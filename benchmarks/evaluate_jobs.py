@@ -28,7 +28,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import ganaug
-    from ganaug.evaluate import evaluate
+    from ganaug.evaluation.evaluate import evaluate
 
     data = str(shared_data() / "medmnist_breastmnist" / "breastmnist.npz")
     out = Path(tempfile.mkdtemp())

@@ -9,12 +9,14 @@ The official split: recordings 0-4 of each speaker and digit are the test set (3
 (2700). The classifier sees ``--fraction`` of the training recordings (stratified by digit, fixed by seed 0); the
 GAN is fit on the same subset (``--gan-data subset``, so that it knows no labels the classifier lacks) or on every
 training recording (``--gan-data train``). The fit is ``ganaug fit --preset spectrogram --labels train.csv``; the
-classifier (``ganaug.classifier.SmallResNet``) is trained ``--seeds`` times per arm for ``--clf-steps`` updates on:
+classifier (``ganaug.downstream.classifier.SmallResNet``) is trained ``--seeds`` times per arm for ``--clf-steps``
+updates on:
 
 - real: the subset's log-mel spectrograms;
 - real + ganaug: the subset plus as many synthetic spectrograms per digit (``--ratio`` x the subset's count).
 
-Features of real clips are the model's own (``ganaug.spectrograms.LogMel``), normalised by its saved value range.
+Features of real clips are the model's own (``ganaug.generation.spectrograms.LogMel``), normalised by its saved value
+range.
 The defaults fit a 10-minute budget on 2 CPU cores: 32 mels x 32 frames (hop 256 at 8 kHz, 1.024 s) instead of the
 preset's 64 x 64, dcgan with ``--ch 32``, and one torch thread.
 """
@@ -56,7 +58,7 @@ def features(files: list[Path], g) -> tuple[torch.Tensor, torch.Tensor]:
     """Model-space log-mel spectrograms of real clips with the model's settings, and their digit labels."""
     from ganaug.data.audio import decode_audio, fit_length
     from ganaug.data.convert import batch_to_model
-    from ganaug.spectrograms import LogMel
+    from ganaug.generation.spectrograms import LogMel
 
     logmel = LogMel(g)
     n = logmel.settings.num_samples
@@ -73,7 +75,7 @@ def features(files: list[Path], g) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def train(x, y, steps: int, seed: int):
-    from ganaug.classifier import SmallResNet, seed_everything, train_classifier
+    from ganaug.downstream.classifier import SmallResNet, seed_everything, train_classifier
 
     seed_everything(seed)
     net = SmallResNet(1, 10, x.shape[2], x.shape[3])
@@ -81,7 +83,7 @@ def train(x, y, steps: int, seed: int):
 
 
 def accuracy(net, x, y) -> float:
-    from ganaug.classifier import predict_proba
+    from ganaug.downstream.classifier import predict_proba
 
     return float((predict_proba(net, x).argmax(1) == y.numpy()).mean())
 
@@ -108,8 +110,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     import ganaug
-    from ganaug.grid import save_grid
-    from ganaug.spectrograms import to_waveform, write_wav
+    from ganaug.generation.grid import save_grid
+    from ganaug.generation.spectrograms import to_waveform, write_wav
 
     start = time.perf_counter()
     out = Path(args.out)

@@ -96,7 +96,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import ganaug
-    from ganaug.grid import save_grid
+    from ganaug.generation.grid import save_grid
 
     out = Path(args.out or tempfile.mkdtemp())
     images, labels = mnist()

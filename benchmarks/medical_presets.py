@@ -5,7 +5,8 @@ balanced accuracy of a small classifier trained on real data only vs on real + c
                                          [--clf-steps 200] [--seeds 3] [--threads 1] [--out runs/bench-medical]
 
 For each dataset: ``ganaug fit DATA.npz --preset medical`` on the official train split; grids of real and synthetic
-samples for each class; then the same SmallResNet (``ganaug.classifier``) is trained ``--seeds`` times per arm for
+samples for each class; then the same SmallResNet (``ganaug.downstream.classifier``) is trained ``--seeds`` times per
+arm for
 ``--clf-steps`` steps (batch 64), always on the train split's real images, and scored on the official test split:
 
 - real: the real training images;
@@ -51,7 +52,7 @@ def duplicates(labels: torch.Tensor, need: list[int], seed: int) -> torch.Tensor
 
 
 def classify(x, y, test_x, test_y, k: int, steps: int, seed: int) -> float:
-    from ganaug.classifier import SmallResNet, predict_proba, seed_everything, train_classifier
+    from ganaug.downstream.classifier import SmallResNet, predict_proba, seed_everything, train_classifier
 
     seed_everything(seed)
     net = SmallResNet(x.shape[1], k, x.shape[2], x.shape[3])
@@ -60,7 +61,7 @@ def classify(x, y, test_x, test_y, k: int, steps: int, seed: int) -> float:
 
 
 def save_class_grids(g, real, out: Path, name: str) -> list[Path]:
-    from ganaug.grid import save_grid
+    from ganaug.generation.grid import save_grid
 
     paths = []
     for c, cname in enumerate(g.class_names):

@@ -23,11 +23,11 @@ def main() -> None:
 
     import torch
 
-    from ganaug.grid import save_grid
-    from ganaug.model_sources import load_generator, resolve_model
-    from ganaug.recipe import FilteredItems, Recipe, model_recipe
-    from ganaug.sampling import Sampler
-    from ganaug.teacher import Teacher
+    from ganaug.downstream.recipe import FilteredItems, Recipe, model_recipe
+    from ganaug.downstream.teacher import Teacher
+    from ganaug.generation.grid import save_grid
+    from ganaug.generation.sampling import Sampler
+    from ganaug.hub.sources import load_generator, resolve_model
 
     g = load_generator(args.model)
     recipe = model_recipe(g) or Recipe()

@@ -54,12 +54,12 @@ def main() -> None:
     import torch
 
     import ganaug
-    from ganaug.evaluate import evaluate
-    from ganaug.recipe import Recipe
+    from ganaug.downstream.recipe import Recipe
+    from ganaug.evaluation.evaluate import evaluate
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from ganaug.uplift import PRIMARY, fmt
+    from ganaug.downstream.uplift import PRIMARY, fmt
 
     data = str(shared_data() / f"medmnist_{args.dataset}" / f"{args.dataset}.npz")
     out = Path(args.out or tempfile.mkdtemp())

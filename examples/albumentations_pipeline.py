@@ -1,4 +1,4 @@
-"""ganaug.albumentations.GANAugment in an albumentations pipeline, saved with A.to_dict and loaded back.
+"""ganaug.transforms.albumentations.GANAugment in an albumentations pipeline, saved with A.to_dict and loaded back.
 
     python examples/albumentations_pipeline.py [--model MODEL] [--work DIR] [--images N] [--steps N]
 
@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets import ImageFolder
 
 import ganaug
-from ganaug.albumentations import GANAugment  # registers the transform for A.from_dict
+from ganaug.transforms.albumentations import GANAugment  # registers the transform for A.from_dict
 
 
 class AlbumentationsFolder(Dataset):

@@ -74,7 +74,7 @@ def main() -> None:
     )
 
     # 2. Listen: generated spectrograms back to audio with Griffin-Lim (the same as `ganaug sample --audio`).
-    from ganaug.spectrograms import GANAugmentWaveform, LogMel, check_settings, to_waveform, write_wav
+    from ganaug.generation.spectrograms import GANAugmentWaveform, LogMel, check_settings, to_waveform, write_wav
 
     rate = g.data.extra["sample_rate"]
     for c in g.class_names[:3]:

@@ -33,36 +33,36 @@ __all__ = [
 _LAZY = {
     "fit": ("ganaug.fitting", "fit"),
     "Run": ("ganaug.fitting", "Run"),
-    "load_generator": ("ganaug.model_sources", "load_generator"),
-    "push_to_hub": ("ganaug.hub", "push_to_hub"),
-    "Generator": ("ganaug.generator", "Generator"),
+    "load_generator": ("ganaug.hub.sources", "load_generator"),
+    "push_to_hub": ("ganaug.hub.transfer", "push_to_hub"),
+    "Generator": ("ganaug.generation.generator", "Generator"),
     "DataConfig": ("ganaug.config", "DataConfig"),
     "FitConfig": ("ganaug.config", "FitConfig"),
     "GanaugError": ("ganaug.errors", "GanaugError"),
     "GANAugment": ("ganaug.transforms.torchvision", "GANAugment"),
     "GANTranslate": ("ganaug.transforms.gan_translate", "GANTranslate"),
-    "Translator": ("ganaug.translator", "Translator"),
-    "load_translator": ("ganaug.translator", "load_translator"),
-    "SyntheticMixDataset": ("ganaug.datasets", "SyntheticMixDataset"),
-    "ClassBalancedDataset": ("ganaug.datasets", "ClassBalancedDataset"),
-    "TransformedDataset": ("ganaug.datasets", "TransformedDataset"),
-    "Sampler": ("ganaug.sampling", "Sampler"),
-    "DistillMixUp": ("ganaug.distill", "DistillMixUp"),
+    "Translator": ("ganaug.translation.translator", "Translator"),
+    "load_translator": ("ganaug.translation.translator", "load_translator"),
+    "SyntheticMixDataset": ("ganaug.generation.datasets", "SyntheticMixDataset"),
+    "ClassBalancedDataset": ("ganaug.generation.datasets", "ClassBalancedDataset"),
+    "TransformedDataset": ("ganaug.generation.datasets", "TransformedDataset"),
+    "Sampler": ("ganaug.generation.sampling", "Sampler"),
+    "DistillMixUp": ("ganaug.evaluation.distill", "DistillMixUp"),
 }
 
 if TYPE_CHECKING:
     from .config import DataConfig, FitConfig
-    from .datasets import ClassBalancedDataset, SyntheticMixDataset, TransformedDataset
-    from .distill import DistillMixUp
     from .errors import GanaugError
+    from .evaluation.distill import DistillMixUp
     from .fitting import Run, fit
-    from .generator import Generator
-    from .hub import push_to_hub
-    from .model_sources import load_generator
-    from .sampling import Sampler
+    from .generation.datasets import ClassBalancedDataset, SyntheticMixDataset, TransformedDataset
+    from .generation.generator import Generator
+    from .generation.sampling import Sampler
+    from .hub.sources import load_generator
+    from .hub.transfer import push_to_hub
     from .transforms.gan_translate import GANTranslate
     from .transforms.torchvision import GANAugment
-    from .translator import Translator, load_translator
+    from .translation.translator import Translator, load_translator
 
 
 def __getattr__(name: str):

@@ -1,4 +1,5 @@
-"""ganaug.albumentations.GANAugment: numpy in, same out; label from the data dict; to_dict/from_dict; workers."""
+"""ganaug.transforms.albumentations.GANAugment: numpy in, same out; label from the data dict; to_dict/from_dict;
+workers."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from albumentations.pytorch import ToTensorV2
 from torch.utils.data import DataLoader, Dataset
 
 import ganaug
-from ganaug.albumentations import GANAugment
 from ganaug.errors import GanaugError
+from ganaug.transforms.albumentations import GANAugment
 
 from .pipeline_support import breast_items, breast_run
 
@@ -62,7 +63,7 @@ def test_to_dict_from_dict_round_trip(tiny_run):
     )
     serialized = json.loads(json.dumps(A.to_dict(pipeline)))
     entry = serialized["transform"]["transforms"][0]
-    assert entry["__class_fullname__"] == "ganaug.albumentations.GANAugment"
+    assert entry["__class_fullname__"] == "ganaug.transforms.albumentations.GANAugment"
     assert entry["source"] == str(tiny_run) and entry["p"] == 0.7 and entry["classes"] == ["circle"]
     restored = A.from_dict(serialized)
     clone = restored.transforms[0]

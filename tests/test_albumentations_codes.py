@@ -1,4 +1,5 @@
-"""``ganaug.albumentations.GANAugment(codes=...)``: fixed InfoGAN codes, the sweep, serialisation and bad values."""
+"""``ganaug.transforms.albumentations.GANAugment(codes=...)``: fixed InfoGAN codes, the sweep, serialisation and bad
+values."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import pytest
 import torch
 
 import ganaug
-from ganaug.albumentations import GANAugment
 from ganaug.errors import GanaugError
 from ganaug.models.info import SWEEP_STEPS
+from ganaug.transforms.albumentations import GANAugment
 
 from .helpers import TINY, write_class_folder
 

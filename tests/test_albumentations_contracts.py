@@ -1,4 +1,4 @@
-"""ganaug.albumentations transforms against the contracts of albumentations 2.0's own tests.
+"""ganaug.transforms.albumentations transforms against the contracts of albumentations 2.0's own tests.
 
 Serialization, ReplayCompose replay, ``Compose(seed=...)`` / ``set_random_seed``, strict mode, additional targets
 and ``images``, uint8 vs float32 under one seed, masks/boxes/keypoints refused unless passed through, ``p=0`` a
@@ -14,8 +14,8 @@ import albumentations as A
 import numpy as np
 import pytest
 
-from ganaug.albumentations import GANAugment, GANTranslate
 from ganaug.errors import GanaugError, GanaugTypeError, GanaugValueError
+from ganaug.transforms.albumentations import GANAugment, GANTranslate
 
 from .cyclegan_support import tiny_cyclegan
 

@@ -150,7 +150,7 @@ def test_spectrogram_dry_run_and_overrides(tones: Path) -> None:
 
 
 def test_griffin_lim_recovers_the_tone(tones: Path) -> None:
-    from ganaug.spectrograms import to_waveform
+    from ganaug.generation.spectrograms import to_waveform
 
     data = read(tones, settings={"duration": 0.512, "n_mels": 64})
     wave = to_waveform(data.images[:1], data.config)[0].numpy()  # class "high", 1500 Hz, lasting 0.2 s
@@ -169,7 +169,7 @@ def test_sample_audio_writes_wav_files(tone_run: Path, tmp_path: Path) -> None:
     info = sf.info(files[0])
     assert (info.samplerate, info.frames, info.subtype) == (8000, 2048, "PCM_16")
     card = (tone_run / "export" / "README.md").read_text()
-    assert "ganaug.spectrograms.LogMel" in card and "--audio" in card
+    assert "ganaug.generation.spectrograms.LogMel" in card and "--audio" in card
     use = card.split("## Use", 1)[1].split("## Intended use", 1)[0]
     assert "GANAugmentWaveform" in use and "check_settings" in use and "v2.ToImage" not in use
 
@@ -185,7 +185,7 @@ def test_sample_audio_refuses_an_image_model(tone_run: Path, tmp_path: Path) -> 
 
 
 def test_ganaugment_on_spectrogram_tensors(tone_run: Path) -> None:
-    from ganaug.spectrograms import LogMel
+    from ganaug.generation.spectrograms import LogMel
 
     features = LogMel(tone_run)
     spec = features(torch.from_numpy(tone(400, 0.256))[None])  # (1, 16, 16) like torchaudio's transforms
@@ -211,8 +211,8 @@ def test_ganaugment_on_spectrogram_tensors(tone_run: Path) -> None:
 def test_albumentations_ganaugment_on_spectrogram_arrays(tone_run: Path) -> None:
     import albumentations as A
 
-    from ganaug.albumentations import GANAugment
-    from ganaug.spectrograms import LogMel
+    from ganaug.generation.spectrograms import LogMel
+    from ganaug.transforms.albumentations import GANAugment
 
     spec = LogMel(tone_run)(torch.from_numpy(tone(400, 0.256))[None])[0].numpy()  # (16, 16) float32
     pipeline = A.Compose([GANAugment(str(tone_run), p=1.0, sample_seed=0, batch_size=4)], seed=0)
@@ -229,7 +229,7 @@ def test_albumentations_ganaugment_on_spectrogram_arrays(tone_run: Path) -> None
 
 
 def test_ganaugment_waveform(tone_run: Path) -> None:
-    from ganaug.spectrograms import GANAugmentWaveform
+    from ganaug.generation.spectrograms import GANAugmentWaveform
 
     aug = GANAugmentWaveform(tone_run, p=1.0, seed=0, n_iter=4, batch_size=2)
     wave = torch.from_numpy(tone(400, 0.3))
@@ -248,7 +248,7 @@ def test_ganaugment_waveform(tone_run: Path) -> None:
 
 
 def test_ganaugment_waveform_follows_torch_seed(tone_run: Path) -> None:
-    from ganaug.spectrograms import GANAugmentWaveform
+    from ganaug.generation.spectrograms import GANAugmentWaveform
 
     aug = GANAugmentWaveform(tone_run, p=1.0, n_iter=2)
     clips = []
@@ -264,7 +264,7 @@ def test_ganaugment_waveform_follows_torch_seed(tone_run: Path) -> None:
 def test_check_settings_refuses_mismatched_features(tone_run: Path) -> None:
     import torchaudio
 
-    from ganaug.spectrograms import LogMel, check_settings
+    from ganaug.generation.spectrograms import LogMel, check_settings
 
     same = torchaudio.transforms.MelSpectrogram(8000, n_fft=512, hop_length=128, n_mels=16)
     assert check_settings(tone_run, same).n_mels == 16

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ganaug.card import GENERATED_MARKER, render_card
+from ganaug.hub.card import GENERATED_MARKER, render_card
 
 from .helpers import REPO
 from .hub_server import _validate_yaml
@@ -99,11 +99,11 @@ def test_card_quotes_names_in_the_code_it_shows(config):
 
 
 def test_cards_are_built_from_public_card_helpers_only():
-    """Other modules import no private name of ganaug.card (the Hub metadata goes through ModelCardData there)."""
+    """Other modules import no private name of ganaug.hub.card (the Hub metadata goes through ModelCardData there)."""
     import ast
 
     for path in (REPO / "ganaug").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("card") and node.level:
                 private = [a.name for a in node.names if a.name.startswith("_")]
-                assert not private, f"{path.name} imports {private} from ganaug.card"
+                assert not private, f"{path.name} imports {private} from ganaug.hub.card"

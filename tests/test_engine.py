@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganaug.classifier import SmallResNet, train_classifier
+from ganaug.downstream.classifier import SmallResNet, train_classifier
 from ganaug.errors import GanaugError
 from ganaug.training import engine as engine_mod
 from ganaug.training.engine import create_engine

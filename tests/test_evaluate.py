@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from ganaug.downstream.recipe import Recipe
+from ganaug.downstream.uplift import bootstrap_uplift, interval, paired_uplift, scores, verdict
 from ganaug.errors import GanaugError
-from ganaug.evaluate import (
+from ganaug.evaluation.evaluate import (
     adds_samples,
     carve_validation,
     duplicate_minority,
@@ -18,8 +20,6 @@ from ganaug.evaluate import (
     overlap_count,
     synthetic_plan,
 )
-from ganaug.recipe import Recipe
-from ganaug.uplift import bootstrap_uplift, interval, paired_uplift, scores, verdict
 
 from .helpers import run_cli
 
@@ -187,8 +187,8 @@ def test_seeds_in_worker_processes_give_the_same_results(gray_model, gray_sets, 
 
 
 def test_the_verdict_says_when_the_samples_alone_teach_nothing_and_when_the_extractor_is_weak():
-    from ganaug.evaluate import cas_caveat
-    from ganaug.evaluate_io import quality_markdown
+    from ganaug.evaluation.evaluate import cas_caveat
+    from ganaug.evaluation.io import quality_markdown
 
     at_chance = {"cas": {"balanced_accuracy": 0.52}}
     assert "regularising effect" in cas_caveat(at_chance, 2, "helps")
@@ -211,7 +211,7 @@ def test_paired_bootstrap_over_test_samples():
 
 
 def test_small_images_train_on_one_cpu_thread_and_the_count_is_restored():
-    from ganaug.classifier import cpu_threads_for
+    from ganaug.downstream.classifier import cpu_threads_for
 
     before = torch.get_num_threads()
     with cpu_threads_for(torch.zeros(2, 1, 28, 28), torch.device("cpu")):

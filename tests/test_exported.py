@@ -125,7 +125,7 @@ def test_pickles_are_refused_naming_the_accepted_formats(tmp_path):
 
 
 def test_model_sources_refuse_with_the_one_list(tmp_path):
-    from ganaug.model_sources import refuse_unsafe
+    from ganaug.hub.sources import refuse_unsafe
 
     with pytest.raises(GanaugError) as info:
         refuse_unsafe(tmp_path / "weights.joblib")
@@ -135,7 +135,7 @@ def test_model_sources_refuse_with_the_one_list(tmp_path):
 def test_networks_record_the_same_arch_args_as_before():
     import numpy as np
 
-    from ganaug.classifier import SmallResNet
+    from ganaug.downstream.classifier import SmallResNet
     from ganaug.models import DcganGenerator, ProganDiscriminator
 
     g = DcganGenerator(np.int64(16), 3, 3, 16, 16, info_codes="cont:1, cat:3")

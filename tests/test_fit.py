@@ -118,7 +118,7 @@ def test_a_damaged_export_or_teacher_is_refused_at_load(folder, tmp_path):
     config = json.loads((run.export / "config.json").read_text())
     assert len(config["sha256"]["model.safetensors"]) == 64
     ganaug.load_generator(run.export)  # whole: loads
-    from ganaug.teacher import Teacher
+    from ganaug.downstream.teacher import Teacher
 
     assert Teacher.load(run.export) is not None
     _damage(run.export / "teacher.safetensors")
@@ -148,7 +148,7 @@ def test_sample_grids_name_their_rows(tmp_path):
     import numpy as np
     from PIL import Image
 
-    from ganaug.grid import save_grid
+    from ganaug.generation.grid import save_grid
 
     plain = np.asarray(Image.open(save_grid(torch.ones(16, 1, 8, 8), 8, tmp_path / "plain.png")))
     labelled = np.asarray(Image.open(save_grid(torch.ones(16, 1, 8, 8), 8, tmp_path / "rows.png",

@@ -15,7 +15,7 @@ import torch
 import ganaug
 from ganaug.errors import GanaugError
 from ganaug.fileio import sha256_file
-from ganaug.hub import pull, push_dataset
+from ganaug.hub.transfer import pull, push_dataset
 
 from .helpers import EXPORT_FILES, REPO, run_cli
 from .hub_server import FakeHub, client_env, patch_client
@@ -221,7 +221,7 @@ def test_pull_says_when_the_hub_answered_with_a_server_error(hub, tmp_path, monk
 
 
 def test_registry_entry_checks_sha256(hub, tiny_run, tmp_path, monkeypatch):
-    from ganaug import pretrained
+    from ganaug.hub import pretrained
 
     url = ganaug.push_to_hub(tiny_run, "alice/registry-model")
     good = pretrained.build_entry(tiny_run / "export", "tiny-demo", published=True, repo_id=url.repo_id,

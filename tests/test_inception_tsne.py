@@ -15,7 +15,7 @@ from torch import nn
 
 from ganaug.data import read_data
 from ganaug.errors import GanaugError
-from ganaug.evaluate_io import quality_markdown
+from ganaug.evaluation.io import quality_markdown
 from ganaug.metrics import (
     ClassifierExtractor,
     FeatureExtractor,

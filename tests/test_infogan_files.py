@@ -14,7 +14,7 @@ from PIL import Image
 import ganaug
 from ganaug.cli import main
 from ganaug.errors import GanaugError
-from ganaug.synthetic_files import balance, generate, plan_generate
+from ganaug.generation.synthetic_files import balance, generate, plan_generate
 
 from .helpers import TINY, write_class_folder
 

@@ -57,7 +57,7 @@ def test_one_list_of_pickle_suffixes_is_refused_everywhere(tmp_path):
     from ganaug.data import read_data
     from ganaug.errors import GanaugError
     from ganaug.fileio import PICKLE_SUFFIXES
-    from ganaug.model_sources import refuse_unsafe
+    from ganaug.hub.sources import refuse_unsafe
 
     for suffix in PICKLE_SUFFIXES:
         path = tmp_path / f"thing{suffix.upper()}"

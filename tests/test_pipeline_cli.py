@@ -19,7 +19,7 @@ from PIL import Image
 import ganaug
 from ganaug.cli import main
 from ganaug.data import read_data
-from ganaug.datasets import ClassBalancedDataset
+from ganaug.generation.datasets import ClassBalancedDataset
 
 from .helpers import REPO, run_cli
 from .pipeline_support import breast_items, breast_npz, breast_run
@@ -82,7 +82,7 @@ def test_generate_on_a_full_disk_says_so_in_one_line_and_leaves_no_partial_folde
 def test_two_commands_writing_one_folder_the_second_is_refused(tiny_run, tmp_path):
     from ganaug.errors import GanaugError
     from ganaug.fileio import file_mode
-    from ganaug.synthetic_files import staged_output
+    from ganaug.generation.synthetic_files import staged_output
 
     out = tmp_path / "out"
     with pytest.raises(GanaugError, match="filled by another command while this one wrote; nothing of this run"):
@@ -131,7 +131,7 @@ def test_balance_class_folder(tiny_run, image_folder_factory, tmp_path):
 
 
 def test_balance_and_generate_from_python_write_what_the_commands_write(tiny_run, image_folder_factory, tmp_path):
-    from ganaug.synthetic_files import balance, generate, plan_balance, plan_generate
+    from ganaug.generation.synthetic_files import balance, generate, plan_balance, plan_generate
 
     data = image_folder_factory(class_counts={"circle": 5, "square": 2, "triangle": 1})
     plan = plan_balance(data, tiny_run, target=6, seed=3)

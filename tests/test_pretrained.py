@@ -7,8 +7,8 @@ import json
 import pytest
 
 import ganaug
-from ganaug import pretrained
 from ganaug.errors import GanaugError
+from ganaug.hub import pretrained
 
 from .helpers import REPO, run_cli
 

@@ -10,14 +10,14 @@ import pytest
 import torch
 
 import ganaug
-from ganaug.classifier import SyntheticStream, train_classifier
 from ganaug.data.subset import subset_indices
+from ganaug.downstream.classifier import SyntheticStream, train_classifier
+from ganaug.downstream.recipe import FilteredItems, Recipe, mix_loss, synthetic_plan
+from ganaug.downstream.teacher import Teacher
 from ganaug.errors import GanaugError
-from ganaug.evaluate_arms import recipe_stream
-from ganaug.model_sources import load_generator
-from ganaug.recipe import FilteredItems, Recipe, mix_loss, synthetic_plan
-from ganaug.sampling import Sampler
-from ganaug.teacher import Teacher
+from ganaug.evaluation.arms import recipe_stream
+from ganaug.generation.sampling import Sampler
+from ganaug.hub.sources import load_generator
 
 
 @pytest.fixture
@@ -199,8 +199,8 @@ def test_fit_trains_on_the_regime_and_evaluate_uses_it(tmp_path, image_folder_fa
 
 
 def test_transforms_follow_the_recipe(recipe_run):
-    from ganaug.albumentations import GANAugment as AlbuGANAugment
-    from ganaug.recipe import StreamFilter
+    from ganaug.downstream.recipe import StreamFilter
+    from ganaug.transforms.albumentations import GANAugment as AlbuGANAugment
 
     plain = ganaug.GANAugment(recipe_run)
     assert plain.recipe is None and plain.p == 0.5  # no recipe yet: the old default
@@ -222,7 +222,7 @@ def test_transforms_follow_the_recipe(recipe_run):
 def test_balance_writes_the_recipe_items_and_respects_a_no_gain_recipe(recipe_run, tmp_path, image_folder_factory):
     from PIL import Image
 
-    from ganaug.synthetic_files import SYNTHETIC_PREFIX
+    from ganaug.generation.synthetic_files import SYNTHETIC_PREFIX
 
     from .helpers import run_cli
 
@@ -244,7 +244,7 @@ def test_balance_writes_the_recipe_items_and_respects_a_no_gain_recipe(recipe_ru
 
 
 def test_evaluate_gives_an_export_without_a_teacher_one(recipe_run, image_folder_factory, tmp_path):
-    from ganaug.evaluate import evaluate
+    from ganaug.evaluation.evaluate import evaluate
 
     export = recipe_run / "export"
     for name in ("teacher.json", "teacher.safetensors"):
@@ -258,8 +258,8 @@ def test_evaluate_gives_an_export_without_a_teacher_one(recipe_run, image_folder
 
 
 def test_distill_mixup_is_the_distillation_evaluate_trains_with(recipe_run):
-    from ganaug.classifier import mix_pairs
-    from ganaug.datasets import DISTILL_NOTE
+    from ganaug.downstream.classifier import mix_pairs
+    from ganaug.generation.datasets import DISTILL_NOTE
 
     _write_recipe(recipe_run, ratio=1.0, filter="teacher", labels="soft", temperature=2.0, distill=True)
     teacher = Teacher.load(recipe_run / "export")
@@ -301,7 +301,7 @@ def test_distill_mixup_bad_input(recipe_run):
 
 
 def test_evaluate_trains_a_recipe_on_top_of_distillation_and_the_card_says_how(recipe_run, image_folder_factory):
-    from ganaug.evaluate import evaluate
+    from ganaug.evaluation.evaluate import evaluate
 
     data = image_folder_factory("d", class_counts={"a": 10, "b": 5}, channels=1, seed=1)
     test = image_folder_factory("t", class_counts={"a": 4, "b": 4}, channels=1, seed=2)
@@ -313,7 +313,7 @@ def test_evaluate_trains_a_recipe_on_top_of_distillation_and_the_card_says_how(r
     assert any("includes what distillation gives" in note for note in result["notes"])
     saved = json.loads((recipe_run / "export" / "config.json").read_text())["recipe"]
     assert saved["distill"] is True
-    from ganaug.card import render_card
+    from ganaug.hub.card import render_card
 
     config = json.loads((recipe_run / "export" / "config.json").read_text())
     config["recipe"]["add"] = True  # what the card says of a recipe that found a gain

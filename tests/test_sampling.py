@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader, Dataset
 
 import ganaug
 from ganaug.errors import GanaugError
-from ganaug.sampling import Sampler, derive_seed
+from ganaug.generation.sampling import Sampler, derive_seed
 
 
 class Draws(Dataset):

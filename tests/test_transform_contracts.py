@@ -21,8 +21,8 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
 from ganaug import GANAugment, GANTranslate
-from ganaug.datasets import TransformedDataset
 from ganaug.errors import GanaugError, GanaugTypeError, GanaugValueError
+from ganaug.generation.datasets import TransformedDataset
 
 from .cyclegan_support import tiny_cyclegan
 

@@ -14,8 +14,8 @@ from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 
 from ganaug import GANAugment
-from ganaug.datasets import TransformedDataset
 from ganaug.errors import GanaugError
+from ganaug.generation.datasets import TransformedDataset
 from ganaug.transforms import functional as F
 
 from .pipeline_support import breast_items, breast_run

@@ -134,9 +134,9 @@ def test_guard_judges_a_sample_of_several_images_as_one(cg):
 def test_albumentations_guard_judges_a_sample_of_several_images_as_one(cg, monkeypatch):
     import albumentations as A
 
-    from ganaug.albumentations import GANTranslate
+    from ganaug.transforms.albumentations import GANTranslate
     from ganaug.transforms.functional import describe
-    from ganaug.translator import to_unit, unit_to_model
+    from ganaug.translation.translator import to_unit, unit_to_model
 
     first = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
     second = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
@@ -189,7 +189,7 @@ def test_dataloader_with_two_workers(cg, context):
 
 def test_albumentations_translate(cg):
     A = pytest.importorskip("albumentations")
-    from ganaug.albumentations import GANTranslate
+    from ganaug.transforms.albumentations import GANTranslate
 
     pipeline = A.Compose([GANTranslate(str(cg), direction="a2b", p=1.0)])
     image = rng.integers(0, 256, (21, 18), dtype=np.uint8)

@@ -8,7 +8,7 @@ import pytest
 
 import ganaug
 from ganaug.errors import GanaugError
-from ganaug.tune import tune
+from ganaug.evaluation.tune import tune
 
 from .helpers import run_cli
 

@@ -1,5 +1,6 @@
-"""``ganaug balance`` and ``ganaug generate``: options and messages around ``ganaug.synthetic_files``, which writes
-the files (and is the Python entry point: ``balance``, ``generate``, ``plan_balance``, ``plan_generate``)."""
+"""``ganaug balance`` and ``ganaug generate``: options and messages around ``ganaug.generation.synthetic_files``,
+which writes the files (and is the Python entry point: ``balance``, ``generate``, ``plan_balance``,
+``plan_generate``)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import json
 
 import click
 
-from .. import synthetic_files
 from ..errors import GanaugError
-from ..synthetic_files import MANIFEST
+from ..generation import synthetic_files
+from ..generation.synthetic_files import MANIFEST
 from .codes import CODE_OPTION, code_values
 from .errors import handle_errors
 
@@ -127,7 +128,7 @@ def generate(
         return
     out_path = plan.write(out, progress=not quiet)
     if push_repo:
-        from ..hub import push_dataset
+        from ..hub.transfer import push_dataset
 
         click.echo(str(push_dataset(out_path, push_repo, private=private, token=token)))
     click.echo(str(out_path))

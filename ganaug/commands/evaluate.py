@@ -18,7 +18,7 @@ def _floats(text: str) -> tuple[float, ...]:
 
 def _recipe(text: str):
     """``'ratio=1,filter=teacher'`` -> a Recipe (values parsed as JSON numbers where they are numbers)."""
-    from ..recipe import Recipe
+    from ..downstream.recipe import Recipe
 
     fields = {}
     for part in (p.strip() for p in text.split(",") if p.strip()):
@@ -90,7 +90,7 @@ def evaluate(model: str, data: str, test: str, ratios: str, recipes: tuple[str, 
     """Train the same small classifier K times per arm (real only, duplicated minority, classical augmentation,
     teacher distillation, real + ganaug by each candidate recipe) and report accuracy, balanced accuracy, macro-F1
     and AUC with 95% intervals, paired uplifts, a verdict and the recommended recipe."""
-    from ..evaluate import evaluate as evaluate_fn
+    from ..evaluation.evaluate import evaluate as evaluate_fn
 
     result = evaluate_fn(
         model,

@@ -23,7 +23,7 @@ TOKEN_HELP = "Hub access token (default: $HF_TOKEN or the saved login); prefer H
 @handle_errors
 def push(model: str, repo_id: str, private: bool, revision: str | None, token: str | None, message: str) -> None:
     """Upload MODEL's export folder (config, safetensors, card, samples) to the Hub repo REPO_ID in one commit."""
-    from ..hub import push_to_hub
+    from ..hub.transfer import push_to_hub
 
     url = push_to_hub(model, repo_id, private=private, revision=revision, token=token, commit_message=message)
     click.echo(f"commit: {url.commit}")
@@ -38,7 +38,7 @@ def push(model: str, repo_id: str, private: bool, revision: str | None, token: s
 @handle_errors
 def pull(repo_id: str, out: str | None, token: str | None) -> None:
     """Download an export from the Hub (REPO_ID is [hf-hub:]OWNER/NAME[@REVISION]); prints the folder last."""
-    from ..hub import pull as pull_fn
+    from ..hub.transfer import pull as pull_fn
 
     click.echo(str(pull_fn(repo_id, out=out, token=token)))
 
@@ -48,7 +48,7 @@ def pull(repo_id: str, out: str | None, token: str | None) -> None:
 @handle_errors
 def list_cmd(as_json: bool) -> None:
     """List the pretrained registry: names usable as MODEL, where they live on the Hub, and their recipes."""
-    from ..pretrained import entries
+    from ..hub.pretrained import entries
 
     found = entries()
     if as_json:

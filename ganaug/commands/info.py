@@ -38,7 +38,7 @@ def info(model: str | None) -> None:
             click.echo(f"  {name:10s} {preset.description}")
         return
     from ..fileio import read_json
-    from ..model_sources import load_generator, resolve_model
+    from ..hub.sources import load_generator, resolve_model
 
     if read_json(resolve_model(model) / "config.json").get("task") == "cyclegan":
         from .translate import info_lines

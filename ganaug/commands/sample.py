@@ -27,14 +27,14 @@ def sample(
     """Write N samples of class C from MODEL as a PNG grid (*.png) or a folder of files (--audio: wav files)."""
     from ..data.convert import write_sample
     from ..fileio import check_writable
-    from ..grid import save_grid
-    from ..model_sources import load_generator
+    from ..generation.grid import save_grid
+    from ..hub.sources import load_generator
 
     g = load_generator(model)
     x = g.sample(class_, n, seed=seed, truncation=truncation, codes=code_values(codes))
     out_path = Path(out)
     if audio:
-        from ..spectrograms import write_audio_samples
+        from ..generation.spectrograms import write_audio_samples
 
         check_writable(out_path)
         write_audio_samples(g, x, out_path, f"{_file_name(g, class_)}_{seed}")

@@ -85,10 +85,10 @@ def translate(
     import torch
 
     from ..data.images import IMAGE_SUFFIXES, read_image
+    from ..generation.synthetic_files import new_output_folder
     from ..progress import progress_bar
-    from ..synthetic_files import new_output_folder
     from ..transforms import functional as F
-    from ..translator import load_translator, output_spec, to_unit, unit_to_model
+    from ..translation.translator import load_translator, output_spec, to_unit, unit_to_model
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -138,7 +138,7 @@ def info_lines(model: str) -> list[str]:
     """What `ganaug info MODEL` prints for a CycleGAN: domains, architecture, training summary, metrics."""
     import json
 
-    from ..translator import load_translator
+    from ..translation.translator import load_translator
 
     t = load_translator(model)
     lines = [f"source:       {t.source}", "task:         cyclegan (translate with `ganaug translate` or GANTranslate)"]

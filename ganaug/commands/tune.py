@@ -26,7 +26,7 @@ from .errors import handle_errors
 def tune(data: str, trials: int, steps: int, timeout: float | None, out: str, extractor: str, seed: int,
          quiet: bool, **fixed) -> None:  # fmt: skip
     """Search learning rates, loss, augmentation policy and width; write the best options as best_config.json."""
-    from ..tune import tune as tune_fn
+    from ..evaluation.tune import tune as tune_fn
 
     result = tune_fn(
         data, trials=trials, steps=steps, timeout=timeout, out=out, extractor=extractor, seed=seed,

@@ -373,8 +373,9 @@ def card_notes(data: DataConfig) -> str:
     return (
         f"Samples are log-mel spectrograms, `ln(mel + {s.log_offset:g})` with torchaudio's MelSpectrogram "
         f"({settings}, power {s.power:g}, mel_scale {s.mel_scale}); values {low:.3f}..{high:.3f} map to [-1, 1]. "
-        "A classifier must use the same settings: build its features with `ganaug.spectrograms.LogMel(MODEL)`, or "
-        "check your own with `ganaug.spectrograms.check_settings(MODEL, transform)`. Listen to samples with "
+        "A classifier must use the same settings: build its features with "
+        "`ganaug.generation.spectrograms.LogMel(MODEL)`, or "
+        "check your own with `ganaug.generation.spectrograms.check_settings(MODEL, transform)`. Listen to samples with "
         "`ganaug sample MODEL --class C --n 4 --audio --out DIR` (Griffin-Lim)."
     )
 

@@ -92,7 +92,7 @@ def measure_quality(
     extractor is InceptionV3, ganaug's own-data classifier), else anything :func:`get_score_classifier` takes; its
     name is ``inception_score_classifier``.
     """
-    from ..model_sources import load_generator
+    from ..hub.sources import load_generator
 
     g = load_generator(model)
     names = g.class_names
@@ -170,7 +170,7 @@ def _extractor_accuracy(ex, images: torch.Tensor, labels: torch.Tensor) -> float
     extractor without class logits (InceptionV3)."""
     if not hasattr(ex, "logits"):
         return None
-    from ..uplift import scores
+    from ..downstream.uplift import scores
 
     if len(labels) < 2:
         return None

@@ -4,8 +4,9 @@ extractors are not comparable.
 - ``inception``: torchmetrics' InceptionV3 (the FID standard), only when its weights are on this machine as
   safetensors (``$GANAUG_INCEPTION_WEIGHTS`` or ``~/.cache/ganaug/inception-v3-compat.safetensors``); nothing
   is downloaded.
-- ``classifier``: a :class:`~ganaug.classifier.SmallResNet` trained on the real training data, saved next to the
-  measurement as ``extractor.safetensors`` + ``extractor.json`` and named ``ganaug-cnn-<hash>`` after its weights.
+- ``classifier``: a :class:`~ganaug.downstream.classifier.SmallResNet` trained on the real training data, saved next
+  to the measurement as ``extractor.safetensors`` + ``extractor.json`` and named ``ganaug-cnn-<hash>`` after its
+  weights.
 - any :class:`FeatureExtractor` subclass you write (``name`` + ``features(images)``).
 """
 
@@ -43,7 +44,7 @@ class FeatureExtractor:
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-        from ..classifier import cpu_threads_for
+        from ..downstream.classifier import cpu_threads_for
 
         with cpu_threads_for(images, torch.device("cpu")):
             chunks = [self.features(chunk).float().cpu() for chunk in images.split(batch_size)]
@@ -67,7 +68,13 @@ class ClassifierExtractor(FeatureExtractor):
     @classmethod
     def train(cls, data, epochs: int = 30, seed: int = 0, device: str = "auto", base: int = 0) -> ClassifierExtractor:
         """Train on a :class:`~ganaug.data.LabelledData` (or anything with ``images``, ``labels``, ``config``)."""
-        from ..classifier import SmallResNet, predict_proba, resolve_device, seed_everything, train_classifier
+        from ..downstream.classifier import (
+            SmallResNet,
+            predict_proba,
+            resolve_device,
+            seed_everything,
+            train_classifier,
+        )
 
         x, y, dc = data.images, data.labels, data.config
         if len(y) < 2:
@@ -117,7 +124,7 @@ class ClassifierExtractor(FeatureExtractor):
     def load(cls, folder: str | Path) -> ClassifierExtractor:
         from safetensors.torch import load_file
 
-        from ..classifier import SmallResNet
+        from ..downstream.classifier import SmallResNet
         from ..fileio import read_json
 
         folder = Path(folder)

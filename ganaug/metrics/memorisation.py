@@ -66,6 +66,6 @@ def memorisation(
 
 def save_pairs(images: torch.Tensor, path: str | Path) -> Path:
     """Write the pair images from :func:`memorisation` as a 2-row PNG grid."""
-    from ..grid import save_grid
+    from ..generation.grid import save_grid
 
     return save_grid(images, max(1, len(images) // 2), path)

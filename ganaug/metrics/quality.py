@@ -106,7 +106,7 @@ def classifier_accuracy_score(
     so that the score measures how well the samples carry their class, not how imbalanced the set was."""
     from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
-    from ..classifier import (
+    from ..downstream.classifier import (
         SmallResNet,
         predict_proba,
         resolve_device,

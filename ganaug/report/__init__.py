@@ -52,8 +52,8 @@ def _note(text: str) -> str:
 
 def _generator(run_dir: Path, resolved: dict):
     """The export's generator, else the EMA generator of the latest checkpoint (a run still training), else None."""
-    from ..generator import Generator
-    from ..model_sources import load_generator
+    from ..generation.generator import Generator
+    from ..hub.sources import load_generator
     from ..training.checkpoint import latest_checkpoint, load_checkpoint
 
     if (run_dir / "export" / "config.json").is_file():

@@ -32,10 +32,10 @@ def data_uri(png: bytes) -> str:
 
 
 def grid_png(images: torch.Tensor, ncol: int, min_cell: int = 40) -> bytes:
-    """Model-space images tiled as a PNG (see :func:`ganaug.grid.grid_image`)."""
+    """Model-space images tiled as a PNG (see :func:`ganaug.generation.grid.grid_image`)."""
     from PIL import Image
 
-    from ..grid import grid_image
+    from ..generation.grid import grid_image
 
     arr = grid_image(images, ncol, min_cell)
     buffer = io.BytesIO()

@@ -13,8 +13,8 @@ import torch
 from ..config import FitConfig, parse_resolution
 from ..data import LabelledData
 from ..errors import GanaugError
-from ..export import class_grid, write_export
-from ..grid import save_grid
+from ..generation.export import class_grid, write_export
+from ..generation.grid import save_grid
 from ..presets import get_preset
 from .budget import describe_plan
 from .ema import RECALIBRATION_BATCHES, recalibrate_batchnorm
@@ -154,7 +154,7 @@ def _teacher(cfg: FitConfig, labelled: LabelledData, device: torch.device, folde
     """
     if cfg.teacher_epochs <= 0 or labelled.config.num_classes < 2:
         return None
-    from ..teacher import Teacher, fingerprint
+    from ..downstream.teacher import Teacher, fingerprint
 
     try:
         saved = Teacher.load(folder)

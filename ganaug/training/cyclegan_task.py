@@ -14,7 +14,7 @@ from ..builders import TRANSLATORS
 from ..config import FitConfig
 from ..data import LabelledData
 from ..errors import GanaugError
-from ..grid import save_grid
+from ..generation.grid import save_grid
 from ..presets import get_preset
 from .budget import describe_plan
 from .cyclegan import CYCLEGAN_LOSSES, GRID_IMAGES, CycleTrainer
@@ -154,7 +154,7 @@ class CycleganTask(Task):
 
     def export(self, run: RunFolder, cfg: FitConfig, info: dict) -> None:
         """Both translators (and the guard, when trained), with the cycle and guard metrics."""
-        from ..translator_export import write_translator_export
+        from ..translation.export import write_translator_export
 
         trainer = self.trainer
         metrics, guard, guard_config = measure(trainer, self.dom_a, self.dom_b, cfg.cyclegan_guard_steps, cfg.seed)
@@ -168,7 +168,7 @@ class CycleganTask(Task):
 
 
 def _grid(trainer: CycleTrainer) -> torch.Tensor:
-    from ..translator_export import cycle_grid
+    from ..translation.export import cycle_grid
 
     return cycle_grid(trainer.translate, trainer.fixed["a"], trainer.fixed["b"])
 

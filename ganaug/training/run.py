@@ -34,7 +34,7 @@ class Run:
         return self.path / "export"
 
     def load_generator(self, device: str = "cpu"):
-        from ..model_sources import load_generator
+        from ..hub.sources import load_generator
 
         return load_generator(self.export, device=device)
 

@@ -1,4 +1,5 @@
-"""Synthetic samples as transforms: ``GANAugment`` for torchvision v2 (here); albumentations: ``ganaug.albumentations``.
+"""Synthetic samples as transforms: ``GANAugment`` for torchvision v2 (here); albumentations:
+``ganaug.transforms.albumentations``.
 
 ``functional`` holds the pure conversions (model space -> the input's type, size, channels, dtype and range).
 """

@@ -32,7 +32,7 @@ from ..data.convert import convert_channels, to_data
 from ..errors import GanaugError, GanaugTypeError, GanaugValueError
 
 if TYPE_CHECKING:
-    from ..sampling import Sampler
+    from ..generation.sampling import Sampler
 
 __all__ = [
     "SUPPORTED",
@@ -322,7 +322,8 @@ def spectrogram_like(
     if n_mels != values.shape[-2]:
         raise GanaugError(
             f"the spectrogram has {n_mels} mel bands but the model makes {values.shape[-2]}: the features were "
-            "computed with other settings (see ganaug.spectrograms.check_settings and ganaug.spectrograms.LogMel)"
+            "computed with other settings (see ganaug.generation.spectrograms.check_settings and "
+            "ganaug.generation.spectrograms.LogMel)"
         )
     if time <= values.shape[-1]:
         values = values[..., :time]

@@ -19,7 +19,7 @@ from torchvision.transforms.v2 import Transform
 from torchvision.transforms.v2.functional import is_pure_tensor
 
 from ..errors import GanaugError, GanaugValueError
-from ..translator import Translator, check_direction, to_unit, unit_to_model
+from ..translation.translator import Translator, check_direction, to_unit, unit_to_model
 from . import functional as F
 from .options import annotations_error, check_annotations, check_probability
 from .torchvision import PrivateStream, annotation_kinds, batch_rows, draw_rows
@@ -36,7 +36,7 @@ class LazyTranslator:
     """
 
     def __init__(self, source: str | Path | Translator, device: str = "cpu"):
-        from ..model_sources import resolve_model
+        from ..hub.sources import resolve_model
 
         self.device = str(device)
         if isinstance(source, Translator):

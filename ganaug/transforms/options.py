@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..errors import GanaugError, GanaugValueError
-from ..sampling import Sampler, worker_id
+from ..generation.sampling import Sampler, worker_id
 
 MODES = ("replace", "mix")
 ANNOTATIONS = ("error", "pass")

@@ -20,10 +20,10 @@ from torchvision import tv_tensors
 from torchvision.transforms.v2 import Transform
 from torchvision.transforms.v2.functional import is_pure_tensor
 
+from ..downstream.recipe import apply_to_stream
 from ..errors import GanaugError, GanaugValueError
-from ..generator import Generator
-from ..recipe import apply_to_stream
-from ..sampling import Sampler, private_seed
+from ..generation.generator import Generator
+from ..generation.sampling import Sampler, private_seed
 from . import functional as F
 from .options import (
     SEED_HIGH,
@@ -207,7 +207,8 @@ class GANAugment(Transform):
                 return [0] * n
             how = (
                 "none was found; call it on (image, label) or {'image': ..., 'label': ...} (with a torchvision "
-                "dataset, wrap it in ganaug.datasets.TransformedDataset), or pass labels_getter=a function returning it"
+                "dataset, wrap it in ganaug.generation.datasets.TransformedDataset), or pass labels_getter=a function "
+                "returning it"
             )
             raise missing_label_error(how)
         if n == 1:
@@ -266,7 +267,8 @@ class GANAugment(Transform):
         rows = params["rows"]
         if rows is None:
             return inpt
-        if self.sampler.data.modality == "spectrogram":  # (..., n_mels, time) tensors: see ganaug.spectrograms
+        # (..., n_mels, time) tensors: see ganaug.generation.spectrograms
+        if self.sampler.data.modality == "spectrogram":
             return self._transform_spectrogram(inpt, params)
         spec = F.describe(inpt, self.mean, self.std)
         weights = params["weights"]
@@ -287,7 +289,7 @@ class GANAugment(Transform):
             raise GanaugError(
                 f"a spectrogram model augments float tensors shaped (..., n_mels, time), got {type(inpt).__name__}"
                 + (f" {tuple(inpt.shape)} {inpt.dtype}" if isinstance(inpt, torch.Tensor) else "")
-                + "; for waveforms use ganaug.spectrograms.GANAugmentWaveform"
+                + "; for waveforms use ganaug.generation.spectrograms.GANAugmentWaveform"
             )
         sampler, weights = self.sampler, params["weights"]
         if inpt.ndim != 4:

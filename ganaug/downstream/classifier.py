@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .exported import records_arch_args
+from ..exported import records_arch_args
 
 ModelFactory = Callable[[int, int, int, int], nn.Module]
 """``factory(channels, num_classes, height, width) -> nn.Module`` returning logits; ``ganaug evaluate`` takes one."""
@@ -219,7 +219,7 @@ def _autocast(device: torch.device, precision: str) -> Callable[[], contextlib.A
     if precision not in ("auto", "fp32", "bf16"):
         raise ValueError(f"precision {precision!r} is not accepted; choose auto, fp32 or bf16")
     if precision == "auto":
-        from .training.engine import cpu_has_bf16
+        from ..training.engine import cpu_has_bf16
 
         precision = "bf16" if device.type == "cpu" and cpu_has_bf16() else "fp32"
     if precision == "fp32":

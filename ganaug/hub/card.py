@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
-from .presets import preset_of
+from ..presets import preset_of
 
 if TYPE_CHECKING:
     from huggingface_hub import ModelCardData
@@ -394,7 +394,7 @@ def _audio_use(source: str, first: str, data: dict) -> list[str]:
         "",
         "```python",
         "import ganaug",
-        "from ganaug.spectrograms import GANAugmentWaveform, LogMel, check_settings",
+        "from ganaug.generation.spectrograms import GANAugmentWaveform, LogMel, check_settings",
         "",
         f"features = LogMel({py_src})".ljust(48) + "# waveform (..., time) -> log-mel (..., n_mels, frames)",
         f"check_settings({py_src}, my_mel_transform)".ljust(48) + "# refuses other n_mels, hop, rate, ...",

@@ -2,7 +2,7 @@
 
 Only ``config.json``, ``teacher.json`` and ``*.safetensors`` are downloaded to load a model; pickled weights are never
 fetched. ``huggingface_hub`` is imported inside the functions, so ``import ganaug`` stays light. The pretrained
-registry and the MODEL sources download through here; pushing and pulling (``ganaug.hub``) build on them.
+registry and the MODEL sources download through here; pushing and pulling (``ganaug.hub.transfer``) build on them.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import GanaugError
-from .fileio import is_pickle_name
+from ..errors import GanaugError
+from ..fileio import is_pickle_name
 
 LOAD_FILES = ["config.json", "teacher.json", "*.safetensors"]
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$", re.ASCII)

@@ -7,9 +7,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .card import render_card
-from .exported import save_exported
-from .fileio import atomic_folder, write_text
+from ..exported import save_exported
+from ..fileio import atomic_folder, write_text
+from ..hub.card import render_card
 from .generator import CONFIG_NAME, WEIGHTS_NAME
 from .grid import save_grid
 
@@ -19,7 +19,7 @@ MAX_GRID_ROWS = 16
 @torch.no_grad()
 def class_grid(net: nn.Module, num_classes: int, latent_dim: int, ncol: int = 8, seed: int = 0) -> torch.Tensor:
     """``ncol`` samples for each of the first 16 classes, class-major, from fixed noise (same noise every call)."""
-    from .models.info import codes_of, latent
+    from ..models.info import codes_of, latent
 
     rows = min(num_classes, MAX_GRID_ROWS)
     gen = torch.Generator().manual_seed(seed)

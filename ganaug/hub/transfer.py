@@ -1,6 +1,6 @@
 """Hugging Face Hub: push export folders and synthetic datasets, pull exports pinned by revision.
 
-Downloads go through ``ganaug.hub_client``: only ``config.json`` and ``*.safetensors`` are fetched to load a model
+Downloads go through ``ganaug.hub.client``: only ``config.json`` and ``*.safetensors`` are fetched to load a model
 (``pull`` adds the card and the sample grid); pickled weights are never fetched. ``huggingface_hub`` is imported
 inside the functions, so ``import ganaug`` stays light, and it brings the usual behaviour: ``HF_TOKEN``,
 ``HF_HUB_OFFLINE``, ``HF_ENDPOINT`` and the shared cache (``HF_HUB_CACHE``). Tokens are passed to the client and never
@@ -15,9 +15,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..errors import GanaugError
 from . import pretrained
-from .errors import GanaugError
-from .hub_client import LOAD_FILES, check_export_files, download_model, hub_errors, parse_repo
+from .client import LOAD_FILES, check_export_files, download_model, hub_errors, parse_repo
 
 PULL_FILES = [*LOAD_FILES, "README.md", "*.png"]
 PUSH_FILES = ["config.json", "*.json", "*.safetensors", "README.md", "*.png"]
@@ -54,7 +54,7 @@ def pull(repo_spec: str, out: str | Path | None = None, token: str | None = None
         folder = download_model(repo_spec, files=PULL_FILES, token=token)
     if out is None:
         return folder
-    from .fileio import check_writable
+    from ..fileio import check_writable
 
     target = check_writable(out)
     for path in sorted(folder.rglob("*")):
@@ -80,8 +80,8 @@ def _prepare_branch(api: Any, repo_id: str, revision: str | None, private: bool,
 
 def _stage_export(folder: Path, repo_id: str, stage: Path) -> Path:
     """The folder to upload: the export, with a generated card re-rendered so its usage lines name the repo."""
+    from ..fileio import read_json
     from .card import GENERATED_MARKER, render_card
-    from .fileio import read_json
 
     readme = folder / "README.md"
     config = read_json(folder / "config.json")
@@ -112,7 +112,7 @@ def push_to_hub(
     """
     from huggingface_hub import HfApi
 
-    from .model_sources import resolve_model  # loads torch: only when pushing
+    from .sources import resolve_model  # loads torch: only when pushing
 
     repo_id, at_revision = parse_repo(repo_id)
     if at_revision and revision and at_revision != revision:
@@ -155,7 +155,7 @@ def push_dataset(
     """
     from huggingface_hub import HfApi
 
-    from .data.hf import _datasets
+    from ..data.hf import _datasets
 
     datasets = _datasets()
     ds = path_or_dataset

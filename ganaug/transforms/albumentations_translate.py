@@ -1,5 +1,5 @@
-"""albumentations 2.0 ``GANTranslate``: apply a CycleGAN to ``image`` (re-exported by ``ganaug.albumentations``), and
-the rules both ganaug albumentations transforms share (``SampleRules``).
+"""albumentations 2.0 ``GANTranslate``: apply a CycleGAN to ``image`` (re-exported by
+``ganaug.transforms.albumentations``), and the rules both ganaug albumentations transforms share (``SampleRules``).
 
 Constructor arguments are plain values, validated by an ``InitSchema`` as albumentations' own transforms are, so
 ``A.to_dict`` / ``A.from_dict`` round-trip a pipeline that holds it and ``strict=True`` is accepted.
@@ -15,11 +15,11 @@ import numpy as np
 from albumentations.core.transforms_interface import BaseTransformInitSchema
 from pydantic import model_validator
 
-from .errors import GanaugError, GanaugTypeError, GanaugValueError
-from .transforms import functional as F
-from .transforms.gan_translate import LazyTranslator, guard_keep, resolve_guard
-from .transforms.options import annotations_error, check_annotations, check_probability
-from .translator import check_direction, to_unit, unit_to_model
+from ..errors import GanaugError, GanaugTypeError, GanaugValueError
+from ..translation.translator import check_direction, to_unit, unit_to_model
+from . import functional as F
+from .gan_translate import LazyTranslator, guard_keep, resolve_guard
+from .options import annotations_error, check_annotations, check_probability
 
 __all__ = ["GANTranslate", "SampleRules"]
 

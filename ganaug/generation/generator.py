@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import DataConfig
-from .errors import GanaugError
+from ..config import DataConfig
+from ..errors import GanaugError
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -37,9 +37,9 @@ class Generator:
     @classmethod
     def from_folder(cls, folder: str | Path, source: str | None = None) -> Generator:
         """Rebuild from an export folder; weights that do not match ``config.json`` are a clear error."""
-        from .builders import build_generator
-        from .exported import load_exported
-        from .models.layers import bake_spectral_norm
+        from ..builders import build_generator
+        from ..exported import load_exported
+        from ..models.layers import bake_spectral_norm
 
         folder = Path(folder)
         config, net = load_exported(
@@ -70,7 +70,7 @@ class Generator:
     def codes(self) -> list:
         """The InfoGAN latent codes (``ganaug.models.info.CodeSpec``: name, kind, size, range); empty without."""
         if self._codes is None:
-            from .models.info import parse_codes
+            from ..models.info import parse_codes
 
             self._codes = parse_codes(self.config["arch_args"].get("info_codes", ""))
         return self._codes
@@ -78,7 +78,7 @@ class Generator:
     def check_codes(self, codes: dict | str | None) -> dict | str | None:
         """``codes`` as accepted by sampling: None, ``"sweep"`` or ``{name: value}`` (values checked against the
         codes' ranges); anything else is a clear error."""
-        from .models.info import check_values
+        from ..models.info import check_values
 
         if codes is None:
             return None
@@ -144,7 +144,7 @@ class Generator:
         if not specs:
             self.check_codes(codes)  # codes for a model without any: a clear error
             return z
-        from .models.info import draw_codes
+        from ..models.info import draw_codes
 
         codes = self.check_codes(codes)
         fixed = codes if isinstance(codes, dict) else None
@@ -154,7 +154,7 @@ class Generator:
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The network on noise ``z`` and class indices ``y``: model-space samples, float32 on the CPU. For 8-bit data
         on a CPU with native bf16 it computes in bf16 (2.5x faster; the output is quantised to 8 bits anyway)."""
-        from .training.engine import cpu_has_bf16
+        from ..training.engine import cpu_has_bf16
 
         dev = self.device
         fast = dev.type == "cpu" and self.data.dtype == "uint8" and cpu_has_bf16()
@@ -208,7 +208,7 @@ class Generator:
         (``steps`` even steps over a continuous code's range, every value of a categorical one); one row per class,
         or for a single-class model one row per value of the first other categorical code (else per noise draw).
         Within a row only the code changes: the noise and the other codes are the same."""
-        from .models.info import set_code
+        from ..models.info import set_code
 
         specs = {s.name: s for s in self.codes}
         if code not in specs:
@@ -239,7 +239,7 @@ class Generator:
 
     def to_data(self, x: torch.Tensor) -> np.ndarray:
         """Model space -> data space (N x H x W x C of the data's dtype and value range)."""
-        from .data.convert import to_data
+        from ..data.convert import to_data
 
         return to_data(x, self.data)
 
@@ -259,7 +259,7 @@ def _check_config(config: dict, cfg_path: Path, source: str) -> None:
     data = DataConfig.from_dict(config["data"])
     _check_class_names(data.class_names, config["arch_args"], cfg_path)
     if config.get("recipe") is not None:
-        from .recipe import Recipe
+        from ..downstream.recipe import Recipe
 
         try:
             Recipe.from_dict(config["recipe"])

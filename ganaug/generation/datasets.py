@@ -20,12 +20,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .data.hf import IMAGE_NAMES, LABEL_NAMES
-from .errors import GanaugError
+from ..data.hf import IMAGE_NAMES, LABEL_NAMES
+from ..downstream.recipe import FilteredItems, Recipe, model_recipe, model_teacher, synthetic_plan
+from ..errors import GanaugError
+from ..transforms import functional as F
 from .generator import Generator
-from .recipe import FilteredItems, Recipe, model_recipe, model_teacher, synthetic_plan
 from .sampling import Sampler
-from .transforms import functional as F
 
 __all__ = ["ClassBalancedDataset", "SyntheticMixDataset", "TransformedDataset", "plan_targets"]
 
@@ -163,7 +163,7 @@ class SyntheticMixDataset(Dataset):
     recipe's pools and its real-only final epochs). Soft labels (``soft_labels=True``, or a soft-label recipe) make
     every label a float class-probability vector in the generator's class order, the way torchvision's
     ``CutMix``/``MixUp`` return them. ``return_flag=True`` yields ``(x, y, is_synthetic)`` (dict items: an
-    ``is_synthetic`` key); :func:`ganaug.recipe.mix_loss` weights synthetic items by the recipe's ``weight``.
+    ``is_synthetic`` key); :func:`ganaug.downstream.recipe.mix_loss` weights synthetic items by the recipe's ``weight``.
     ``transform`` is applied to ``x`` of real and synthetic items alike.
 
     Example:

@@ -1,8 +1,8 @@
 """Synthetic samples written as files: a class-balanced copy of DATA (``balance``) or a synthetic labelled dataset
 (``generate``, a class folder or a ``datasets`` dataset). ``ganaug balance`` and ``ganaug generate`` call these.
 
-Synthetic file ``k`` of class ``c`` is item ``k`` of the model's recipe (``ganaug.recipe.ItemSource``: the teacher
-filter's ``k``-th accepted item, at the recipe's latent spread) for the given seed, the sample that
+Synthetic file ``k`` of class ``c`` is item ``k`` of the model's recipe (``ganaug.downstream.recipe.ItemSource``: the
+teacher filter's ``k``-th accepted item, at the recipe's latent spread) for the given seed, the sample that
 ``ClassBalancedDataset`` returns, and ``manifest.csv`` records its own noise seed (``ganaug sample MODEL --class C
 --n 1 --seed SEED`` draws it again at spread 1). Without a recipe (``recipe="none"``) item ``k`` is
 ``Sampler.item(c, k)``. The output folder is written under a temporary name and renamed into place at the end.
@@ -33,18 +33,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .data import HF_MARKERS, read_data
-from .data.convert import IMAGE_SUFFIXES, read_image, to_data, write_sample
-from .data.files import list_classes, list_files
+from ..data import HF_MARKERS, read_data
+from ..data.convert import IMAGE_SUFFIXES, read_image, to_data, write_sample
+from ..data.files import list_classes, list_files
+from ..downstream.recipe import ItemSource
+from ..errors import GanaugError
+from ..fileio import check_writable, file_mode, write_text
+from ..models.info import describe_values
+from ..names import file_names
+from ..progress import progress_bar
+from ..transforms import functional as F
 from .datasets import plan_targets
-from .errors import GanaugError
-from .fileio import check_writable, file_mode, write_text
-from .models.info import describe_values
-from .names import file_names
-from .progress import progress_bar
-from .recipe import ItemSource
 from .sampling import Sampler
-from .transforms import functional as F
 
 __all__ = ["BalancePlan", "GeneratePlan", "balance", "generate", "plan_balance", "plan_generate", "staged_output"]
 

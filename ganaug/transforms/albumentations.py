@@ -14,12 +14,12 @@ import numpy as np
 from albumentations.core.transforms_interface import BaseTransformInitSchema
 from pydantic import Field, model_validator
 
+from ..downstream.recipe import apply_to_stream
+from ..errors import GanaugValueError
+from ..generation.sampling import Sampler, private_seed
+from . import functional as F
 from .albumentations_translate import GANTranslate, SampleRules, check_source
-from .errors import GanaugValueError
-from .recipe import apply_to_stream
-from .sampling import Sampler, private_seed
-from .transforms import functional as F
-from .transforms.options import SEED_HIGH, check_annotations, check_options, class_filter, class_of, missing_label_error
+from .options import SEED_HIGH, check_annotations, check_options, class_filter, class_of, missing_label_error
 
 __all__ = ["GANAugment", "GANTranslate"]
 
@@ -180,7 +180,7 @@ class GANAugment(SampleRules, A.ImageOnlyTransform):
             shape = f" {img.shape} {img.dtype}" if isinstance(img, np.ndarray) else ""
             raise GanaugValueError(
                 "a spectrogram model augments float arrays shaped (n_mels, time) or (n_mels, time, channels), got "
-                f"{type(img).__name__}{shape}; for waveforms use ganaug.spectrograms.GANAugmentWaveform"
+                f"{type(img).__name__}{shape}; for waveforms use ganaug.generation.spectrograms.GANAugmentWaveform"
             )
         like = torch.from_numpy(np.ascontiguousarray(img if img.ndim == 2 else np.moveaxis(img, -1, 0)))
         out = F.spectrogram_like(draw, self._sampler.data, like, self.mean, self.std).numpy().astype(img.dtype)

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .errors import GanaugError
-from .presets import get_preset
+from ..errors import GanaugError
+from ..presets import get_preset
 
 LOSSES = ("hinge", "bce", "lsgan")
 WIDTHS = (0.5, 1.0, 1.5)
@@ -55,14 +55,14 @@ def tune(
         import optuna
     except ImportError as exc:
         raise GanaugError("ganaug tune needs Optuna: pip install 'ganaug[tune]'") from exc
-    from .builders import ARCHS
-    from .config import FitConfig
-    from .data import read_data
-    from .fileio import check_writable, write_json
-    from .fitting import fit, resolve_config
-    from .metrics import fid, get_extractor
-    from .metrics import synthetic_like as like
-    from .progress import progress_bar
+    from ..builders import ARCHS
+    from ..config import FitConfig
+    from ..data import read_data
+    from ..fileio import check_writable, write_json
+    from ..fitting import fit, resolve_config
+    from ..metrics import fid, get_extractor
+    from ..metrics import synthetic_like as like
+    from ..progress import progress_bar
 
     if trials < 1 or steps < 1:
         raise GanaugError(f"trials and steps must be >= 1, got {trials} and {steps}")

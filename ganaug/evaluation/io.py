@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .fileio import check_writable, read_json, write_json, write_text
-from .uplift import METRICS, PRIMARY, fmt, markdown
+from ..downstream.uplift import METRICS, PRIMARY, fmt, markdown
+from ..fileio import check_writable, read_json, write_json, write_text
 
 EVALUATION_JSON = "evaluation.json"
 EVALUATION_MD = "evaluation.md"
@@ -20,7 +20,7 @@ def output_folder(model: Any, out: str | Path | None) -> Path:
     if out is not None:
         return check_writable(out)
     if isinstance(model, (str, Path)) and Path(model).expanduser().is_dir():
-        from .model_sources import resolve_model
+        from ..hub.sources import resolve_model
 
         return check_writable(resolve_model(model))
     return check_writable(Path("evaluation"))
@@ -106,8 +106,8 @@ def write_outputs(result: dict, model: Any, out_dir: Path, warn: Callable[[str],
 
 def update_card(export: Path, result: dict) -> None:
     """Put the evaluation (and quality figures) into ``config.json``'s metrics and re-render ``README.md``."""
-    from .card import render_card
-    from .metrics import card_metrics
+    from ..hub.card import render_card
+    from ..metrics import card_metrics
 
     config = read_json(export / "config.json")
     if result.get("recipe"):

@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .config import DataConfig
-from .errors import GanaugError, GanaugValueError
+from ..config import DataConfig
+from ..errors import GanaugError, GanaugValueError
+from ..hub.sources import resolve_model
 from .generator import Generator
-from .model_sources import resolve_model
 
 SEED_BITS = 63
 FILTER_TRIES = 8  # candidates per recorded seed under a recipe's teacher filter (the last one is kept if none passes)

@@ -3,8 +3,8 @@
 ``ganaug evaluate``'s strongest control on imbalanced data is often distillation: real images blended in pairs by
 mixup and labelled by the teacher (the real-data classifier exported beside the generator). A recipe with
 ``distill`` adds the generator's samples on top of it. :class:`DistillMixUp` is that step for a user's batches: the
-function ``evaluate`` trains with (:func:`ganaug.classifier.mix_pairs`, then the teacher's probabilities), applied
-after the DataLoader the way torchvision's ``MixUp`` is.
+function ``evaluate`` trains with (:func:`ganaug.downstream.classifier.mix_pairs`, then the teacher's probabilities),
+applied after the DataLoader the way torchvision's ``MixUp`` is.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
-from .classifier import mix_pairs
-from .errors import GanaugError
+from ..downstream.classifier import mix_pairs
+from ..errors import GanaugError
 
 MIXUP_ALPHA = 1.0  # Beta(1, 1): a uniform blend weight, as evaluate's distillation arms use
 
@@ -23,7 +23,7 @@ MIXUP_ALPHA = 1.0  # Beta(1, 1): a uniform blend weight, as evaluate's distillat
 def to_model_space(x: torch.Tensor, data: Any, spec: Any) -> torch.Tensor:
     """A user's N x C x H x W batch whose values map as ``spec`` says (see :func:`batch_spec`) -> the generator's
     model space at its data's size and channels (what its teacher reads)."""
-    from .translator import to_unit, unit_to_model
+    from ..translation.translator import to_unit, unit_to_model
 
     unit = to_unit(x, spec)  # N x H x W x C
     if unit.shape[1:3] != (data.height, data.width):
@@ -36,7 +36,7 @@ def to_model_space(x: torch.Tensor, data: Any, spec: Any) -> torch.Tensor:
 def batch_spec(x: Any, mean: Any = None, std: Any = None):
     """How a user's N x C x H x W batch maps to unit values: uint8/uint16 by their full scale; float by ``mean`` and
     ``std`` (those of ``Normalize``), or detected from its values ([0, 1] or [-1, 1])."""
-    from .transforms.functional import describe
+    from ..transforms.functional import describe
 
     if not isinstance(x, torch.Tensor) or x.ndim != 4:
         raise GanaugError(f"a batch must be an N x C x H x W tensor, got {getattr(x, 'shape', type(x))}")
@@ -47,7 +47,7 @@ class DistillMixUp:
     """Distil a training batch with the model's teacher: real rows blended in pairs by mixup and labelled by the
     teacher's class probabilities (at the recipe's temperature); synthetic rows (``is_synthetic``) keep their labels.
     Returns the batch and float N x K targets in the generator's class order (as ``SyntheticMixDataset``'s soft
-    labels), for :func:`ganaug.recipe.mix_loss` or ``nn.CrossEntropyLoss``.
+    labels), for :func:`ganaug.downstream.recipe.mix_loss` or ``nn.CrossEntropyLoss``.
 
     ``mean``/``std`` are those of your ``Normalize`` (so the teacher sees the images as the generator's data);
     ``seed`` gives a private stream (default: torch's global generator, as torchvision's ``MixUp``).
@@ -69,9 +69,9 @@ class DistillMixUp:
         std: Any = None,
         seed: int | None = None,
     ):
-        from .model_sources import load_generator
-        from .recipe import model_recipe
-        from .teacher import Teacher, require_teacher
+        from ..downstream.recipe import model_recipe
+        from ..downstream.teacher import Teacher, require_teacher
+        from ..hub.sources import load_generator
 
         if not alpha > 0:
             raise GanaugError(f"alpha must be > 0 (the Beta(alpha, alpha) of mixup), got {alpha!r}")

@@ -20,13 +20,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import DataConfig
-from .data.audio import SpectrogramSettings, settings_of
-from .data.convert import to_data
-from .errors import GanaugError
-from .fileio import atomic_write, read_json
-from .transforms.functional import spectrogram_like
-from .transforms.torchvision import GANAugment
+from ..config import DataConfig
+from ..data.audio import SpectrogramSettings, settings_of
+from ..data.convert import to_data
+from ..errors import GanaugError
+from ..fileio import atomic_write, read_json
+from ..transforms.functional import spectrogram_like
+from ..transforms.torchvision import GANAugment
 
 __all__ = [
     "GANAugmentWaveform",
@@ -52,8 +52,8 @@ def _data_config(model: Any) -> DataConfig:
         return data
     if isinstance(model, dict):
         return DataConfig.from_dict(model.get("data", model))
+    from ..hub.sources import resolve_model
     from .generator import CONFIG_NAME
-    from .model_sources import resolve_model
 
     return DataConfig.from_dict(read_json(resolve_model(model) / CONFIG_NAME)["data"])
 
@@ -109,7 +109,7 @@ def _transform_settings(transform: Any) -> dict[str, Any]:
                 return out
     raise GanaugError(
         f"cannot read spectrogram settings from a {type(transform).__name__}; pass torchaudio's MelSpectrogram "
-        "(or MFCC, or a module holding one), ganaug.spectrograms.LogMel, or a dict of settings"
+        "(or MFCC, or a module holding one), ganaug.generation.spectrograms.LogMel, or a dict of settings"
     )
 
 
@@ -138,7 +138,8 @@ def check_settings(model: Any, transform: Any) -> SpectrogramSettings:
     if diffs:
         raise GanaugError(
             "the classifier's spectrogram settings differ from the model's, so synthetic spectrograms would not "
-            f"match its features: {'; '.join(diffs)}. Build the features with ganaug.spectrograms.LogMel(model), or "
+            f"match its features: {'; '.join(diffs)}. Build the features with "
+            "ganaug.generation.spectrograms.LogMel(model), or "
             "train a model with your settings "
             "(ganaug fit --preset spectrogram --sample-rate/--n-fft/--hop-length/--n-mels)"
         )

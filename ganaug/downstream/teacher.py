@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import GanaugError
+from ..errors import GanaugError
 
 TEACHER_WEIGHTS = "teacher.safetensors"
 TEACHER_JSON = "teacher.json"
@@ -146,7 +146,7 @@ class Teacher:
         return (p.argmax(1) == c) & (p[:, c] >= threshold)
 
     def save(self, folder: str | Path) -> Path:
-        from .exported import save_exported
+        from ..exported import save_exported
 
         return save_exported(
             folder, self.net.state_dict(), TEACHER_JSON, self.info, TEACHER_WEIGHTS, {"ganaug": "teacher"}
@@ -155,8 +155,8 @@ class Teacher:
     @classmethod
     def load(cls, folder: str | Path) -> Teacher | None:
         """The teacher of an export folder, or None when it has none (exports from before teachers)."""
+        from ..exported import load_exported
         from .classifier import SmallResNet
-        from .exported import load_exported
 
         folder = Path(folder)
         if not (folder / TEACHER_JSON).is_file():

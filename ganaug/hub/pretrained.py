@@ -1,6 +1,6 @@
 """The registry of pretrained generators: a bare name -> its ``hf-hub:`` repo pinned to a commit + weights sha256.
 
-Entries ship with the package as ``ganaug/pretrained_registry/<name>.json`` (so an installed ganaug finds them);
+Entries ship with the package as ``ganaug/hub/pretrained_registry/<name>.json`` (so an installed ganaug finds them);
 the repository's ``pretrained/<name>/`` folder holds the same ``entry.json`` next to the model card and the recipe.
 ``$GANAUG_REGISTRY`` may name extra folders (``os.pathsep``-separated) of ``<name>.json`` or ``<name>/entry.json``
 files, searched first (e.g. an organisation's own registry).
@@ -17,9 +17,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import GanaugError
-from .fileio import sha256_file
-from .hub_client import download_model
+from ..errors import GanaugError
+from ..fileio import sha256_file
+from .client import download_model
 
 PACKAGE_REGISTRY = Path(__file__).resolve().parent / "pretrained_registry"
 REGISTRY_ENV = "GANAUG_REGISTRY"
@@ -129,7 +129,7 @@ def build_entry(export: str | Path, name: str, **fields) -> Entry:
     ``fields`` set the rest (``description``, ``data``, ``metrics``, ``notes``, and ``published``/``repo_id``/
     ``revision`` once the export is on the Hub).
     """
-    from .fileio import read_json
+    from ..fileio import read_json
 
     export = Path(export)
     config = read_json(export / "config.json")
@@ -158,14 +158,14 @@ def build_entry(export: str | Path, name: str, **fields) -> Entry:
 
 
 def write_entry(entry: Entry, card: str, repo_root: str | Path) -> Path:
-    """Write ``pretrained/<name>/{entry.json,README.md}`` and the packaged copy ``ganaug/pretrained_registry/``."""
+    """Write ``pretrained/<name>/{entry.json,README.md}`` and the packaged copy ``ganaug/hub/pretrained_registry/``."""
     root = Path(repo_root)
     text = json.dumps(entry.to_dict(), indent=2) + "\n"
     folder = root / "pretrained" / entry.name
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "entry.json").write_text(text, encoding="utf-8")
     (folder / "README.md").write_text(card, encoding="utf-8")
-    packaged = root / "ganaug" / "pretrained_registry"
+    packaged = root / "ganaug" / "hub" / "pretrained_registry"
     packaged.mkdir(parents=True, exist_ok=True)
     (packaged / f"{entry.name}.json").write_text(text, encoding="utf-8")
     return folder

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .config import DataConfig
-from .errors import GanaugError
-from .generator import CONFIG_NAME, WEIGHTS_NAME
+from ..config import DataConfig
+from ..errors import GanaugError
+from ..generation.generator import CONFIG_NAME, WEIGHTS_NAME
 
 DIRECTIONS = ("a2b", "b2a")
 
@@ -51,7 +51,7 @@ class Translator:
     @classmethod
     def from_folder(cls, folder: str | Path, source: str | None = None) -> Translator:
         """Rebuild from an export folder; a class-conditional export or mismatched weights are clear errors."""
-        from .exported import load_exported
+        from ..exported import load_exported
 
         folder = Path(folder)
         config, nets = load_exported(folder, CONFIG_NAME, WEIGHTS_NAME, _build, check=_checker(source or str(folder)))
@@ -102,7 +102,7 @@ class Translator:
             raise GanaugError(
                 f"{self.source} has no guard classifier (no labelled domain when it was trained); pass guard=a callable"
             )
-        from .training.guard import classify
+        from ..training.guard import classify
 
         return classify(self.guard, self.config["guard"], x)
 
@@ -110,13 +110,13 @@ class Translator:
     def image_to_model(self, image: Any, domain: DataConfig, mean: Any = None, std: Any = None) -> Tensor:
         """An image (PIL, tensor, numpy; see ``ganaug.transforms.functional.SUPPORTED``) -> N x C x H x W model space
         of ``domain`` (its channels), keeping the image's size."""
-        from .transforms import functional as F
+        from ..transforms import functional as F
 
         return unit_to_model(to_unit(image, F.describe(image, mean, std)), domain)
 
     def translate_image(self, image: Any, direction: str = "a2b", mean: Any = None, std: Any = None) -> Any:
         """Translate one image (or an N x C x H x W tensor) into the same type, size, channels, dtype and range."""
-        from .transforms import functional as F
+        from ..transforms import functional as F
 
         spec = F.describe(image, mean, std)
         src, dst = self.domains(direction)
@@ -155,7 +155,7 @@ def _prefixes(config: dict) -> dict[str, str]:
 
 def _build(config: dict) -> dict[str, nn.Module]:
     """The networks a CycleGAN export holds, by their tensor-name prefix: both directions, and the guard if any."""
-    from .models.cyclegan import GuardClassifier, build_translators
+    from ..models.cyclegan import GuardClassifier, build_translators
 
     weights = _prefixes(config)
     a2b, b2a = build_translators(config["arch"], config["arch_args"])
@@ -187,8 +187,8 @@ def to_unit(image: Any, spec: Any) -> np.ndarray:
 
 def unit_to_model(unit: np.ndarray, domain: DataConfig) -> Tensor:
     """Unit-scale N x H x W x C -> model space of ``domain`` (its channels; its dtype's scale and value range)."""
-    from .data.convert import batch_to_model, convert_channels
-    from .transforms.functional import FULL_SCALE
+    from ..data.convert import batch_to_model, convert_channels
+    from ..transforms.functional import FULL_SCALE
 
     unit = convert_channels(unit, domain.channels, opaque=1.0)
     return batch_to_model(unit * np.float32(FULL_SCALE.get(domain.dtype, 1.0)), domain.value_range)
@@ -212,7 +212,7 @@ def load_translator(source: str | Path | Translator, device: str = "cpu") -> Tra
     """
     if isinstance(source, Translator):
         return source.to(device)
-    from .model_sources import resolve_model
+    from ..hub.sources import resolve_model
 
     folder = resolve_model(source)
     return Translator.from_folder(folder, source=str(source)).to(device)

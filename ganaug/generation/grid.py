@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .fileio import atomic_write
+from ..fileio import atomic_write
 
 
 def grid_image(images: torch.Tensor, ncol: int, min_cell: int = 48, pad: int = 2) -> np.ndarray:

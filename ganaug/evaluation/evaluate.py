@@ -9,13 +9,13 @@ the same number of optimizer steps, on the same real training part of DATA:
   except for data whose preset does not keep labels under them, such as ``medical``);
 - ``distill`` (when a candidate uses soft labels): real images blended by mixup and labelled by the teacher, so
   that what distillation alone gives is not credited to the generator;
-- ``ganaug``: real samples plus synthetic ones by a recipe (:mod:`ganaug.recipe`): a share of every batch, a loss
-  weight, the teacher filter, hard or soft labels, the latent spread, fresh pools, two-stage training. Candidate
+- ``ganaug``: real samples plus synthetic ones by a recipe (:mod:`ganaug.downstream.recipe`): a share of every batch,
+  a loss weight, the teacher filter, hard or soft labels, the latent spread, fresh pools, two-stage training. Candidate
   recipes are compared on a validation split (given, or carved from DATA), never on TEST; the best is the
   ``ganaug`` arm, and ``classical + ganaug`` (the same recipe over classically augmented real samples) is compared
   with ``classical``, the way most users deploy it.
 
-The teacher is a classifier trained on the real training part (:class:`ganaug.teacher.Teacher`). Regimes:
+The teacher is a classifier trained on the real training part (:class:`ganaug.downstream.teacher.Teacher`). Regimes:
 ``train_fraction`` keeps a stratified fraction of DATA, ``minority_fraction`` cuts every class but the largest
 (by default the fractions the model was fitted with, so the classifier sees the GAN's own training data).
 
@@ -36,9 +36,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from .classifier import ModelFactory, default_factory
-from .errors import GanaugError
-from .evaluate_arms import (
+from ..downstream.classifier import ModelFactory, default_factory
+from ..downstream.recipe import Recipe, synthetic_plan
+from ..downstream.uplift import METRICS, MIN_SEEDS, PRIMARY, bootstrap_uplift, fmt, interval, paired_uplift, verdict
+from ..errors import GanaugError
+from ..presets import preset_of
+from .arms import (
     CONTROLS,
     MIN_STEPS,
     MIXUP_ALPHA,
@@ -56,9 +59,6 @@ from .evaluate_arms import (
     recipe_stream,
     resolve_jobs,
 )
-from .presets import preset_of
-from .recipe import Recipe, synthetic_plan
-from .uplift import METRICS, MIN_SEEDS, PRIMARY, bootstrap_uplift, fmt, interval, paired_uplift, verdict
 
 __all__ = ["evaluate", "carve_validation", "duplicate_minority", "overlap_count", "synthetic_plan"]
 
@@ -91,7 +91,7 @@ def evaluate(
     """Train the same classifier ``seeds`` times per arm and compare on ``test``; see the module's doc.
 
     ``steps`` updates per training (0: ``epochs`` passes over the real training part, at least 500). ``recipes``
-    are the candidates (default: :func:`~ganaug.evaluate_arms.default_recipes` at ``ratios``).
+    are the candidates (default: :func:`~ganaug.evaluation.arms.default_recipes` at ``ratios``).
     ``model_factory(channels, num_classes, height, width)`` replaces the default small ResNet. ``jobs`` worker
     processes train the seeds side by side on a CPU (0: one per core; the results are the same). Writes
     ``evaluation.json`` and ``evaluation.md`` to ``out`` (default: the export folder of a local MODEL, whose
@@ -186,17 +186,17 @@ def prepare(
 ) -> Prepared:
     """Read the data and the subset, split off validation, build the teacher and the candidates (see :func:`evaluate`
     for the arguments)."""
-    from .data import read_data
-    from .data.subset import subset_indices
-    from .evaluate_io import output_folder
-    from .metrics import labels_for
-    from .model_sources import load_generator
+    from ..data import read_data
+    from ..data.subset import subset_indices
+    from ..hub.sources import load_generator
+    from ..metrics import labels_for
+    from .io import output_folder
 
     if seeds < 1:
         raise GanaugError(f"seeds must be >= 1, got {seeds}")
     candidates = list(recipes) if recipes is not None else default_recipes(tuple(ratios))
     if not candidates or not all(isinstance(r, Recipe) for r in candidates):
-        raise GanaugError("recipes must be a non-empty list of ganaug.recipe.Recipe")
+        raise GanaugError("recipes must be a non-empty list of ganaug.downstream.recipe.Recipe")
     g = load_generator(model)
     out_dir = output_folder(model, out)
     names, dc = g.class_names, g.data
@@ -247,8 +247,8 @@ def prepare(
 def run_arms(p: Prepared, *, jobs: int = 0, progress: bool = True) -> Trained:
     """Train every arm for every seed (``jobs`` worker processes, 0: one per core), choose the candidate on
     validation, then train it on top of classical augmentation."""
-    from .progress import progress_bar
-    from .sampling import Sampler
+    from ..generation.sampling import Sampler
+    from ..progress import progress_bar
 
     g, seeds, candidates, teacher, counts = p.g, p.seeds, p.candidates, p.teacher, p.counts
     x_tr, y_tr, arms, soft = p.x_tr, p.y_tr, p.arms, p.soft
@@ -323,10 +323,10 @@ def run_arms(p: Prepared, *, jobs: int = 0, progress: bool = True) -> Trained:
 def summarise(p: Prepared, trained: Trained, *, quality: bool = True, warn=print) -> dict:
     """Pick the deployed arm on validation, compute the uplifts, the verdict and the recipe, measure the generator's
     quality (``quality``), and write ``evaluation.json`` and ``evaluation.md``; returns the result."""
-    from .data.subset import describe_subset
-    from .evaluate_io import write_outputs
-    from .metrics import measure_quality
-    from .teacher import Teacher
+    from ..data.subset import describe_subset
+    from ..downstream.teacher import Teacher
+    from ..metrics import measure_quality
+    from .io import write_outputs
 
     results, probs, notes, controls, seeds = trained.results, trained.probs, p.notes, p.controls, p.seeds
     if seeds > 1 and all(np.array_equal(probs["real"][0], q) for q in probs["real"][1:]):
@@ -457,7 +457,7 @@ def cas_caveat(quality: dict, num_classes: int, verdict_text: str) -> str | None
 def _teacher(g, x: torch.Tensor, y: torch.Tensor, names: list[str], epochs: int, device: str):
     """The export's teacher when it was trained on exactly this training part, else one trained here the same way
     (the export's teacher may have seen the validation part)."""
-    from .teacher import Teacher, fingerprint
+    from ..downstream.teacher import Teacher, fingerprint
 
     saved = Teacher.load(g.folder) if g.folder is not None else None
     if saved is not None and saved.info.get("data_fingerprint") == fingerprint(x, y):

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .classifier import (
+from ..downstream.classifier import (
     ModelFactory,
     SyntheticStream,
     predict_proba,
@@ -23,10 +23,10 @@ from .classifier import (
     shift_augment,
     train_classifier,
 )
+from ..downstream.recipe import FilteredItems, Recipe, synthetic_pool
+from ..downstream.uplift import scores
+from ..errors import GanaugError
 from .distill import MIXUP_ALPHA
-from .errors import GanaugError
-from .recipe import FilteredItems, Recipe, synthetic_pool
-from .uplift import scores
 
 CONTROLS = ("real", "duplicate", "classical", "distill")
 TITLES = {

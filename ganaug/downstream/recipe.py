@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import GanaugError
+from ..errors import GanaugError
 
 FILTERS = ("none", "teacher")
 LABELS = ("hard", "soft")

@@ -12,19 +12,19 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from .card import card_text, dataset_info, metric_values, model_card_data
-from .exported import save_exported
-from .fileio import atomic_folder, write_text
-from .generator import CONFIG_NAME, WEIGHTS_NAME
-from .grid import save_grid
-from .presets import preset_of
+from ..exported import save_exported
+from ..fileio import atomic_folder, write_text
+from ..generation.generator import CONFIG_NAME, WEIGHTS_NAME
+from ..generation.grid import save_grid
+from ..hub.card import card_text, dataset_info, metric_values, model_card_data
+from ..presets import preset_of
 
 PREFIXES = {"a2b": "a2b.", "b2a": "b2a.", "guard": "guard."}
 
 
 def cycle_grid(translate: Callable[[Tensor, str], Tensor], a: Tensor, b: Tensor) -> Tensor:
     """Rows A, A->B, A->B->A, B, B->A, B->A->B of model-space images, all with the same channel count (for a grid)."""
-    from .training.guard import match_channels
+    from ..training.guard import match_channels
 
     ab = translate(a, "a2b")
     ba = translate(b, "b2a")

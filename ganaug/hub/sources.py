@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import GanaugError
+from ..fileio import is_pickle_name, refuse_pickle
+from ..generation.generator import CONFIG_NAME, WEIGHTS_NAME, Generator
 from . import pretrained
-from .errors import GanaugError
-from .fileio import is_pickle_name, refuse_pickle
-from .generator import CONFIG_NAME, WEIGHTS_NAME, Generator
-from .hub_client import download_model
+from .client import download_model
 
 HUB_PREFIX = "hf-hub:"
 ACCEPTED = (

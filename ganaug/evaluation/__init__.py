@@ -1,0 +1,1 @@
+"""Feature folder: ``ganaug evaluate`` (the arms, the outputs), ``tune``, and distillation."""

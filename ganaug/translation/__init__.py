@@ -1,0 +1,1 @@
+"""The CycleGAN translator in use: loading, translating, and its export folder."""
