@@ -113,27 +113,24 @@ class ClassifierExtractor(FeatureExtractor):
             return torch.cat([self.net(c.to(device)).float().cpu() for c in images.split(256)])
 
     def save(self, folder: str | Path) -> Path:
-        from ..fileio import save_tensors, write_json
+        """Write ``extractor.safetensors`` + ``extractor.json`` (its info, the weights' SHA-256) into ``folder``."""
+        from ..exported import save_exported
 
-        folder = Path(folder)
-        save_tensors(folder / EXTRACTOR_WEIGHTS, self.net.state_dict(), metadata={"name": self.name})
-        write_json(folder / EXTRACTOR_JSON, self.info)
-        return folder
+        return save_exported(
+            folder, self.net.state_dict(), EXTRACTOR_JSON, self.info, EXTRACTOR_WEIGHTS, {"name": self.name}
+        )
 
     @classmethod
     def load(cls, folder: str | Path) -> ClassifierExtractor:
-        from safetensors.torch import load_file
-
+        """The extractor saved in ``folder``, strictly loaded (weights checked against the JSON)."""
         from ..downstream.classifier import SmallResNet
-        from ..fileio import read_json
+        from ..exported import load_exported
 
-        folder = Path(folder)
         try:
-            info = read_json(folder / EXTRACTOR_JSON)
-            a = info["arch_args"]
-            net = SmallResNet(a["channels"], a["num_classes"], a["height"], a["width"], a["base"])
-            net.load_state_dict(load_file(str(folder / EXTRACTOR_WEIGHTS)), strict=True)
-        except (OSError, KeyError, ValueError, RuntimeError) as exc:
+            info, net = load_exported(
+                folder, EXTRACTOR_JSON, EXTRACTOR_WEIGHTS, lambda c: SmallResNet(**c["arch_args"])
+            )
+        except (OSError, KeyError, TypeError, ValueError, RuntimeError, GanaugError) as exc:
             raise GanaugError(
                 f"feature extractor in {folder} cannot be read ({exc}); delete it to train a new one"
             ) from None
