@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import GanaugError
+from .modalities import MODALITIES
 
 
 def opt(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
@@ -31,7 +32,7 @@ class DataConfig:
         2
     """
 
-    modality: str = opt("image", "kind of sample", ("image", "spectrogram"))
+    modality: str = opt("image", "kind of sample", tuple(MODALITIES))
     format: str = opt("folder", "what the data was read from", ("folder", "npz", "hf"))
     source: str = opt("", "where the data was read from")
     height: int = opt(0, "sample height in pixels")

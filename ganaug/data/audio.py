@@ -26,6 +26,7 @@ import torch
 
 from ..config import DataConfig, parse_resolution
 from ..errors import GanaugError
+from ..modalities import modality_of
 from . import LabelledData
 from .convert import batch_to_model
 from .files import AUDIO_SUFFIXES, SKIP_HINT
@@ -383,6 +384,6 @@ def card_notes(data: DataConfig) -> str:
 def settings_of(data: DataConfig | dict[str, Any]) -> SpectrogramSettings:
     """The spectrogram settings saved with a model's data description; an image model is a clear error."""
     d = data if isinstance(data, DataConfig) else DataConfig.from_dict(data)
-    if d.modality != "spectrogram":
+    if not modality_of(d).spectrogram_settings:
         raise GanaugError(f"this model makes {d.modality} samples, not spectrograms (trained with another preset)")
     return SpectrogramSettings.from_dict(d.extra)

@@ -21,6 +21,7 @@ import torch
 
 from ..config import DataConfig
 from ..errors import GanaugError
+from ..modalities import modality_of
 
 DICOM_SUFFIXES = (".dcm", ".dicom")
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -239,7 +240,7 @@ def prepare_medical(images: torch.Tensor, config: DataConfig, channels_asked: in
 
     ``config`` (a DataConfig) is updated in place; what was done is appended to ``notes``.
     """
-    if config.modality != "image":
+    if not modality_of(config).scan_handling:
         return images
     if config.dtype == "uint16":
         top = int(np.rint((images.max().item() + 1) / 2 * FULL16))

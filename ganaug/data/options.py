@@ -15,10 +15,12 @@ from typing import Any
 
 from ..config import FitConfig
 from ..errors import GanaugError
+from ..modalities import modality_of
 from ..presets import get_preset
 from . import LabelledData
 
 AUDIO_FIELDS = ("sample_rate", "duration", "n_fft", "hop_length", "n_mels", "f_min", "f_max")
+AUDIO_OPTION = "spectrogram"  # the read_data option that carries log-mel settings: the data is audio
 
 
 def reader_options(cfg: FitConfig) -> dict[str, Any]:
@@ -31,37 +33,37 @@ def reader_options(cfg: FitConfig) -> dict[str, Any]:
         given = [f"--{k.replace('_', '-')}" for k, v in audio.items() if v]
         if given:
             raise GanaugError(f"{', '.join(given)} apply to audio; add --preset spectrogram (preset is {cfg.preset!r})")
-    return {"labels": cfg.labels, "label_pattern": cfg.label_pattern, "window": cfg.window, "spectrogram": spectrogram}
+    return {"labels": cfg.labels, "label_pattern": cfg.label_pattern, "window": cfg.window, AUDIO_OPTION: spectrogram}
 
 
 def read_with_options(source: Any, opts: dict, folder_options: dict) -> LabelledData:
     """``read_data`` for a folder with labels, a label pattern, a window or spectrogram settings."""
-    known = {"labels", "label_pattern", "window", "spectrogram"}
+    known = {"labels", "label_pattern", "window", AUDIO_OPTION}
     unknown = sorted(set(folder_options) - known)
     if unknown:
         raise GanaugError(f"unknown read_data option(s) {unknown}; known: {', '.join(sorted(known))}")
     given = [k for k, v in folder_options.items() if v]
     text = os.fspath(source) if isinstance(source, (str, os.PathLike)) else ""
     path = Path(text).expanduser() if text and not text.startswith("hf:") else None
-    if folder_options.get("spectrogram") and _is_hf(source, text, path):
-        others = [f"--{k.replace('_', '-')}" for k in given if k != "spectrogram"]
+    if folder_options.get(AUDIO_OPTION) and _is_hf(source, text, path):
+        others = [f"--{k.replace('_', '-')}" for k in given if k != AUDIO_OPTION]
         if others:
             raise GanaugError(f"{', '.join(others)} apply to folders of files; a Hugging Face dataset has its labels")
         from .hf_audio import read_hf_audio
 
-        return read_hf_audio(source, settings=folder_options["spectrogram"], **opts)
+        return read_hf_audio(source, settings=folder_options[AUDIO_OPTION], **opts)
     if path is None or not path.is_dir():
         what = "does not exist" if path is not None and not path.exists() else "is not a folder"
-        names = ", ".join("the spectrogram preset" if k == "spectrogram" else f"--{k.replace('_', '-')}" for k in given)
+        names = ", ".join("the spectrogram preset" if k == AUDIO_OPTION else f"--{k.replace('_', '-')}" for k in given)
         raise GanaugError(f"{names} read a folder of files, but DATA {text or type(source).__name__!r} {what}")
-    options = {k: v for k, v in folder_options.items() if k != "spectrogram"}
-    if folder_options.get("spectrogram"):
+    options = {k: v for k, v in folder_options.items() if k != AUDIO_OPTION}
+    if folder_options.get(AUDIO_OPTION):
         from .audio import read_audio_folder
 
         if options.get("window"):
             raise GanaugError("--window applies to DICOM/NIfTI images, not to audio")
         options.pop("window", None)
-        return read_audio_folder(path, settings=folder_options["spectrogram"], **opts, **options)
+        return read_audio_folder(path, settings=folder_options[AUDIO_OPTION], **opts, **options)
     from .folder import read_folder
 
     return read_folder(path, **opts, **options)
@@ -90,7 +92,7 @@ def after_reading(labelled: LabelledData, cfg: FitConfig) -> dict:
     card = medmnist_card(dc.source, dc.class_names) if dc.format == "npz" else {}
     if cfg.class_meanings:
         card["classes"] = {**card.get("classes", {}), **parse_class_meanings(cfg.class_meanings, dc.class_names)}
-    if dc.modality == "spectrogram":
+    if modality_of(dc).spectrogram_settings:
         from .audio import card_notes
 
         card["notes"] = card_notes(dc)

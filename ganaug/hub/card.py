@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
+from ..modalities import modality_of
 from ..presets import preset_of
 
 if TYPE_CHECKING:
@@ -142,12 +143,8 @@ def card_text(data: ModelCardData, body: list[str]) -> str:
 def card_metadata(config: dict, name: str) -> ModelCardData:
     """The Hub metadata (``ModelCardData``) of a class-conditional export, from its ``config.json`` content."""
     data, training, card = config["data"], config.get("training", {}), config.get("card") or {}
-    preset, modality, task = (
-        training.get("preset", "natural"),
-        data.get("modality", "image"),
-        config.get("task", "cgan"),
-    )
-    tags = ["ganaug", "gan", "data-augmentation", modality]
+    preset, modality, task = training.get("preset", "natural"), modality_of(data), config.get("task", "cgan")
+    tags = ["ganaug", "gan", "data-augmentation", modality.name]
     tags += [t for t in (preset if preset_of(training).scans else "", task) if t and t not in tags]
     license_ = card.get("license") or training.get("license") or DEFAULT_LICENSE
     ds = dataset_info(config)
@@ -161,7 +158,7 @@ def card_metadata(config: dict, name: str) -> ModelCardData:
         name,
         tags,
         license_,
-        pipeline_tag=PIPELINE_TAGS[task] if modality == "image" and task in PIPELINE_TAGS else None,
+        pipeline_tag=PIPELINE_TAGS.get(task) if modality.image_pipeline else None,
         datasets=[ds["hub_id"]] if ds.get("hub_id") else None,
         results=results,
     )
@@ -173,7 +170,7 @@ def render_card(config: dict, name: str, repo_id: str | None = None, source: str
     The usage lines load ``source`` (e.g. a registry name), else ``hf-hub:<repo_id>``, else a local export path.
     """
     data, training, card = config["data"], config.get("training", {}), config.get("card") or {}
-    preset, modality = training.get("preset", "natural"), data.get("modality", "image")
+    preset = training.get("preset", "natural")
     caution = preset_of(training).card_caution
     classes = [str(c) for c in (data.get("class_names") or ["0"])]
     counts = list(data.get("class_counts") or [])
@@ -250,7 +247,7 @@ def render_card(config: dict, name: str, repo_id: str | None = None, source: str
         ]
     body += ["", "## Recipe", ""] + _recipe_lines(config)
     body += ["", "## Use", ""]
-    body += _audio_use(source, first, data) if modality == "spectrogram" else _image_use(source, first, data)
+    body += modality_of(data).card_use(source, first, data)
     body += [
         "",
         "## Intended use and limits",
@@ -346,67 +343,3 @@ def _recipe_lines(config: dict) -> list[str]:
             f"- `config.json` `recipe`: `{json.dumps(fields)}`",
         ]
     return lines
-
-
-def _image_use(source: str, first: str, data: dict) -> list[str]:
-    """The card's usage lines for an image model."""
-    py_src, sh_src, sh_first = json.dumps(source), shlex.quote(source), shlex.quote(first)
-    return [
-        "```python",
-        "import ganaug",
-        "",
-        f"g = ganaug.load_generator({py_src})",
-        f'x = g.sample("{first}", n=16, seed=0)'.ljust(40)
-        + f"# 16 x {data['channels']} x {data['height']} x {data['width']} in model space [-1, 1]",
-        "arrays = g.to_data(x)".ljust(40) + "# 16 x H x W x C in the data's dtype and value range",
-        "```",
-        "",
-        "In a torchvision pipeline, `GANAugment` replaces an `(image, label)` pair's image, with probability `p`, by",
-        "a synthetic image of the same class, type, size, channels, dtype and value range; the label passes through:",
-        "",
-        "```python",
-        "import torch",
-        "from torchvision.transforms import v2",
-        "",
-        "augment = v2.Compose([",
-        f"    ganaug.GANAugment({py_src}, p=0.3),",
-        "    v2.ToImage(),",
-        "    v2.ToDtype(torch.float32, scale=True),",
-        "])",
-        "image, label = augment(image, label)",
-        "",
-        f"mixed = ganaug.SyntheticMixDataset(train_set, {py_src}, ratio=0.25)  # or ClassBalancedDataset",
-        "```",
-        "",
-        "```bash",
-        f"ganaug sample {sh_src} --class {sh_first} --n 16 --out grid.png",
-        f"ganaug balance DATA {sh_src} --out balanced/   # top up minority classes, marked in a manifest",
-        "```",
-    ]
-
-
-def _audio_use(source: str, first: str, data: dict) -> list[str]:
-    """The card's usage lines for a spectrogram model: features, spectrogram and waveform augmentation, listening."""
-    py_src, sh_src, sh_first = json.dumps(source), shlex.quote(source), shlex.quote(first)
-    shape = f"{data['height']} mels x {data['width']} frames"
-    return [
-        "A classifier must compute its features with the model's own log-mel settings (see Notes):",
-        "",
-        "```python",
-        "import ganaug",
-        "from ganaug.generation.spectrograms import GANAugmentWaveform, LogMel, check_settings",
-        "",
-        f"features = LogMel({py_src})".ljust(48) + "# waveform (..., time) -> log-mel (..., n_mels, frames)",
-        f"check_settings({py_src}, my_mel_transform)".ljust(48) + "# refuses other n_mels, hop, rate, ...",
-        "",
-        f"spec_aug = ganaug.GANAugment({py_src}, p=0.3)".ljust(48) + f"# on tensors (..., n_mels, time); {shape}",
-        "spec, label = spec_aug(features(waveform), label)",
-        "",
-        f"wave_aug = GANAugmentWaveform({py_src}, p=0.3)".ljust(48) + "# on waveforms, for pipelines of audio",
-        "waveform, label = wave_aug(waveform, label)",
-        "```",
-        "",
-        "```bash",
-        f"ganaug sample {sh_src} --class {sh_first} --n 4 --audio --out clips/   # wav files (Griffin-Lim) to hear",
-        "```",
-    ]

@@ -17,6 +17,7 @@ from pydantic import Field, model_validator
 from ..downstream.recipe import apply_to_stream
 from ..errors import GanaugValueError
 from ..generation.sampling import Sampler, private_seed
+from ..modalities import modality_of
 from . import functional as F
 from .albumentations_translate import GANTranslate, SampleRules, check_source
 from .options import SEED_HIGH, check_annotations, check_options, class_filter, class_of, missing_label_error
@@ -166,7 +167,7 @@ class GANAugment(SampleRules, A.ImageOnlyTransform):
         if seed is None:
             raise GanaugValueError("GANAugment.apply needs the latent seed drawn with the class (params: seed)")
         x = self._sampler.seeded([synthetic_class], [seed])
-        if self._sampler.data.modality == "spectrogram":
+        if modality_of(self._sampler.data).features_like_input:
             out = self._spectrogram(img, x)
         else:
             out = F.render(x, self._sampler.data, F.describe(img))

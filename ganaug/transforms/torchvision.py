@@ -24,6 +24,7 @@ from ..downstream.recipe import apply_to_stream
 from ..errors import GanaugError, GanaugValueError
 from ..generation.generator import Generator
 from ..generation.sampling import Sampler, private_seed
+from ..modalities import modality_of
 from . import functional as F
 from .options import (
     SEED_HIGH,
@@ -268,7 +269,7 @@ class GANAugment(Transform):
         if rows is None:
             return inpt
         # (..., n_mels, time) tensors: see ganaug.generation.spectrograms
-        if self.sampler.data.modality == "spectrogram":
+        if modality_of(self.sampler.data).features_like_input:
             return self._transform_spectrogram(inpt, params)
         spec = F.describe(inpt, self.mean, self.std)
         weights = params["weights"]
