@@ -37,6 +37,7 @@ def test_card_metadata_without_metrics(config):
     assert 'ganaug.load_generator("hf-hub:me/tiny")' in card and "GANAugment(" in card
     assert "Not measured yet" in card and GENERATED_MARKER in card
     assert "More Information Needed" not in card and "Not for diagnosis" not in card
+    assert "progressive growing" not in card and "drift penalty" not in card  # a ProGAN export's lines only
     assert _validate_yaml(card)[1] == 200
 
 

@@ -93,6 +93,20 @@ def test_fit_grows_fades_titles_grids_and_exports_full_size(folder, tmp_path):
     assert saved["fit"]["lr_g"] == 1e-3 and saved["fit"]["d_steps"] == 1 and saved["fit"]["loss"] == "wgan-gp"
     assert saved["fit"]["progan_drift"] == 0.001 and config["training"]["progan_drift"] == 0.001
     assert all(r["loss_drift"] > 0 for r in log)  # the drift term is logged while it is on
+    card = (run.export / "README.md").read_text()
+    assert "- progressive growing (ProGAN): reached stage 2 of 2 (16x16); final resolution 16x16\n" in card
+    assert "- each new resolution faded in over 32 real images, then trained as many at that size" in card
+    assert "- drift penalty 0.001 x the mean square of D's outputs on real images" in card
+    assert config["training"]["progan_stage_images"] == 32
+
+
+def test_the_card_of_an_export_taken_midway_names_its_stage(folder, tmp_path):
+    """A run stopped before the last stage (as a --max-time budget does) without the drift penalty."""
+    run = ganaug.fit(folder, **OPTS, steps=6, progan_drift=0, out=tmp_path, name="midway")
+    card = (run.export / "README.md").read_text()
+    stage = "stage 1 of 2 (8x8, fading in at alpha 0.25); final resolution 16x16; its samples are upsampled to 16x16"
+    assert stage in card
+    assert "faded in over 32 real images" in card and "drift penalty" not in card
 
 
 def test_resume_in_the_middle_of_a_fade_is_bit_exact(folder, tmp_path):

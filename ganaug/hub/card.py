@@ -210,6 +210,7 @@ def render_card(config: dict, name: str, repo_id: str | None = None, source: str
         f"- output: {size}; data values {data.get('value_range')} map to [-1, 1] in model space",
         f"- weights: `model.safetensors` (the EMA generator); `config.json` rebuilds the network with ganaug "
         f"{config.get('ganaug_version', '')} and runs no code from the repository",
+        *_progan_lines(config),
         *_codes_lines(config, source, first),
         "",
         "## Training",
@@ -268,6 +269,33 @@ def render_card(config: dict, name: str, repo_id: str | None = None, source: str
         body += [f"- license: {ds['license']}"] if ds.get("license") else []
         body += [f"- cite: {ds['citation']}"] if ds.get("citation") else []
     return card_text(card_metadata(config, name), body)
+
+
+def _progan_lines(config: dict) -> list[str]:
+    """A growing network's record (``fit --arch progan``): the stage it reached, the final resolution, the images
+    each new resolution faded in over, and the drift penalty when it was on. Other networks: no lines."""
+    training, args = config.get("training", {}), config.get("arch_args") or {}
+    if "progan_stage" not in training:
+        return []
+    stage, stages = int(training["progan_stage"]), int(training.get("progan_stages", training["progan_stage"]))
+    final = f"{args.get('height', config['data']['height'])}x{args.get('width', config['data']['width'])}"
+    alpha = float(training.get("progan_alpha", 1.0))
+    reached = f"stage {stage} of {stages} ({training.get('progan_size', '?')}" + (
+        f", fading in at alpha {alpha:.2f})" if alpha < 1.0 else ")"
+    )
+    upsampled = "" if training.get("progan_size", final) == final else f"; its samples are upsampled to {final}"
+    lines = [f"- progressive growing (ProGAN): reached {reached}; final resolution {final}{upsampled}"]
+    if training.get("progan_stage_images"):
+        lines.append(
+            f"- each new resolution faded in over {int(training['progan_stage_images'])} real images, then trained "
+            "as many at that size"
+        )
+    elif training.get("progan_schedule"):
+        lines.append(f"- stage schedule: {training['progan_schedule']}")
+    drift = float(training.get("progan_drift") or 0)
+    if drift > 0:
+        lines.append(f"- drift penalty {drift:g} x the mean square of D's outputs on real images")
+    return lines
 
 
 def _codes_lines(config: dict, source: str, first: str) -> list[str]:

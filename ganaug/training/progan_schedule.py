@@ -180,7 +180,8 @@ class Growth:
         """The export's record of where the growth ended."""
         h, w = self.schedule.sizes[self.stage]
         return {"progan_stage": self.stage, "progan_stages": self.schedule.n_up, "progan_size": f"{h}x{w}",
-                "progan_alpha": self.alpha, "progan_schedule": self.schedule.describe()}  # fmt: skip
+                "progan_alpha": self.alpha, "progan_stage_images": self.schedule.stage_images,
+                "progan_schedule": self.schedule.describe()}  # fmt: skip
 
     def state(self) -> dict:
         return {**self.schedule.to_dict(), "auto": self.auto, "stage": self.stage, "alpha": self.alpha}
