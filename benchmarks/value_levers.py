@@ -1,0 +1,206 @@
+"""Two levers of the value issue, each against the controls it must beat, on MedMNIST with the official splits.
+
+    python benchmarks/value_levers.py teacher --dataset retinamnist --regime small --model RUN [--seeds 5]
+    python benchmarks/value_levers.py generators --dataset breastmnist --regime imbalanced --model RUN_A \
+        --model-b RUN_B [--seeds 12]
+
+``teacher``: does a teacher trained on real *and* synthetic samples make distillation better? Three teachers:
+evaluate's own (T0, real only), a real-only one trained like the next (T1: classical augmentation, class-balanced
+batches, ``--teacher-steps`` updates) and T2, trained the same way with half of each batch synthetic (ratio 2,
+filtered by T0, 5 fresh pools). The arms distill from each, with and without classical augmentation, and T2 with
+synthetic samples on top. T2 against T1 is the generator's own contribution.
+
+``generators``: one recipe (teacher filter, hard labels, ratio 1, on top of classical augmentation) with two
+generators of the same data (for example a fit with ``--class-loss adc`` against a default fit), beside classical
+augmentation and classical augmentation + distillation (the strongest controls on these sets); and generator A's
+recipe on top of classical augmentation and distillation.
+
+Every arm trains ``ganaug``'s SmallResNet for ``--clf-steps`` updates with paired seeds (same initial weights and
+data order across arms). One line per figure: the paired 95% interval over seeds of the difference in balanced
+accuracy, the paired bootstrap over test images, and the ratio of the two arms' means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import shared_data  # noqa: E402
+
+FRACTIONS = {"full": {}, "small": {"train_fraction": 0.1}, "imbalanced": {"minority_fraction": 0.1}}
+
+
+def load_sets(dataset: str, regime: str, g):
+    """The regime's training subset, the official val and test splits (model space), as ``evaluate`` reads them."""
+    import torch
+
+    from ganaug.data import read_data
+    from ganaug.data.subset import subset_indices
+    from ganaug.metrics import labels_for
+
+    path = str(shared_data() / f"medmnist_{dataset}" / f"{dataset}.npz")
+    dc = g.data
+    opts = {"resolution": f"{dc.height}x{dc.width}", "channels": dc.channels}
+    real, val, test = (read_data(path, split=s, **opts) for s in ("train", "val", "test"))
+    y_all = labels_for(real, g.class_names, "DATA")
+    keep = torch.from_numpy(subset_indices(y_all, names=g.class_names, **FRACTIONS[regime]))
+    return (
+        (real.images[keep], y_all[keep]),
+        (val.images, labels_for(val, g.class_names, "VAL")),
+        (
+            test.images,
+            labels_for(test, g.class_names, "TEST"),
+        ),
+    )
+
+
+def teacher_arms(g, x, y, aug, teacher_steps: int):
+    """The arms of the ``teacher`` lever and the teachers."""
+    import torch
+
+    from ganaug.downstream.classifier import SmallResNet, seed_everything, train_classifier
+    from ganaug.downstream.recipe import Recipe, synthetic_plan
+    from ganaug.downstream.teacher import Teacher
+    from ganaug.evaluation.arms import MIXUP_ALPHA, Job, distill_labels, recipe_job, recipe_stream
+    from ganaug.generation.sampling import Sampler
+
+    k = g.num_classes
+    counts = torch.bincount(y, minlength=k).tolist()
+    t0 = Teacher.train(x, y, class_names=g.class_names, epochs=30)
+
+    def trained(synthetic) -> Teacher:
+        seed_everything(0)
+        net = SmallResNet(x.shape[1], k, x.shape[2], x.shape[3]).to(memory_format=torch.channels_last)
+        net = train_classifier(net, x, y, steps=teacher_steps, augment=aug, balanced=True, synthetic=synthetic)
+        return Teacher(net.cpu(), {"arch_args": net.config})
+
+    mix = Recipe(ratio=2.0, filter="teacher", refresh=5)
+    t1 = trained(None)
+    t2 = trained(recipe_stream(Sampler(g, seed=10_000), t0, mix, synthetic_plan(counts, mix.ratio)))
+    top = Recipe(ratio=0.5, filter="teacher", labels="soft", refresh=5, distill=True)
+
+    def distill(t, augment=None) -> Job:
+        return Job(x, y, augment=augment, relabel=distill_labels(t, 1.0), mixup=MIXUP_ALPHA)
+
+    def arms(seed: int) -> dict[str, Job]:
+        stream = recipe_stream(Sampler(g, seed=seed), t2, top, synthetic_plan(counts, top.ratio))
+        return {
+            "classical": Job(x, y, augment=aug),
+            "distill T0": distill(t0),
+            "distill T1": distill(t1),
+            "distill T2": distill(t2),
+            "distill T2 + synthetic": recipe_job(x, y, stream, top, t2),
+            "classical + distill T1": distill(t1, aug),
+            "classical + distill T2": distill(t2, aug),
+        }
+
+    pairs = [("distill T2", "distill T1"), ("classical + distill T2", "classical + distill T1"),
+             ("distill T2 + synthetic", "distill T1"), ("distill T1", "distill T0")]  # fmt: skip
+    return arms, pairs, {"T0": t0, "T1": t1, "T2": t2}
+
+
+def generator_arms(g, g_b, x, y, aug):
+    """The arms of the ``generators`` lever."""
+    import torch
+
+    from ganaug.downstream.recipe import Recipe, synthetic_plan
+    from ganaug.downstream.teacher import Teacher
+    from ganaug.evaluation.arms import MIXUP_ALPHA, Job, distill_labels, recipe_job, recipe_stream
+    from ganaug.generation.sampling import Sampler
+
+    counts = torch.bincount(y, minlength=g.num_classes).tolist()
+    t = Teacher.train(x, y, class_names=g.class_names, epochs=30)
+    hard = Recipe(ratio=1.0, filter="teacher", refresh=5)
+    on_top = Recipe(ratio=1.0, filter="teacher", labels="soft", refresh=5, distill=True)
+
+    def with_recipe(gen, recipe: Recipe, seed: int):
+        return recipe_job(x, y, recipe_stream(Sampler(gen, seed=seed), t, recipe, synthetic_plan(counts, recipe.ratio)),
+                          recipe, t, augment=aug)  # fmt: skip
+
+    def arms(seed: int) -> dict:
+        return {
+            "classical": Job(x, y, augment=aug),
+            "classical + distill": Job(x, y, augment=aug, relabel=distill_labels(t, 1.0), mixup=MIXUP_ALPHA),
+            "A: classical + ganaug": with_recipe(g, hard, seed),
+            "B: classical + ganaug": with_recipe(g_b, hard, seed),
+            "A: classical + distill + ganaug": with_recipe(g, on_top, seed),
+        }
+
+    pairs = [("A: classical + ganaug", "classical"), ("A: classical + ganaug", "classical + distill"),
+             ("A: classical + ganaug", "B: classical + ganaug"), ("B: classical + ganaug", "classical"),
+             ("A: classical + distill + ganaug", "classical + distill")]  # fmt: skip
+    return arms, pairs, {"teacher": t}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("lever", choices=("teacher", "generators"))
+    ap.add_argument("--dataset", choices=("breastmnist", "retinamnist"), default="retinamnist")
+    ap.add_argument("--regime", choices=sorted(FRACTIONS), default="small")
+    ap.add_argument("--model", required=True, help="the run or export measured (generator A)")
+    ap.add_argument("--model-b", help="generator B (the generators lever)")
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--clf-steps", type=int, default=500)
+    ap.add_argument("--teacher-steps", type=int, default=1000)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", help="write every arm's per-seed scores here (JSON)")
+    args = ap.parse_args()
+
+    import torch
+
+    from ganaug.downstream.classifier import SmallResNet
+    from ganaug.downstream.uplift import bootstrap_uplift, fmt, paired_uplift, scores
+    from ganaug.evaluation.arms import Arms, classical_augment
+    from ganaug.hub.sources import load_generator
+    from ganaug.presets import preset_of
+
+    torch.set_num_threads(args.threads)
+    g = load_generator(args.model)
+    (x, y), (xv, yv), (xt, yt) = load_sets(args.dataset, args.regime, g)
+    aug = classical_augment(preset_of(g.config.get("training", {})).photometric_augmentation)
+    start = time.perf_counter()
+    if args.lever == "teacher":
+        arms_of, pairs, teachers = teacher_arms(g, x, y, aug, args.teacher_steps)
+    else:
+        if not args.model_b:
+            raise SystemExit("the generators lever needs --model-b")
+        arms_of, pairs, teachers = generator_arms(g, load_generator(args.model_b), x, y, aug)
+    sets = ((xv, yv), (xt, yt))
+    for name, t in teachers.items():
+        v, te = (scores(ty.numpy(), t.probabilities(tx).numpy())["balanced_accuracy"] for tx, ty in sets)
+        print(f"teacher {name}: balanced accuracy val {v:.3f}, test {te:.3f} (one training)")
+    shape = (x.shape[1], x.shape[2], x.shape[3])
+    trainer = Arms(lambda c, k, h, w: SmallResNet(c, k, h, w), shape, g.num_classes, args.clf_steps, "cpu")
+    res: dict[str, dict[str, list]] = {}
+    probs: dict[str, list] = {}
+    for s in range(args.seeds):
+        for name, job in arms_of(s).items():
+            (val, test), (_, test_probs) = trainer.run(job, s, sets)
+            r = res.setdefault(name, {"val": [], "test": [], "auc": []})
+            r["val"].append(val["balanced_accuracy"])
+            r["test"].append(test["balanced_accuracy"])
+            r["auc"].append(test["auc"])
+            probs.setdefault(name, []).append(test_probs)
+        print(f"seed {s} done ({time.perf_counter() - start:.0f} s)", flush=True)
+        if args.out:
+            Path(args.out).write_text(json.dumps({"args": vars(args), "arms": res}, indent=1))
+    where = f"{args.dataset} {args.regime}, {args.seeds} paired seeds, {args.clf_steps} steps"
+    for name, r in res.items():
+        print(f"{name} ({where}): test balanced accuracy {np.mean(r['test']):.3f}, val {np.mean(r['val']):.3f}, "
+              f"test AUC {np.mean(r['auc']):.3f}")  # fmt: skip
+    for a, b in pairs:
+        diff = paired_uplift(res[a]["test"], res[b]["test"])
+        boot = bootstrap_uplift(yt.numpy(), probs[a], probs[b])
+        ratio = np.mean(res[a]["test"]) / max(1e-9, np.mean(res[b]["test"]))
+        print(f"{a} - {b} ({where}): {fmt(diff, signed=True)}, bootstrap {fmt(boot, signed=True)} "
+              f"(ratio {ratio:.3f}x)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
