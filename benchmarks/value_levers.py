@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,30 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import shared_data  # noqa: E402
 
 FRACTIONS = {"full": {}, "small": {"train_fraction": 0.1}, "imbalanced": {"minority_fraction": 0.1}}
-
-
-def load_sets(dataset: str, regime: str, g):
-    """The regime's training subset, the official val and test splits (model space), as ``evaluate`` reads them."""
-    import torch
-
-    from ganaug.data import read_data
-    from ganaug.data.subset import subset_indices
-    from ganaug.metrics import labels_for
-
-    path = str(shared_data() / f"medmnist_{dataset}" / f"{dataset}.npz")
-    dc = g.data
-    opts = {"resolution": f"{dc.height}x{dc.width}", "channels": dc.channels}
-    real, val, test = (read_data(path, split=s, **opts) for s in ("train", "val", "test"))
-    y_all = labels_for(real, g.class_names, "DATA")
-    keep = torch.from_numpy(subset_indices(y_all, names=g.class_names, **FRACTIONS[regime]))
-    return (
-        (real.images[keep], y_all[keep]),
-        (val.images, labels_for(val, g.class_names, "VAL")),
-        (
-            test.images,
-            labels_for(test, g.class_names, "TEST"),
-        ),
-    )
 
 
 def teacher_arms(g, x, y, aug, teacher_steps: int):
@@ -154,16 +131,19 @@ def main() -> None:
 
     import torch
 
-    from ganaug.downstream.classifier import SmallResNet
+    from ganaug.downstream.recipe import Recipe
     from ganaug.downstream.uplift import bootstrap_uplift, fmt, paired_uplift, scores
-    from ganaug.evaluation.arms import Arms, classical_augment
+    from ganaug.evaluation.arms import classical_augment
+    from ganaug.evaluation.evaluate import prepare
     from ganaug.hub.sources import load_generator
-    from ganaug.presets import preset_of
 
     torch.set_num_threads(args.threads)
-    g = load_generator(args.model)
-    (x, y), (xv, yv), (xt, yt) = load_sets(args.dataset, args.regime, g)
-    aug = classical_augment(preset_of(g.config.get("training", {})).photometric_augmentation)
+    data = str(shared_data() / f"medmnist_{args.dataset}" / f"{args.dataset}.npz")
+    # evaluate's own data, splits, regime subset and classifier trainer (a plain candidate needs no teacher)
+    p = prepare(args.model, data, data, val=data, steps=args.clf_steps, recipes=[Recipe()], device="cpu",
+                out=tempfile.mkdtemp(), warn=lambda _: None, **FRACTIONS[args.regime])  # fmt: skip
+    g, (x, y), (xv, yv), (xt, yt) = p.g, (p.x_tr, p.y_tr), (p.x_val, p.y_val), (p.held.images, p.y_test)
+    aug = classical_augment(p.photometric)
     start = time.perf_counter()
     if args.lever == "teacher":
         arms_of, pairs, teachers = teacher_arms(g, x, y, aug, args.teacher_steps)
@@ -175,8 +155,7 @@ def main() -> None:
     for name, t in teachers.items():
         v, te = (scores(ty.numpy(), t.probabilities(tx).numpy())["balanced_accuracy"] for tx, ty in sets)
         print(f"teacher {name}: balanced accuracy val {v:.3f}, test {te:.3f} (one training)")
-    shape = (x.shape[1], x.shape[2], x.shape[3])
-    trainer = Arms(lambda c, k, h, w: SmallResNet(c, k, h, w), shape, g.num_classes, args.clf_steps, "cpu")
+    trainer = p.arms
     res: dict[str, dict[str, list]] = {}
     probs: dict[str, list] = {}
     for s in range(args.seeds):
