@@ -102,9 +102,10 @@ class FitConfig:
     d_steps: int = opt(0, "discriminator updates per generator update; 0 = the loss's default")
     r1_gamma: float = opt(0.0, "R1 penalty weight on real images; 0 = off")
     class_loss: str = opt(
-        "none",
-        "class fidelity: adc = an auxiliary classifier on D's features that tells real class y from generated class y",
-        ("none", "adc"),
+        "auto",
+        "class fidelity: adc = an auxiliary classifier on D's features that tells real class y from generated class y; "
+        "auto = adc for biggan on data with 2 or more classes, else none",
+        ("auto", "none", "adc"),
     )
     class_loss_weight: float = opt(1.0, "weight of --class-loss in both networks' losses")
     cond_ramp: str = opt(
@@ -142,7 +143,9 @@ class FitConfig:
         30, "epochs of the teacher classifier exported beside the generator (filters, soft labels); 0 = no teacher"
     )
     eval_every: int = opt(
-        0, "measure FID and CAS every N steps, log them and export the best EMA weights by --eval-metric; 0 = off"
+        -1,
+        "measure FID and CAS every N steps, log them and export the best EMA weights by --eval-metric; 0 = off; "
+        "-1 = auto: a tenth of --steps for runs of 1000 steps or more, else off",
     )
     eval_split: str = opt(
         "",
@@ -150,10 +153,11 @@ class FitConfig:
         "data, so that the kept weights are chosen on data the generator never saw",
     )
     eval_metric: str = opt(
-        "fid",
+        "auto",
         "what --eval-every keeps the best weights by: fid (lowest) or cas (highest balanced accuracy on the real "
-        "training data of a classifier trained on samples only: class fidelity)",
-        ("fid", "cas"),
+        "training data of a classifier trained on samples only: class fidelity); auto = cas with 2 or more classes, "
+        "else fid",
+        ("auto", "fid", "cas"),
     )
     log_every: int = opt(10, "append losses to log.jsonl every N steps")
     keep_checkpoints: int = opt(2, "checkpoints kept on disk")

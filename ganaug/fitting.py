@@ -51,6 +51,8 @@ def resolve_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
         check_info_weight(cfg.info_weight)
         cfg = cfg.replace(info_codes=format_codes(parse_codes(cfg.info_codes)))
     _check_progan(cfg)
+    if cfg.eval_every < -1:
+        raise GanaugError(f"eval_every={cfg.eval_every} is not accepted; give N >= 1 steps, 0 (off) or -1 (auto)")
     if cfg.augment_p > 1:
         raise GanaugError(f"augment_p={cfg.augment_p} is not accepted; use a value in [0, 1], or -1 for adaptive")
     drift = cfg.progan_drift
@@ -58,7 +60,10 @@ def resolve_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
         from .training.losses import DRIFT_EPSILON
 
         drift = DRIFT_EPSILON if cfg.arch == "progan" and loss == "wgan-gp" else 0.0
-    return cfg.replace(loss=loss, beta1=beta1, ch=ch, augment=augment, d_steps=d_steps, progan_drift=drift)
+    # the architecture's class loss (biggan: adc); a single class turns it off once the data is read
+    class_loss = cfg.class_loss if cfg.class_loss != "auto" else arch.defaults.get("class_loss", "none")
+    return cfg.replace(loss=loss, beta1=beta1, ch=ch, augment=augment, d_steps=d_steps, progan_drift=drift,
+                       class_loss=class_loss)  # fmt: skip
 
 
 def _check_progan(cfg: FitConfig) -> None:

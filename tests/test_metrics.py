@@ -107,7 +107,8 @@ def test_measure_quality_names_the_extractor(tiny_gray_run, image_folder_factory
 
 
 def test_fit_eval_every_tracks_fid_and_exports_the_best(tiny_folder, tmp_path):
-    run = ganaug.fit(tiny_folder, **TINY, steps=6, eval_every=2, out=tmp_path, name="r", progress=False)
+    run = ganaug.fit(tiny_folder, **TINY, steps=6, eval_every=2, eval_metric="fid", out=tmp_path, name="r",
+                     progress=False)  # fmt: skip
     log = [json.loads(line) for line in (run.path / "log.jsonl").read_text().splitlines()]
     evals = [r for r in log if "fid" in r]
     assert [r["step"] for r in evals] == [2, 4, 6]

@@ -77,6 +77,7 @@ def tune(
     base_ch = ARCHS.get(base.arch).defaults.get("ch", 64)
     history: list[dict] = []
     fit_fixed = {k: v for k, v in fixed.items() if k not in ("out", "name", "steps")}
+    fit_fixed.setdefault("eval_every", 0)  # the trial's objective is measured below; no measurements inside it
 
     def objective(trial) -> float:
         options = suggest(trial, base.preset, base_ch)

@@ -7,8 +7,8 @@ first ``CALIBRATION_STEPS`` steps and plans its number of steps to what the rest
 recent time per step (grids and evaluations included), so a machine that slows down or speeds up moves the end;
 at the deadline it stops whatever the plan said. The plan is saved with the run, so a resumed run keeps it and
 counts the time already spent; what depends on the run's length follows the planned steps: the learning-rate
-schedule, the sample-grid and checkpoint intervals (unless set) and the adaptive augmentation's speed (unless
-set). All processes of a torchrun job plan from their mean times and stop at the same step.
+schedule, the sample-grid, checkpoint and evaluation intervals (unless set) and the adaptive augmentation's speed
+(unless set). All processes of a torchrun job plan from their mean times and stop at the same step.
 
 Example:
     >>> parse_duration("1h30m"), parse_duration("90s"), parse_duration("10m")
@@ -74,7 +74,7 @@ def describe_plan(cfg: FitConfig, user_set: set[str]) -> dict | None:
         + (f", at most {cfg.steps} (--steps: whichever ends first)" if "steps" in user_set else ""),
         "scaled with the planned steps": [
             name
-            for name in ("lr schedule", "sample_every", "checkpoint_every", "ada_kimg")
+            for name in ("lr schedule", "sample_every", "checkpoint_every", "eval_every", "ada_kimg")
             if name == "lr schedule" or name not in user_set
         ],
     }
@@ -162,6 +162,8 @@ class Budget:
             changes["sample_every"] = max(1, steps // 10)
         if "checkpoint_every" not in self.user_set:
             changes["checkpoint_every"] = max(1, steps // 5)
+        if "eval_every" not in self.user_set and cfg.eval_every > 0:  # auto: a tenth of the planned run
+            changes["eval_every"] = max(1, steps // 10)
         if "ada_kimg" not in self.user_set:
             reference = FitConfig().steps  # ada_kimg's default suits the default number of steps
             changes["ada_kimg"] = self.base_ada_kimg * min(1.0, steps / reference)
