@@ -2,7 +2,7 @@
 
     python benchmarks/value_levers.py teacher --dataset retinamnist --regime small --model RUN [--seeds 5]
     python benchmarks/value_levers.py generators --dataset breastmnist --regime imbalanced --model RUN_A \
-        --model-b RUN_B [--seeds 12]
+        --model-b RUN_B [--model-b RUN_C ...] [--seeds 12]
 
 ``teacher``: does a teacher trained on real *and* synthetic samples make distillation better? Three teachers:
 evaluate's own (T0, real only), a real-only one trained like the next (T1: classical augmentation, class-balanced
@@ -10,7 +10,7 @@ batches, ``--teacher-steps`` updates) and T2, trained the same way with half of 
 filtered by T0, 5 fresh pools). The arms distill from each, with and without classical augmentation, and T2 with
 synthetic samples on top. T2 against T1 is the generator's own contribution.
 
-``generators``: one recipe (teacher filter, hard labels, ratio 1, on top of classical augmentation) with two
+``generators``: one recipe (teacher filter, hard labels, ratio 1, on top of classical augmentation) with two or more
 generators of the same data (for example a fit with ``--class-loss adc`` against a default fit), beside classical
 augmentation and classical augmentation + distillation (the strongest controls on these sets); and generator A's
 recipe on top of classical augmentation and distillation.
@@ -82,8 +82,8 @@ def teacher_arms(g, x, y, aug, teacher_steps: int):
     return arms, pairs, {"T0": t0, "T1": t1, "T2": t2}
 
 
-def generator_arms(g, g_b, x, y, aug):
-    """The arms of the ``generators`` lever."""
+def generator_arms(g, others: list, x, y, aug):
+    """The arms of the ``generators`` lever: generator A and each generator B (B1, B2, ... when there are several)."""
     import torch
 
     from ganaug.downstream.recipe import Recipe, synthetic_plan
@@ -95,6 +95,7 @@ def generator_arms(g, g_b, x, y, aug):
     t = Teacher.train(x, y, class_names=g.class_names, epochs=30)
     hard = Recipe(ratio=1.0, filter="teacher", refresh=5)
     on_top = Recipe(ratio=1.0, filter="teacher", labels="soft", refresh=5, distill=True)
+    names = ["B"] if len(others) == 1 else [f"B{i + 1}" for i in range(len(others))]
 
     def with_recipe(gen, recipe: Recipe, seed: int):
         return recipe_job(x, y, recipe_stream(Sampler(gen, seed=seed), t, recipe, synthetic_plan(counts, recipe.ratio)),
@@ -105,13 +106,15 @@ def generator_arms(g, g_b, x, y, aug):
             "classical": Job(x, y, augment=aug),
             "classical + distill": Job(x, y, augment=aug, relabel=distill_labels(t, 1.0), mixup=MIXUP_ALPHA),
             "A: classical + ganaug": with_recipe(g, hard, seed),
-            "B: classical + ganaug": with_recipe(g_b, hard, seed),
+            **{f"{n}: classical + ganaug": with_recipe(gb, hard, seed) for n, gb in zip(names, others, strict=True)},
             "A: classical + distill + ganaug": with_recipe(g, on_top, seed),
         }
 
-    pairs = [("A: classical + ganaug", "classical"), ("A: classical + ganaug", "classical + distill"),
-             ("A: classical + ganaug", "B: classical + ganaug"), ("B: classical + ganaug", "classical"),
-             ("A: classical + distill + ganaug", "classical + distill")]  # fmt: skip
+    a = "A: classical + ganaug"
+    pairs = [(a, "classical"), (a, "classical + distill")]
+    for n in names:
+        pairs += [(a, f"{n}: classical + ganaug"), (f"{n}: classical + ganaug", "classical")]
+    pairs.append(("A: classical + distill + ganaug", "classical + distill"))
     return arms, pairs, {"teacher": t}
 
 
@@ -121,7 +124,7 @@ def main() -> None:
     ap.add_argument("--dataset", choices=("breastmnist", "retinamnist"), default="retinamnist")
     ap.add_argument("--regime", choices=sorted(FRACTIONS), default="small")
     ap.add_argument("--model", required=True, help="the run or export measured (generator A)")
-    ap.add_argument("--model-b", help="generator B (the generators lever)")
+    ap.add_argument("--model-b", action="append", help="generator B (the generators lever; repeat for B1, B2, ...)")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--clf-steps", type=int, default=500)
     ap.add_argument("--teacher-steps", type=int, default=1000)
@@ -150,7 +153,7 @@ def main() -> None:
     else:
         if not args.model_b:
             raise SystemExit("the generators lever needs --model-b")
-        arms_of, pairs, teachers = generator_arms(g, load_generator(args.model_b), x, y, aug)
+        arms_of, pairs, teachers = generator_arms(g, [load_generator(m) for m in args.model_b], x, y, aug)
     sets = ((xv, yv), (xt, yt))
     for name, t in teachers.items():
         v, te = (scores(ty.numpy(), t.probabilities(tx).numpy())["balanced_accuracy"] for tx, ty in sets)

@@ -104,8 +104,9 @@ class FitConfig:
     class_loss: str = opt(
         "auto",
         "class fidelity: adc = an auxiliary classifier on D's features that tells real class y from generated class y; "
-        "auto = adc for biggan on data with 2 or more classes, else none",
-        ("auto", "none", "adc"),
+        "d2dce = ReACGAN's data-to-data cross-entropy on an embedding of D's features; auto = adc for biggan on data "
+        "with 2 or more classes, else none",
+        ("auto", "none", "adc", "d2dce"),
     )
     class_loss_weight: float = opt(1.0, "weight of --class-loss in both networks' losses")
     cond_ramp: str = opt(

@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 import ganaug
 from ganaug.builders import build_discriminator
 from ganaug.errors import GanaugError
-from ganaug.training.class_loss import attach_class_head, check_class_loss, class_d_loss, class_g_loss
+from ganaug.training.class_loss import attach_class_head, check_class_loss, class_d_loss, class_g_loss, d2d_ce
 
 from .helpers import TINY, run_cli, write_class_folder
 
@@ -40,8 +40,28 @@ def test_class_head_reads_the_discriminators_features(arch):
     head = attach_class_head(d, 3)
     x = torch.randn(4, 1, 16, 16)
     assert head(d.features(x)).shape == (4, 6)
+    proxy_head = attach_class_head(build_discriminator(arch, args), 3, "d2dce")
+    assert proxy_head.proxy(torch.tensor([0, 2])).shape[1] == proxy_head.embed.out_features
     assert any(name.startswith("class_head.") for name in d.state_dict())
     assert torch.allclose(d(x, torch.tensor([0, 1, 2, 0])), d.head(d.features(x), torch.tensor([0, 1, 2, 0])))
+
+
+def test_d2d_ce_is_the_data_to_data_cross_entropy():
+    gen = torch.Generator().manual_seed(0)
+    e, p, y = torch.randn(6, 4, generator=gen), torch.randn(6, 4, generator=gen), torch.tensor([0, 1, 0, 2, 1, 0])
+    tau, m = 0.5, 0.98
+    cos = torch.nn.functional.cosine_similarity
+    expected = []
+    for i in range(6):  # the definition, one row at a time
+        a = torch.relu((m - cos(e[i], p[i], dim=0)) / tau)
+        negatives = sum(torch.exp(torch.relu((cos(e[i], e[j], dim=0) + m - 1) / tau)) for j in range(6) if y[j] != y[i])
+        expected.append(-torch.log(torch.exp(-a) / (torch.exp(-a) + negatives)))
+    assert d2d_ce(e, p, y, tau, m).item() == pytest.approx(torch.stack(expected).mean().item(), rel=1e-5)
+    proxies = torch.eye(3)  # embeddings at their class's proxy, orthogonal to the other classes: a low loss
+    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    good = d2d_ce(proxies[labels], proxies[labels], labels)
+    wrong = d2d_ce(proxies[(labels + 1) % 3], proxies[labels], labels)
+    assert good < wrong and torch.isfinite(d2d_ce(e * 1e4, p, y, temperature=1e-3))
 
 
 def test_bad_class_loss_values_are_named():
@@ -51,8 +71,10 @@ def test_bad_class_loss_values_are_named():
         check_class_loss("adc", -1.0)
 
 
-def test_adc_fit_learns_the_head_and_resumes_exactly(folder, tmp_path):
-    opts = dict(OPTS, arch="biggan", steps=6, checkpoint_every=3, sample_every=100, out=tmp_path / "runs")
+@pytest.mark.parametrize("kind", ["adc", "d2dce"])
+def test_class_loss_fit_learns_the_head_and_resumes_exactly(folder, tmp_path, kind):
+    opts = dict(OPTS, arch="biggan", class_loss=kind, steps=6, checkpoint_every=3, sample_every=100,
+                out=tmp_path / "runs")  # fmt: skip
     whole = ganaug.fit(folder, **opts, name="whole")
     half = ganaug.fit(folder, **{**opts, "steps": 3}, name="half")
     resumed = ganaug.fit(resume=half.path, steps=6, progress=False)
@@ -67,7 +89,9 @@ def test_adc_fit_learns_the_head_and_resumes_exactly(folder, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     start = ganaug.fit(folder, **{**opts, "steps": 1}, name="one")
     assert not torch.equal(ckpt(start.path)[heads[0]], a[heads[0]])  # the head is trained with D
-    assert json.loads((whole.path / "fit_config.json").read_text())["fit"]["class_loss"] == "adc"
+    assert json.loads((whole.path / "fit_config.json").read_text())["fit"]["class_loss"] == kind
+    if kind == "d2dce":
+        assert any(k.endswith("class_head.proxy.weight") for k in heads)
 
 
 def test_cli_takes_class_loss_and_refuses_unknown(folder, tmp_path):

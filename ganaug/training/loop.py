@@ -19,8 +19,7 @@ from .augment import DiffAugment
 from .class_loss import (
     attach_class_head,
     check_class_loss,
-    class_d_loss,
-    class_g_loss,
+    class_terms,
     cond_scale,
     parse_cond_ramp,
     set_cond_scale,
@@ -56,7 +55,7 @@ class CganTrainer(Trainer):
         self.G = engine.prepare(build_generator(cfg.arch, arch_args))
         D = build_discriminator(cfg.arch, arch_args)
         check_class_loss(cfg.class_loss, cfg.class_loss_weight)
-        self.class_head = attach_class_head(D, self.num_classes) if cfg.class_loss == "adc" else None
+        self.class_head = attach_class_head(D, self.num_classes, cfg.class_loss) if cfg.class_loss != "none" else None
         self.codes = parse_codes(arch_args.get("info_codes", ""))  # InfoGAN codes: G's input, Q's targets
         check_info_weight(cfg.info_weight)
         self.info_head = attach_info_head(D, self.codes) if self.codes else None
@@ -117,7 +116,7 @@ class CganTrainer(Trainer):
 
     # -- phases -------------------------------------------------------------------------------------------
     def d_outputs(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """D's logits (float32) and, with ``--class-loss adc``, its auxiliary class logits (2K per sample). With
+        """D's logits (float32) and, with ``--class-loss``, its class head's outputs (adc: 2K logits a sample). With
         ``--info-codes`` Q's outputs on the same features are kept in ``self._q``."""
         if self.class_head is None and self.info_head is None:
             return self.d_call(x, y).float(), None
@@ -163,7 +162,8 @@ class CganTrainer(Trainer):
             if mi is not None:
                 loss = loss + cfg.info_weight * mi
             if self.class_head is not None:
-                loss = loss + cfg.class_loss_weight * class_d_loss(cls_real, y_real, cls_fake, y_fake, self.num_classes)
+                loss = loss + cfg.class_loss_weight * class_terms(cfg.class_loss, self.class_head, cls_real, y_real,
+                                                                  self.num_classes, cls_fake, y_fake)  # fmt: skip
         if self.loss.gradient_penalty:
             loss = loss + cfg.gp_weight * gradient_penalty(self.D, real_in, fake_in, y_real, self.gens["aug"])
         if cfg.r1_gamma > 0:
@@ -185,7 +185,8 @@ class CganTrainer(Trainer):
             logits, cls = self.d_outputs(fake_in, y)
             loss = self.loss.g_loss(logits)
             if cls is not None:
-                loss = loss + self.cfg.class_loss_weight * class_g_loss(cls, y, self.num_classes)
+                loss = loss + self.cfg.class_loss_weight * class_terms(self.cfg.class_loss, self.class_head, cls, y,
+                                                                       self.num_classes, generator=True)  # fmt: skip
             mi = self.mi_loss(z)
             if mi is not None:
                 loss = loss + self.cfg.info_weight * mi
