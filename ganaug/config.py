@@ -87,9 +87,10 @@ class FitConfig:
     )
     steps: int = opt(5000, "training steps (generator updates)")
     max_time: str = opt(
-        "",
+        "auto",
         "train for this long (90s, 10m, 1h30m): steps are planned from the measured step time; with --steps, "
-        "whichever ends first",
+        "whichever ends first; none = no budget; auto = on a CPU when --steps is not given, 10 minutes for images of "
+        "up to 32x32 pixels and as much longer as they have more pixels, else none",
     )
     batch_size: int = opt(64, "images per step, over all processes")
     optimizer: str = opt("adam", "optimizer for both networks", ("adam", "rmsprop", "sgd"))

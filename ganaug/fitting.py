@@ -38,7 +38,9 @@ def resolve_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
     from .data.subset import check_fraction
     from .training.budget import parse_duration
 
-    if cfg.max_time:
+    if cfg.max_time.strip().lower() == "none":
+        cfg = cfg.replace(max_time="")
+    if cfg.max_time and cfg.max_time != "auto":  # auto is settled once the data's size is known
         parse_duration(cfg.max_time)
     check_fraction("train_fraction", cfg.train_fraction)
     check_fraction("minority_fraction", cfg.minority_fraction)
@@ -114,7 +116,7 @@ def fit(
         cfg = resolve_config(FitConfig.from_dict(options), set(options))
     if cfg.task not in ("cgan", "cyclegan"):
         raise GanaugError(f"task {cfg.task!r} is not accepted here; choose cgan or cyclegan")
-    if cfg.max_time:
+    if cfg.max_time and cfg.max_time != "auto":
         parse_duration(cfg.max_time)
     user_set = sorted(saved.get("user_set", []) if saved is not None else options)
     prepare = prepare_cyclegan if cfg.task == "cyclegan" else prepare_cgan

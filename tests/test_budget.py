@@ -44,6 +44,9 @@ def test_budgeted_run_plans_its_steps_and_exports(tiny_folder, tmp_path):
     assert training["max_time_s"] == 10 and training["steps_done"] == run.steps_done
     assert training["train_seconds"] <= 10 * DEADLINE + 1  # stops at its budget (one step of slack)
     assert (run.path / "export" / "model.safetensors").is_file()
+    every = saved["fit"]["eval_every"]  # auto: set by the first plan, kept by the re-plans
+    evals = [r["step"] for r in map(json.loads, (run.path / "log.jsonl").read_text().splitlines()) if "cas" in r]
+    assert evals and all(s % every == 0 for s in evals[:-1]) and evals[-1] == run.steps_done
 
 
 def test_steps_and_max_time_whichever_ends_first_and_resume_keeps_the_plan(tiny_folder, tmp_path):
@@ -202,3 +205,20 @@ def test_a_budget_cuts_the_exports_recalibration_and_the_export_says_so(tiny_fol
         "batchnorm_recalibration_batches"
         not in json.loads((plain.path / "export" / "config.json").read_text())["training"]
     )
+
+
+def test_auto_budget_plans_a_cpu_run_without_steps_and_scales_with_the_pixels(tiny_folder, tmp_path):
+    from ganaug.training.budget import default_budget
+
+    opts = {k: v for k, v in TINY.items() if k != "progress"}
+    plan = ganaug.fit(tiny_folder, dry_run=True, out=tmp_path, **opts)
+    assert plan["fit"]["max_time"] == "600s" and plan["plan"]["max_time_s"] == 600
+    assert any("--max-time auto" in note for note in plan["notes"])
+    given = ganaug.fit(tiny_folder, dry_run=True, steps=50, out=tmp_path, **opts)
+    assert given["fit"]["max_time"] == "" and "plan" not in given  # --steps given: it alone decides
+    assert ganaug.fit(tiny_folder, dry_run=True, max_time="none", out=tmp_path, **opts)["fit"]["max_time"] == ""
+    cfg = FitConfig()
+    assert default_budget(cfg, set(), 64, 64).max_time == "2400s"  # four times the pixels of 32x32
+    assert default_budget(cfg, set(), 28, 28).max_time == "600s"
+    assert default_budget(cfg.replace(device="cuda"), set(), 28, 28).max_time == ""
+    assert default_budget(cfg.replace(max_time="90s"), set(), 28, 28).max_time == "90s"

@@ -21,6 +21,7 @@ import math
 import re
 import time
 from collections import deque
+from collections.abc import Collection
 
 import torch
 
@@ -28,6 +29,8 @@ from ..config import FitConfig
 from ..errors import GanaugError
 
 CALIBRATION_STEPS = 20
+CPU_DEFAULT_SECONDS = 600  # --max-time auto on a CPU: 10 minutes for images of up to 32x32 pixels
+CPU_DEFAULT_PIXELS = 32 * 32
 SAFETY = 0.97  # plan for a little less than the budget: the export follows the last step
 DEADLINE = 0.985  # whatever the plan says, training stops here and leaves the rest for the export
 REPLAN_EVERY = 10  # steps between re-plans (and, in a torchrun job, between the processes' agreements)
@@ -53,6 +56,20 @@ def parse_duration(text: str | float | int) -> float:
     if not math.isfinite(seconds) or seconds <= 0:
         raise GanaugError(f"--max-time {text!r} must be a positive duration, e.g. 90s, 10m or 1h")
     return seconds
+
+
+def default_budget(cfg: FitConfig, user_set: Collection[str], height: int, width: int) -> FitConfig:
+    """``--max-time auto``: on a CPU, a run without ``--steps`` is planned to ``CPU_DEFAULT_SECONDS`` for images of up
+    to ``CPU_DEFAULT_PIXELS`` pixels, and as much longer as they have more pixels (about the same number of steps at
+    any size); on a GPU, or with ``--steps``, no budget."""
+    if cfg.max_time != "auto":
+        return cfg
+    from .engine import planned_engine
+
+    if "steps" in user_set or planned_engine(cfg.device, cfg.precision)["device"] != "cpu":
+        return cfg.replace(max_time="")
+    seconds = CPU_DEFAULT_SECONDS * max(1.0, height * width / CPU_DEFAULT_PIXELS)
+    return cfg.replace(max_time=f"{round(seconds)}s")
 
 
 def since(started: float | None) -> float:
@@ -134,7 +151,7 @@ class Budget:
         if not self.planned and ((step >= CALIBRATION_STEPS and step > self.first[0]) or late):
             first_step, first_spent = self.first
             self.planned = True
-            new = self._plan(cfg, step, spent, (spent - first_spent) / max(1, step - first_step), late)
+            new = self._plan(cfg, step, spent, (spent - first_spent) / max(1, step - first_step), late, first=True)
             return new, late or step >= new.steps
         if late:
             return cfg, True
@@ -150,8 +167,11 @@ class Budget:
                     return new, step >= new.steps
         return cfg, step >= cfg.steps
 
-    def _plan(self, cfg: FitConfig, step: int, spent: float, per_step: float, late: bool) -> FitConfig:
-        """The config for a run that ends when ``SAFETY`` of the budget is spent, at ``per_step`` seconds a step."""
+    def _plan(self, cfg: FitConfig, step: int, spent: float, per_step: float, late: bool, first: bool = False
+              ) -> FitConfig:  # fmt: skip
+        """The config for a run that ends when ``SAFETY`` of the budget is spent, at ``per_step`` seconds a step. The
+        evaluation interval is set by the first plan only: evaluations at steps that move with every re-plan would
+        come at irregular intervals."""
         left = max(0.0, self.seconds * SAFETY - spent)
         steps = step if late else step + int(left / max(per_step, 1e-9))
         if self.cap is not None:
@@ -162,7 +182,7 @@ class Budget:
             changes["sample_every"] = max(1, steps // 10)
         if "checkpoint_every" not in self.user_set:
             changes["checkpoint_every"] = max(1, steps // 5)
-        if "eval_every" not in self.user_set and cfg.eval_every > 0:  # auto: a tenth of the planned run
+        if first and "eval_every" not in self.user_set and cfg.eval_every > 0:  # auto: a tenth of the first plan
             changes["eval_every"] = max(1, steps // 10)
         if "ada_kimg" not in self.user_set:
             reference = FitConfig().steps  # ada_kimg's default suits the default number of steps

@@ -18,7 +18,7 @@ from ..errors import GanaugError
 from ..generation.export import class_grid, write_export
 from ..generation.grid import save_grid
 from ..presets import get_preset
-from .budget import describe_plan
+from .budget import default_budget, describe_plan
 from .ema import RECALIBRATION_BATCHES, recalibrate_batchnorm
 from .engine import Engine
 from .loop import CganTrainer
@@ -50,6 +50,13 @@ def prepare_cgan(data: Any, cfg: FitConfig, saved: dict | None, user_set: list[s
     dc = labelled.config
     h, w = parse_resolution(f"{dc.height}x{dc.width}", (dc.height, dc.width))
     cfg = resolve_class_fidelity(cfg.replace(resolution=f"{h}x{w}", channels=dc.channels), dc.num_classes, user_set)
+    auto_budget = cfg.max_time == "auto"
+    cfg = default_budget(cfg, user_set, h, w)
+    if auto_budget and cfg.max_time:
+        labelled.notes.append(
+            f"on this CPU the run is planned to {cfg.max_time} of wall-clock time (--max-time auto, without --steps); "
+            "give --max-time 1h or --steps N for a longer one"
+        )
     arch_args = {
         "latent_dim": cfg.latent_dim,
         "num_classes": dc.num_classes,

@@ -80,6 +80,7 @@ def resolve_cyclegan_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
         batch_size=cfg.batch_size if "batch_size" in user_set else 1,
         cyclegan_jitter=jitter,
         augment="none",
+        max_time="" if cfg.max_time in ("auto", "none") else cfg.max_time,  # a CycleGAN runs its steps unless asked
     )
 
 
