@@ -103,11 +103,11 @@ class FitConfig:
     d_steps: int = opt(0, "discriminator updates per generator update; 0 = the loss's default")
     r1_gamma: float = opt(0.0, "R1 penalty weight on real images; 0 = off")
     class_loss: str = opt(
-        "auto",
+        "none",
         "class fidelity: adc = an auxiliary classifier on D's features that tells real class y from generated class y; "
-        "d2dce = ReACGAN's data-to-data cross-entropy on an embedding of D's features; auto = adc for biggan on data "
-        "with 2 or more classes, else none",
-        ("auto", "none", "adc", "d2dce"),
+        "d2dce = ReACGAN's data-to-data cross-entropy on an embedding of D's features (neither is the default: with "
+        "the CAS-chosen export, neither raised the downstream gain)",
+        ("none", "adc", "d2dce"),
     )
     class_loss_weight: float = opt(1.0, "weight of --class-loss in both networks' losses")
     cond_ramp: str = opt(

@@ -62,10 +62,7 @@ def resolve_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
         from .training.losses import DRIFT_EPSILON
 
         drift = DRIFT_EPSILON if cfg.arch == "progan" and loss == "wgan-gp" else 0.0
-    # the architecture's class loss (biggan: adc); a single class turns it off once the data is read
-    class_loss = cfg.class_loss if cfg.class_loss != "auto" else arch.defaults.get("class_loss", "none")
-    return cfg.replace(loss=loss, beta1=beta1, ch=ch, augment=augment, d_steps=d_steps, progan_drift=drift,
-                       class_loss=class_loss)  # fmt: skip
+    return cfg.replace(loss=loss, beta1=beta1, ch=ch, augment=augment, d_steps=d_steps, progan_drift=drift)
 
 
 def _check_progan(cfg: FitConfig) -> None:

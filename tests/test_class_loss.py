@@ -142,18 +142,17 @@ def test_gradual_conditioning_starts_unconditional_and_resumes_exactly(folder, t
     assert resumed.steps_done == 4 and all(torch.equal(after[k], again[k]) for k in after)
 
 
-def test_auto_class_fidelity_is_adc_with_a_cas_chosen_export_for_biggan(folder, tmp_path):
+def test_auto_measurements_choose_the_export_by_cas(folder, tmp_path):
     from ganaug.config import FitConfig
     from ganaug.training.cgan_task import resolve_class_fidelity
 
     plan = ganaug.fit(folder, dry_run=True, steps=5000, out=tmp_path / "runs", progress=False)["fit"]
-    assert (plan["class_loss"], plan["eval_every"], plan["eval_metric"]) == ("adc", 500, "cas")
+    assert (plan["class_loss"], plan["eval_every"], plan["eval_metric"]) == ("none", 500, "cas")
     short = ganaug.fit(folder, dry_run=True, steps=200, out=tmp_path / "runs", progress=False)["fit"]
-    assert (short["class_loss"], short["eval_every"]) == ("adc", 0)  # too short a run to choose among checkpoints
+    assert short["eval_every"] == 0  # too short a run to choose among checkpoints
     one_class = resolve_class_fidelity(FitConfig(steps=2000), num_classes=1)
-    assert (one_class.class_loss, one_class.eval_metric, one_class.eval_every) == ("none", "fid", 200)
-    assert resolve_class_fidelity(FitConfig(arch="dcgan", steps=2000), 3).class_loss == "none"
-    mine = resolve_class_fidelity(FitConfig(class_loss="none", eval_every=0, eval_metric="fid"), 3)
-    assert (mine.class_loss, mine.eval_every, mine.eval_metric) == ("none", 0, "fid")
+    assert (one_class.eval_metric, one_class.eval_every) == ("fid", 200)
+    mine = resolve_class_fidelity(FitConfig(eval_every=0, eval_metric="fid"), 3)
+    assert (mine.eval_every, mine.eval_metric) == (0, "fid")
     with pytest.raises(GanaugError, match="eval_every=-2"):
         ganaug.fit(folder, dry_run=True, eval_every=-2, out=tmp_path / "runs", progress=False)

@@ -128,7 +128,6 @@ class BigganDiscriminator(nn.Module):
     loss="hinge",
     beta1=0.0,
     ch=DEFAULT_CH,
-    class_loss="adc",
 )
 class BigganGenerator(nn.Module):
     """BigGAN generator: ``forward(z, y)`` -> images in [-1, 1] of shape ``(B, channels, height, width)``.
