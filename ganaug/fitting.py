@@ -36,12 +36,9 @@ def resolve_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
         if getattr(cfg, name) < 1:
             raise GanaugError(f"{name}={getattr(cfg, name)} is not accepted; it must be >= 1")
     from .data.subset import check_fraction
-    from .training.budget import parse_duration
+    from .training.budget import budget_option
 
-    if cfg.max_time.strip().lower() == "none":
-        cfg = cfg.replace(max_time="")
-    if cfg.max_time and cfg.max_time != "auto":  # auto is settled once the data's size is known
-        parse_duration(cfg.max_time)
+    cfg = cfg.replace(max_time=budget_option(cfg.max_time))  # auto is settled once the data's size is known
     check_fraction("train_fraction", cfg.train_fraction)
     check_fraction("minority_fraction", cfg.minority_fraction)
     if not 0 <= cfg.ema_decay < 1:
@@ -96,7 +93,7 @@ def fit(
     ``options`` are :class:`FitConfig` fields. Returns the :class:`Run` (or, with ``dry_run``, the resolved
     configuration as a dict without training).
     """
-    from .training.budget import parse_duration
+    from .training.budget import budget_option
     from .training.cgan_task import prepare_cgan
     from .training.cyclegan_task import prepare_cyclegan, resolve_cyclegan_config
 
@@ -113,8 +110,7 @@ def fit(
         cfg = resolve_config(FitConfig.from_dict(options), set(options))
     if cfg.task not in ("cgan", "cyclegan"):
         raise GanaugError(f"task {cfg.task!r} is not accepted here; choose cgan or cyclegan")
-    if cfg.max_time and cfg.max_time != "auto":
-        parse_duration(cfg.max_time)
+    budget_option(cfg.max_time)  # a resumed run's saved budget is checked too
     user_set = sorted(saved.get("user_set", []) if saved is not None else options)
     prepare = prepare_cyclegan if cfg.task == "cyclegan" else prepare_cgan
     task = prepare(data, cfg, saved, user_set, command)

@@ -144,15 +144,15 @@ def test_gradual_conditioning_starts_unconditional_and_resumes_exactly(folder, t
 
 def test_auto_measurements_choose_the_export_by_cas(folder, tmp_path):
     from ganaug.config import FitConfig
-    from ganaug.training.cgan_task import resolve_class_fidelity
+    from ganaug.training.cgan_task import resolve_measurements
 
     plan = ganaug.fit(folder, dry_run=True, steps=5000, out=tmp_path / "runs", progress=False)["fit"]
     assert (plan["class_loss"], plan["eval_every"], plan["eval_metric"]) == ("none", 500, "cas")
     short = ganaug.fit(folder, dry_run=True, steps=200, out=tmp_path / "runs", progress=False)["fit"]
     assert short["eval_every"] == 0  # too short a run to choose among checkpoints
-    one_class = resolve_class_fidelity(FitConfig(steps=2000), num_classes=1)
+    one_class = resolve_measurements(FitConfig(steps=2000), num_classes=1)
     assert (one_class.eval_metric, one_class.eval_every) == ("fid", 200)
-    mine = resolve_class_fidelity(FitConfig(eval_every=0, eval_metric="fid"), 3)
+    mine = resolve_measurements(FitConfig(eval_every=0, eval_metric="fid"), 3)
     assert (mine.eval_every, mine.eval_metric) == (0, "fid")
     with pytest.raises(GanaugError, match="eval_every=-2"):
         ganaug.fit(folder, dry_run=True, eval_every=-2, out=tmp_path / "runs", progress=False)

@@ -58,6 +58,17 @@ def parse_duration(text: str | float | int) -> float:
     return seconds
 
 
+def budget_option(text: str) -> str:
+    """``--max-time`` as given: ``""`` for no budget (``none`` or empty), ``auto`` kept for :func:`default_budget`,
+    anything else checked to be a duration."""
+    text = text.strip()
+    if text.lower() in ("", "none"):
+        return ""
+    if text != "auto":
+        parse_duration(text)
+    return text
+
+
 def default_budget(cfg: FitConfig, user_set: Collection[str], height: int, width: int) -> FitConfig:
     """``--max-time auto``: on a CPU, a run without ``--steps`` is planned to ``CPU_DEFAULT_SECONDS`` for images of up
     to ``CPU_DEFAULT_PIXELS`` pixels, and as much longer as they have more pixels (about the same number of steps at

@@ -47,7 +47,7 @@ def prepare_cgan(data: Any, cfg: FitConfig, saved: dict | None, user_set: list[s
     card = after_reading(labelled, cfg)
     dc = labelled.config
     h, w = parse_resolution(f"{dc.height}x{dc.width}", (dc.height, dc.width))
-    cfg = resolve_class_fidelity(cfg.replace(resolution=f"{h}x{w}", channels=dc.channels), dc.num_classes)
+    cfg = resolve_measurements(cfg.replace(resolution=f"{h}x{w}", channels=dc.channels), dc.num_classes)
     auto_budget = cfg.max_time == "auto"
     cfg = default_budget(cfg, user_set, h, w)
     if auto_budget and cfg.max_time:
@@ -92,7 +92,7 @@ def prepare_cgan(data: Any, cfg: FitConfig, saved: dict | None, user_set: list[s
     return CganTask(cfg, resolved, labelled, reference)
 
 
-def resolve_class_fidelity(cfg: FitConfig, num_classes: int) -> FitConfig:
+def resolve_measurements(cfg: FitConfig, num_classes: int) -> FitConfig:
     """The ``auto`` measurement options, which depend on the data's classes: a CAS-chosen export (``--eval-every`` a
     tenth of the run, ``--eval-metric cas``; FID with one class). On imbalanced BreastMNIST the CAS-chosen weights of
     a 10-minute fit raised the downstream gain over the old default (the last weights of a 5000-step fit) by several

@@ -16,7 +16,7 @@ from ..data import LabelledData
 from ..errors import GanaugError
 from ..generation.grid import save_grid
 from ..presets import get_preset
-from .budget import describe_plan
+from .budget import budget_option, describe_plan
 from .cyclegan import CYCLEGAN_LOSSES, GRID_IMAGES, CycleTrainer
 from .engine import Engine
 from .run import RunFolder
@@ -72,6 +72,7 @@ def resolve_cyclegan_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
     for name, ok in checks.items():
         if not ok:
             raise GanaugError(f"{name}={getattr(cfg, name)} is not accepted (see `ganaug fit --help`)")
+    budget = budget_option(cfg.max_time)
     return cfg.replace(
         arch=arch,
         loss=loss,
@@ -80,7 +81,7 @@ def resolve_cyclegan_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
         batch_size=cfg.batch_size if "batch_size" in user_set else 1,
         cyclegan_jitter=jitter,
         augment="none",
-        max_time="" if cfg.max_time in ("auto", "none") else cfg.max_time,  # a CycleGAN runs its steps unless asked
+        max_time=budget if budget != "auto" else "",  # a CycleGAN runs its steps unless a budget is asked for
     )
 
 
