@@ -148,7 +148,8 @@ def markdown(result: dict) -> str:
             continue
         lines.append(f"| {arm['title']} | " + " | ".join(fmt(arm["summary"][m]) for m in METRICS) + " |")
     title = METRIC_TITLES[PRIMARY]
-    lines += ["", "Recipes compared on validation (the best is the ganaug arm above; TEST shown for reference):", ""]
+    lines += ["", "Recipes compared on validation, each on top of classical augmentation (the best is the classical + "
+              "ganaug arm above; TEST shown for reference):", ""]  # fmt: skip
     lines += [f"| recipe | validation {title} | test {title} |", "| --- | --- | --- |"]
     for arm in result["arms"].values():
         if arm.get("candidate"):
