@@ -76,7 +76,7 @@ def main() -> None:
         length = {"steps": args.steps} if args.steps else {}
         run = ganaug.fit(
             data, preset="medical", arch=args.arch, ch=args.ch, batch_size=args.batch_size, device=args.device,
-            out=out, name=f"{args.dataset}-{args.regime}-{args.arch}-{args.steps or 'default'}", progress=False,
+            out=out, name=f"{args.dataset}-{args.regime}-{args.arch}-{args.steps or 'default'}",
             **length, **fractions,
         )  # fmt: skip
         model = str(run.path)
@@ -88,7 +88,6 @@ def main() -> None:
     result = evaluate(
         model, data, data, val=data, seeds=args.seeds, epochs=args.epochs, steps=args.clf_steps, device=args.device,
         jobs=args.jobs, recipes=recipes, out=args.eval_out,
-        progress=False,
         ratios=tuple(float(r) for r in args.ratios.split(",")), quality=not args.no_quality, **fractions,
     )  # fmt: skip
     print(f"evaluation: {time.perf_counter() - t0:.0f} s")
