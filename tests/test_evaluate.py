@@ -197,6 +197,9 @@ def test_the_verdict_says_when_the_samples_alone_teach_nothing_and_when_the_extr
     assert "do not carry their classes" in cas_caveat(at_chance, 2, "no measurable effect")
     assert cas_caveat({"cas": {"balanced_accuracy": 0.52}}, 10, "helps") is None  # far above 1/10
     assert cas_caveat({}, 2, "helps") is None
+    both = cas_caveat({"cas": {"balanced_accuracy": 0.54}, "extractor_balanced_accuracy": 0.50}, 2, "helps")
+    assert "CAS cannot tell" in both and "regularising effect" not in both  # real-trained at chance too
+    assert "regularising effect" in cas_caveat({**at_chance, "extractor_balanced_accuracy": 0.8}, 2, "helps")
     q = {"extractor": "ganaug-cnn-x", "fid": 1.0, "extractor_balanced_accuracy": 0.55}
     assert "weak evidence here" in quality_markdown(q)
     assert "weak evidence" not in quality_markdown({**q, "extractor_balanced_accuracy": 0.9})

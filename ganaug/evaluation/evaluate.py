@@ -447,11 +447,20 @@ def why_not_added(val_gain: dict, seeds: int) -> str:
 
 def cas_caveat(quality: dict, num_classes: int, verdict_text: str) -> str | None:
     """What the verdict must say when a classifier trained on the synthetic samples alone is at chance (balanced
-    accuracy within 0.05 of 1/K): the samples carry no class, so any gain is regularisation, not their content."""
+    accuracy within 0.05 of 1/K): the samples carry no class, so any gain is regularisation, not their content. When
+    the same kind of classifier trained on the real data (the quality extractor) is at chance too, CAS cannot tell
+    either way, and the caveat says that instead."""
     cas = (quality.get("cas") or {}).get("balanced_accuracy")
     chance = 1.0 / max(1, num_classes)
     if cas is None or cas > chance + 0.05:
         return None
+    real = quality.get("extractor_balanced_accuracy")
+    if real is not None and real <= chance + 0.05:
+        return (
+            f"a classifier trained on the synthetic samples alone is near chance (CAS {cas:.3f}, chance {chance:.3f}), "
+            f"but so is one trained on the real training data (the extractor, {real:.3f}): on this data a classifier "
+            "trained without help does not separate the classes, so CAS cannot tell whether the samples carry them"
+        )
     why = f"a classifier trained on the synthetic samples alone is at chance (CAS {cas:.3f}, chance {chance:.3f})"
     if verdict_text == "helps":
         return f"{why}: the gain comes from their regularising effect, not from classes they carry"
