@@ -11,7 +11,7 @@ the same number of optimizer steps, on the same real training part of DATA:
   that what distillation alone gives is not credited to the generator;
 - ``ganaug``: real samples plus synthetic ones by a recipe (:mod:`ganaug.downstream.recipe`): a share of every batch,
   a loss weight, the teacher filter, hard or soft labels, the latent spread, fresh pools, two-stage training. Candidate
-  recipes are trained on top of classical augmentation, the way most users deploy them (the weak candidate alone can
+  recipes are trained on top of classical augmentation, the way most users deploy them (a candidate trained alone can
   lose to ``classical`` while the same samples over classically augmented real ones win), and compared on a
   validation split (given, or carved from DATA), never on TEST. The best one is then also trained without classical
   augmentation (``ganaug-alone``); validation chooses which of the two is the ``ganaug`` arm.
