@@ -1,10 +1,11 @@
 """Sample grids before and after a model's recipe: the generator's items as drawn, and the recipe's items (teacher
 filter, latent spread), one row per class, with the share of drawn items the teacher accepts per class.
 
-    python benchmarks/recipe_grid.py RUN --out benchmarks/results/NAME [--n 16] [--seed 0]
+    python benchmarks/recipe_grid.py RUN --out RUN/NAME [--n 16] [--seed 0]
 
-Writes NAME-drawn.png and NAME-recipe.png. RUN's export must hold a recipe (``ganaug evaluate`` writes one) and a
-teacher; without a teacher filter in the recipe, the teacher filter at threshold 0.5 is shown instead.
+Writes NAME-drawn.png and NAME-recipe.png (beside the run: grids of a fit on shared data stay out of the repo).
+RUN's export must hold a recipe (``ganaug evaluate`` writes one) and a teacher; without a teacher filter in the
+recipe, the teacher filter at threshold 0.5 is shown instead.
 """
 
 from __future__ import annotations
