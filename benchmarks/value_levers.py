@@ -2,7 +2,7 @@
 
     python benchmarks/value_levers.py teacher --dataset retinamnist --regime small --model RUN [--seeds 5]
     python benchmarks/value_levers.py generators --dataset breastmnist --regime imbalanced --model RUN_A \
-        --model-b RUN_B [--model-b RUN_C ...] [--seeds 12]
+        --model-b RUN_B [--model-b RUN_C ...] [--seeds 12] [--jobs 2]
 
 ``teacher``: does a teacher trained on real *and* synthetic samples make distillation better? Three teachers:
 evaluate's own (T0, real only), a real-only one trained like the next (T1: classical augmentation, class-balanced
@@ -129,6 +129,7 @@ def main() -> None:
     ap.add_argument("--clf-steps", type=int, default=500)
     ap.add_argument("--teacher-steps", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--jobs", type=int, default=1, help="processes for the seeds (one thread each); 0 = one per core")
     ap.add_argument("--out", help="write every arm's per-seed scores here (JSON)")
     args = ap.parse_args()
 
@@ -136,7 +137,7 @@ def main() -> None:
 
     from ganaug.downstream.recipe import Recipe
     from ganaug.downstream.uplift import bootstrap_uplift, fmt, paired_uplift, scores
-    from ganaug.evaluation.arms import classical_augment
+    from ganaug.evaluation.arms import classical_augment, map_seeds, resolve_jobs
     from ganaug.evaluation.evaluate import prepare
     from ganaug.hub.sources import load_generator
 
@@ -159,19 +160,26 @@ def main() -> None:
         v, te = (scores(ty.numpy(), t.probabilities(tx).numpy())["balanced_accuracy"] for tx, ty in sets)
         print(f"teacher {name}: balanced accuracy val {v:.3f}, test {te:.3f} (one training)")
     trainer = p.arms
+
+    def seed_task(s: int) -> dict:
+        return {name: trainer.run(job, s, sets) for name, job in arms_of(s).items()}
+
+    def done(s: int) -> None:
+        print(f"seed {s} done ({time.perf_counter() - start:.0f} s)", flush=True)
+
+    # --jobs N: N forked processes of one thread each, as evaluate runs its seeds (the results are those of one)
+    by_seed = map_seeds(seed_task, range(args.seeds), resolve_jobs(args.jobs, args.seeds, torch.device("cpu")), done)
     res: dict[str, dict[str, list]] = {}
     probs: dict[str, list] = {}
     for s in range(args.seeds):
-        for name, job in arms_of(s).items():
-            (val, test), (_, test_probs) = trainer.run(job, s, sets)
+        for name, ((val, test), (_, test_probs)) in by_seed[s].items():
             r = res.setdefault(name, {"val": [], "test": [], "auc": []})
             r["val"].append(val["balanced_accuracy"])
             r["test"].append(test["balanced_accuracy"])
             r["auc"].append(test["auc"])
             probs.setdefault(name, []).append(test_probs)
-        print(f"seed {s} done ({time.perf_counter() - start:.0f} s)", flush=True)
-        if args.out:
-            Path(args.out).write_text(json.dumps({"args": vars(args), "arms": res}, indent=1))
+    if args.out:
+        Path(args.out).write_text(json.dumps({"args": vars(args), "arms": res}, indent=1))
     where = f"{args.dataset} {args.regime}, {args.seeds} paired seeds, {args.clf_steps} steps"
     for name, r in res.items():
         print(f"{name} ({where}): test balanced accuracy {np.mean(r['test']):.3f}, val {np.mean(r['val']):.3f}, "
