@@ -168,3 +168,27 @@ def test_eval_split_measures_against_data_the_generator_never_saw(tiny_npz, tiny
         ganaug.fit(tiny_folder, **TINY, steps=1, eval_every=1, eval_split="val", out=tmp_path, progress=False)
     with pytest.raises(GanaugError, match="give --eval-every N too"):
         ganaug.fit(tiny_npz, **TINY, steps=1, eval_split="val", out=tmp_path, progress=False)
+
+
+def test_eval_split_auto_is_the_validation_split_when_data_has_one(tiny_npz, tiny_folder, tmp_path):
+    from ganaug.data.splits import held_out_split, split_names
+
+    assert split_names(tiny_npz) == ["test", "train", "val"]
+    assert held_out_split(tiny_npz, "train") == "val" and held_out_split(tiny_npz, "val") == ""
+    assert split_names(tiny_folder) == [] and held_out_split(tiny_folder, "train") == ""
+    run = ganaug.fit(tiny_npz, **TINY, steps=4, eval_every=2, eval_metric="cas", out=tmp_path, name="auto",
+                     progress=False)  # fmt: skip
+    training = json.loads((run.path / "export" / "config.json").read_text())["training"]
+    assert training["best_fid_reference"] == "held-out split"
+    assert json.loads((run.path / "fit_config.json").read_text())["fit"]["eval_split"] == "val"
+    folder = ganaug.fit(tiny_folder, **TINY, steps=4, eval_every=2, eval_metric="cas", out=tmp_path, name="f",
+                        progress=False)  # fmt: skip
+    training = json.loads((folder.path / "export" / "config.json").read_text())["training"]
+    assert training["best_fid_reference"] != "held-out split"
+    own = ganaug.fit(tiny_npz, **TINY, steps=2, eval_every=2, eval_metric="cas", eval_split="", out=tmp_path,
+                     name="own", progress=False)  # fmt: skip
+    assert json.loads((own.path / "export" / "config.json").read_text())["training"]["best_fid_reference"] == (
+        "training data"
+    )
+    quiet = ganaug.fit(tiny_npz, **TINY, steps=2, out=tmp_path, name="off", progress=False)  # no --eval-every
+    assert json.loads((quiet.path / "fit_config.json").read_text())["fit"]["eval_split"] == ""

@@ -48,6 +48,7 @@ def prepare_cgan(data: Any, cfg: FitConfig, saved: dict | None, user_set: list[s
     dc = labelled.config
     h, w = parse_resolution(f"{dc.height}x{dc.width}", (dc.height, dc.width))
     cfg = resolve_measurements(cfg.replace(resolution=f"{h}x{w}", channels=dc.channels), dc.num_classes)
+    cfg = resolve_eval_split(cfg, data, labelled)
     auto_budget = cfg.max_time == "auto"
     cfg = default_budget(cfg, user_set, h, w)
     if auto_budget and cfg.max_time:
@@ -102,6 +103,22 @@ def resolve_measurements(cfg: FitConfig, num_classes: int) -> FitConfig:
     if every < 0:
         every = cfg.steps // AUTO_EVAL_FRACTION if cfg.steps >= AUTO_EVAL_MIN_STEPS else 0
     return cfg.replace(eval_metric=metric, eval_every=every)
+
+
+def resolve_eval_split(cfg: FitConfig, data: Any, labelled: LabelledData) -> FitConfig:
+    """``--eval-split auto``: DATA's validation split when it has one and the run measures (``--eval-every``), so
+    that the export is chosen on images the generator never saw; else the training data."""
+    if cfg.eval_split != "auto":
+        return cfg
+    from ..data.splits import held_out_split
+
+    split = held_out_split(data, cfg.split) if cfg.eval_every > 0 else ""
+    if split:
+        labelled.notes.append(
+            f"the {cfg.eval_metric.upper()} that chooses the export is measured on the {split!r} split, which the "
+            "generator never sees (--eval-split auto; give --eval-split '' for the training data)"
+        )
+    return cfg.replace(eval_split=split)
 
 
 class CganTask(Task):
