@@ -181,6 +181,8 @@ def test_eval_split_auto_is_the_validation_split_when_data_has_one(tiny_npz, tin
     training = json.loads((run.path / "export" / "config.json").read_text())["training"]
     assert training["best_fid_reference"] == "held-out split"
     assert json.loads((run.path / "fit_config.json").read_text())["fit"]["eval_split"] == "val"
+    card = (run.path / "export" / "README.md").read_text()
+    assert f"at step {training['best_step']} of 4, the highest CAS" in card and "on the held-out split" in card
     folder = ganaug.fit(tiny_folder, **TINY, steps=4, eval_every=2, eval_metric="cas", out=tmp_path, name="f",
                         progress=False)  # fmt: skip
     training = json.loads((folder.path / "export" / "config.json").read_text())["training"]

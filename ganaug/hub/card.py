@@ -227,6 +227,7 @@ def render_card(config: dict, name: str, repo_id: str | None = None, source: str
         f"{training.get('precision', 'fp32')}"
         + _load_note(training)
         + (f"; exported {config['created'][:10]}" if config.get("created") else ""),
+        *_export_choice(training, steps),
         "",
         "The exact command:",
         "",
@@ -269,6 +270,19 @@ def render_card(config: dict, name: str, repo_id: str | None = None, source: str
         body += [f"- license: {ds['license']}"] if ds.get("license") else []
         body += [f"- cite: {ds['citation']}"] if ds.get("citation") else []
     return card_text(card_metadata(config, name), body)
+
+
+def _export_choice(training: dict, steps: object) -> list[str]:
+    """The weights the export holds when ``--eval-every`` chose them: step, metric and what it was measured on."""
+    if training.get("best_step") is None:
+        return []
+    by = str(training.get("best_by", "fid"))
+    score = f" ({float(training['best_cas']):.3f})" if by == "cas" and training.get("best_cas") is not None else ""
+    best = "highest" if by == "cas" else "lowest"
+    return [
+        f"- exported weights: the EMA generator at step {training['best_step']} of {steps}, the {best} "
+        f"{by.upper()}{score} measured on the {training.get('best_fid_reference', 'training data')}"
+    ]
 
 
 def _progan_lines(config: dict) -> list[str]:
