@@ -57,6 +57,15 @@ def private_seed(seed: int) -> tuple[tuple[int, int, int], int]:
     return owner, derive_seed(seed, wid + 1, owner[2])
 
 
+def _for_sampling(g: Generator, device: str) -> Generator:
+    """``g`` on ``device`` in channels-last memory format (faster batched convolutions with oneDNN and cuDNN). Every
+    sampler computes in this one format, whether given a folder or a loaded generator: on some CPUs the two formats'
+    kernels differ in the last bits, and a recipe's items must be the same bits wherever they are drawn."""
+    g.to(device)
+    g.net.to(memory_format=torch.channels_last)
+    return g
+
+
 class Sampler:
     """Batched, buffered sampling from a ganaug generator; picklable, loads the generator lazily in each worker.
 
@@ -110,7 +119,7 @@ class Sampler:
         if isinstance(source, Generator):
             self.source = source.source
             self._folder = _local_folder(source.source)
-            self._generator: Generator | None = source.to(self.device)
+            self._generator: Generator | None = _for_sampling(source, self.device)
         else:
             self.source = str(source)
             self._folder = resolve_model(source)
@@ -155,9 +164,7 @@ class Sampler:
         return self._generator
 
     def _load(self) -> Generator:
-        g = Generator.from_folder(self._folder, source=self.source).to(self.device)
-        g.net.to(memory_format=torch.channels_last)  # faster batched convolutions (oneDNN on CPU, cuDNN)
-        return g
+        return _for_sampling(Generator.from_folder(self._folder, source=self.source), self.device)
 
     # -- description ----------------------------------------------------------------------------------------
     @property
