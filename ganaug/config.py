@@ -150,7 +150,7 @@ class FitConfig:
         "-1 = auto: a tenth of --steps for runs of 1000 steps or more, else off",
     )
     eval_split: str = opt(
-        "auto",
+        "",
         "for .npz and Hugging Face DATA: measure --eval-every against this split (e.g. val) instead of the training "
         "data, so that the kept weights are chosen on data the generator never saw; auto = the data's val split when "
         "it has one, else the training data; '' = the training data",

@@ -176,21 +176,21 @@ def test_eval_split_auto_is_the_validation_split_when_data_has_one(tiny_npz, tin
     assert split_names(tiny_npz) == ["test", "train", "val"]
     assert held_out_split(tiny_npz, "train") == "val" and held_out_split(tiny_npz, "val") == ""
     assert split_names(tiny_folder) == [] and held_out_split(tiny_folder, "train") == ""
-    run = ganaug.fit(tiny_npz, **TINY, steps=4, eval_every=2, eval_metric="cas", out=tmp_path, name="auto",
-                     progress=False)  # fmt: skip
+    run = ganaug.fit(tiny_npz, **TINY, steps=4, eval_every=2, eval_metric="cas", eval_split="auto", out=tmp_path,
+                     name="auto", progress=False)  # fmt: skip
     training = json.loads((run.path / "export" / "config.json").read_text())["training"]
     assert training["best_fid_reference"] == "held-out split"
     assert json.loads((run.path / "fit_config.json").read_text())["fit"]["eval_split"] == "val"
     card = (run.path / "export" / "README.md").read_text()
     assert f"at step {training['best_step']} of 4, the highest CAS" in card and "on the held-out split" in card
-    folder = ganaug.fit(tiny_folder, **TINY, steps=4, eval_every=2, eval_metric="cas", out=tmp_path, name="f",
-                        progress=False)  # fmt: skip
+    folder = ganaug.fit(tiny_folder, **TINY, steps=4, eval_every=2, eval_metric="cas", eval_split="auto",
+                        out=tmp_path, name="f", progress=False)  # fmt: skip
     training = json.loads((folder.path / "export" / "config.json").read_text())["training"]
     assert training["best_fid_reference"] != "held-out split"
-    own = ganaug.fit(tiny_npz, **TINY, steps=2, eval_every=2, eval_metric="cas", eval_split="", out=tmp_path,
-                     name="own", progress=False)  # fmt: skip
+    own = ganaug.fit(tiny_npz, **TINY, steps=2, eval_every=2, eval_metric="cas", out=tmp_path, name="own",
+                     progress=False)  # the default: the training data  # fmt: skip
     assert json.loads((own.path / "export" / "config.json").read_text())["training"]["best_fid_reference"] == (
         "training data"
     )
-    quiet = ganaug.fit(tiny_npz, **TINY, steps=2, out=tmp_path, name="off", progress=False)  # no --eval-every
+    quiet = ganaug.fit(tiny_npz, **TINY, steps=2, eval_split="auto", out=tmp_path, name="off", progress=False)
     assert json.loads((quiet.path / "fit_config.json").read_text())["fit"]["eval_split"] == ""
