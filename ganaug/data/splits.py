@@ -38,7 +38,8 @@ def split_names(source: Any) -> list[str]:
                 keys = set(npz.files)
         except (OSError, ValueError, EOFError):
             return []  # read_data names the problem with the file itself
-        return sorted({k[: -len("_images")] for k in keys if k.endswith("_images") and f"{k[:-7]}_labels" in keys})
+        images = {k.removesuffix("_images") for k in keys if k.endswith("_images")}
+        return sorted(name for name in images if f"{name}_labels" in keys)
     index = path / "dataset_dict.json"
     if path.is_dir() and index.is_file():
         try:
