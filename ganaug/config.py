@@ -115,6 +115,12 @@ class FitConfig:
         "gradual conditioning: 'START,END' fractions of the steps; the class input of G and D fades in linearly "
         "from none at START to full at END (unconditional before), against collapse on small data; empty = off",
     )
+    init_from: str = opt(
+        "",
+        "a run folder of an earlier fit (same --arch, size, channels and --ch) whose newest checkpoint the networks "
+        "start from, e.g. a fit on a larger related dataset: transfer to a small one; class embeddings are copied "
+        "only when the class names are the same; empty = fresh weights",
+    )
     info_codes: str = opt(
         "",
         "InfoGAN latent codes added to the generator's input, e.g. cat:10,cont:2 (a categorical code with 10 values "

@@ -228,6 +228,7 @@ def render_card(config: dict, name: str, repo_id: str | None = None, source: str
         + _load_note(training)
         + (f"; exported {config['created'][:10]}" if config.get("created") else ""),
         *_export_choice(training, steps),
+        *_init_lines(training),
         "",
         "The exact command:",
         "",
@@ -283,6 +284,16 @@ def _export_choice(training: dict, steps: object) -> list[str]:
         f"- exported weights: the EMA generator at step {training['best_step']} of {steps}, the {best} "
         f"{by.upper()}{score} measured on the {training.get('best_fid_reference', 'training data')}"
     ]
+
+
+def _init_lines(training: dict) -> list[str]:
+    """Where the networks started when they did not start fresh (``fit --init-from``): the run and its data by name."""
+    init = training.get("init_from")
+    if not isinstance(init, dict):
+        return []
+    run, data = (PurePath(str(init.get(key, "?")).rstrip("/")).name.replace("`", "'") for key in ("run", "data"))
+    copied = f"; {init['copied']} tensors copied, {init['fresh']} fresh" if "copied" in init else ""
+    return [f"- started from the weights of run `{run}` at step {init.get('step')} (fitted on `{data}`){copied}"]
 
 
 def _progan_lines(config: dict) -> list[str]:

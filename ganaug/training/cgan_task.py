@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -23,6 +23,9 @@ from .loop import CganTrainer
 from .run import RunFolder
 from .summary import export_config
 from .trainer import Task
+
+if TYPE_CHECKING:
+    from .transfer import InitSource
 
 SUMMARY_FIELDS = (
     "preset", "loss", "steps", "batch_size", "lr_g", "lr_d", "optimizer", "augment", "ema_decay", "seed",
@@ -70,6 +73,12 @@ def prepare_cgan(data: Any, cfg: FitConfig, saved: dict | None, user_set: list[s
         arch_args["info_codes"] = cfg.info_codes
     if saved is not None:
         arch_args = saved["arch_args"]
+    init = None
+    if cfg.init_from and saved is None:  # checked now, so that --dry-run says what is wrong (a resume skips it)
+        from .transfer import find_source
+
+        init = find_source(cfg.init_from, cfg.arch, arch_args)
+        labelled.notes.append(init.note(dc.class_names))
     progan = None
     if cfg.arch == "progan":  # the stage schedule; an auto one is fixed from the steps here (a resume keeps it)
         from .progan_schedule import resolve_progan
@@ -88,9 +97,11 @@ def prepare_cgan(data: Any, cfg: FitConfig, saved: dict | None, user_set: list[s
         "preset": get_preset(cfg.preset).to_dict(),
         "card": card,
         **({"progan": progan} if progan is not None else {}),
+        **({"init_from": init.record()} if init is not None else {}),
+        **({"init_from": saved["init_from"]} if saved is not None and "init_from" in saved else {}),
     }
     reference = _eval_reference(data, cfg, opts, labelled) if cfg.eval_split else None
-    return CganTask(cfg, resolved, labelled, reference)
+    return CganTask(cfg, resolved, labelled, reference, init)
 
 
 def resolve_measurements(cfg: FitConfig, num_classes: int) -> FitConfig:
@@ -124,8 +135,16 @@ def resolve_eval_split(cfg: FitConfig, data: Any, labelled: LabelledData) -> Fit
 class CganTask(Task):
     """A class-conditional GAN on ``labelled``; ``reference`` is the ``--eval-split`` data, if any."""
 
-    def __init__(self, cfg: FitConfig, resolved: dict, labelled: LabelledData, reference: LabelledData | None):
+    def __init__(
+        self,
+        cfg: FitConfig,
+        resolved: dict,
+        labelled: LabelledData,
+        reference: LabelledData | None,
+        init: InitSource | None = None,
+    ):
         self.cfg, self.resolved, self.labelled, self.reference = cfg, resolved, labelled, reference
+        self.init = init  # --init-from: the run the networks start from
         self.data, self.data_name = labelled.config, resolved["data_source"]
         self.arch_args = resolved["arch_args"]
         self.trainer: CganTrainer | None = None
@@ -134,6 +153,17 @@ class CganTask(Task):
     def make_trainer(self, cfg: FitConfig, engine: Engine) -> CganTrainer:
         self.trainer = CganTrainer(cfg, self.labelled.images, self.labelled.labels, self.arch_args, engine)
         return self.trainer
+
+    def initialize(self) -> None:
+        """``--init-from``: the networks start from the source run's newest checkpoint."""
+        if not self.cfg.init_from:
+            return
+        from .transfer import find_source, init_networks
+
+        if self.init is None:  # a resumed run that had no checkpoint yet starts over, from the source too
+            self.init = find_source(self.cfg.init_from, self.cfg.arch, self.arch_args)
+        counts = init_networks(self.trainer.networks(), self.init, self.data.class_names)
+        self.resolved["init_from"] = {**self.init.record(), **counts}
 
     def setup(self, run: RunFolder | None) -> tuple[str, str]:
         """The teacher classifier is trained before the first step, so it counts as set-up."""
@@ -166,7 +196,8 @@ class CganTask(Task):
 
     def summary(self) -> dict:
         growth = self.trainer.growth
-        return {"final_augment_p": self.trainer.ada.p, **(growth.summary() if growth is not None else {})}
+        init = {"init_from": self.resolved["init_from"]} if "init_from" in self.resolved else {}
+        return {"final_augment_p": self.trainer.ada.p, **(growth.summary() if growth is not None else {}), **init}
 
     def export(self, run: RunFolder, cfg: FitConfig, info: dict) -> None:
         """The EMA generator (batch-norm statistics recalibrated; the best by ``--eval-metric`` when measured), the
