@@ -65,7 +65,7 @@ def test_a_resumed_run_does_not_read_the_source_again(tiny_run, tmp_path):
     resumed = ganaug.fit(resume=run.path, steps=4, progress=False)
     assert resumed.steps_done == 4
     saved = json.loads((run.path / "fit_config.json").read_text())
-    assert saved["init_from"]["run"] == str(source)  # the record survives the resume
+    assert saved["init_from"]["run"] == str(source) and saved["init_from"]["copied"] > 0  # it survives the resume
     assert json.loads((run.export / "config.json").read_text())["training"]["init_from"]["step"] == 4
 
 
