@@ -154,16 +154,17 @@ class CganTask(Task):
         self.trainer = CganTrainer(cfg, self.labelled.images, self.labelled.labels, self.arch_args, engine)
         return self.trainer
 
-    def initialize(self) -> None:
+    def initialize(self) -> bool:
         """``--init-from``: the networks start from the source run's newest checkpoint."""
         if not self.cfg.init_from:
-            return
+            return False
         from .transfer import find_source, init_networks
 
         if self.init is None:  # a resumed run that had no checkpoint yet starts over, from the source too
             self.init = find_source(self.cfg.init_from, self.cfg.arch, self.arch_args)
         counts = init_networks(self.trainer.networks(), self.init, self.data.class_names)
         self.resolved["init_from"] = {**self.init.record(), **counts}
+        return True
 
     def setup(self, run: RunFolder | None) -> tuple[str, str]:
         """The teacher classifier is trained before the first step, so it counts as set-up."""

@@ -68,10 +68,8 @@ class _Session:
             trainer, engine.is_main, cfg, self.run_dir, resolved, self.task.data_name, notes
         )
         self.train_seconds, self.cpu_seconds = spent["train"], spent["cpu"]
-        if trainer.step == 0:
-            self.task.initialize()
-            if self.run:  # with what initialize() recorded (where the weights came from), for a later resume
-                self.run.write_config(resolved)
+        if trainer.step == 0 and self.task.initialize() and self.run:
+            self.run.write_config(resolved)  # with where the weights came from, for a later resume
         if cfg.max_time:
             wall = spent["wall"] + since(self.started)
             self.budget = Budget(cfg, engine, trainer.step, wall, resolved.get("user_set", []))

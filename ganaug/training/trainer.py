@@ -183,10 +183,11 @@ class Task(ABC):
     def make_trainer(self, cfg: FitConfig, engine: Engine) -> Trainer:
         """The trainer of this task for one process (kept as ``self.trainer``)."""
 
-    def initialize(self) -> None:
+    def initialize(self) -> bool:
         """Before the first step of a run that starts at step 0, on every process: the networks' starting weights
-        when they come from elsewhere (``--init-from``). A run resumed from a checkpoint skips it."""
-        return None
+        when they come from elsewhere (``--init-from``). A run resumed from a checkpoint skips it. True when the
+        run's resolved config gained a record of it (to be written again)."""
+        return False
 
     def setup(self, run: RunFolder | None) -> tuple[str, str]:
         """Work before the first step that counts against a ``--max-time`` budget's set-up (``run`` is None on

@@ -61,14 +61,10 @@ def find_source(path: str | Path, arch: str, arch_args: dict) -> InitSource:
     """RUN checked against the new run: a ganaug run folder of the same architecture and network size, with a
     checkpoint. Raises a :class:`GanaugError` that says what differs."""
     from .checkpoint import latest_checkpoint
+    from .run import find_run_dir
 
-    run = Path(path)
+    run = find_run_dir(path)
     what = f"--init-from {path}"
-    if not (run / "fit_config.json").is_file():
-        raise GanaugError(
-            f"{what}: not a ganaug run folder (no fit_config.json); give the folder `ganaug fit` made, whose "
-            "checkpoints hold the discriminator as well as the generator"
-        )
     try:
         saved = read_json(run / "fit_config.json")
         fit, there = saved["fit"], saved["arch_args"]
@@ -96,12 +92,12 @@ def find_source(path: str | Path, arch: str, arch_args: dict) -> InitSource:
 
 def class_tensor_names(net: nn.Module) -> set[str]:
     """The state-dict names of ``net``'s class embeddings (every ``nn.Embedding``: one row per class)."""
-    names = set(net.state_dict())
-    out = set()
-    for prefix, module in net.named_modules():
-        if isinstance(module, nn.Embedding):
-            out |= {n for n in names if n.startswith(f"{prefix}.")}
-    return out
+    return {
+        f"{prefix}.{key}"
+        for prefix, module in net.named_modules()
+        if isinstance(module, nn.Embedding)
+        for key in module.state_dict()
+    }
 
 
 def init_networks(networks: dict[str, nn.Module], source: InitSource, class_names: list[str]) -> dict[str, int]:
