@@ -38,6 +38,7 @@ class Preset:
     fit: dict = field(default_factory=dict)
     tune_policies: tuple[str, ...] = ("none",)
     photometric_augmentation: bool = True  # flips and brightness/contrast keep the label (evaluate's control)
+    vertical_shifts: bool = True  # shifting rows keeps the label (evaluate's control; not a spectrogram's mel rows)
     cyclegan_jitter: bool = True  # CycleGAN's resize-crop-flip jitter suits the data
     audio: bool = False  # folders are audio clips, read as log-mel spectrograms
     scans: bool = False  # images are scans: intensity windows, 16-bit values, channel handling
@@ -86,6 +87,7 @@ register(
         {"augment": "time", "duration": 1.024, "n_mels": 64},
         tune_policies=("time", "none"),
         photometric_augmentation=False,
+        vertical_shifts=False,
         cyclegan_jitter=False,
         audio=True,
     )

@@ -331,3 +331,64 @@ def test_hugging_face_audio_dataset(tones: Path, tmp_path: Path) -> None:
     no_audio = datasets.Dataset.from_dict({"text": ["a"], "label": [0]})
     with pytest.raises(GanaugError, match="no audio column"):
         read_data(no_audio, spectrogram=SPEC)
+
+
+# --- evaluate on a spectrogram model ----------------------------------------------------------------------------------
+
+
+def write_flat_tones(root: Path, per_class: int = 6, gain: float = 1.0) -> Path:
+    """``root/<class>_<i>.wav`` (a flat folder: the class is only in the name or a labels CSV)."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, freq in TONES.items():
+        for i in range(per_class):
+            sf.write(root / f"{name}_{i}.wav", gain * tone(freq * (1 + 0.02 * i), 0.2), RATE)
+    return root
+
+
+def test_real_audio_is_read_on_the_models_scale(tone_run: Path, tmp_path: Path) -> None:
+    from ganaug.data.options import read_in_model_space
+
+    g = ganaug.load_generator(tone_run)
+    own = read_in_model_space(tone_run.parent.parent / "data", g.data)  # the folder the model was fitted on
+    assert own.images.shape[1:] == (1, 16, 16) and own.config.value_range == g.data.value_range
+    assert torch.allclose(own.images, read(tone_run.parent.parent / "data").images)
+    quiet = write_flat_tones(tmp_path / "quiet", gain=0.25)
+    pattern = r"^([a-z]+)_"
+    in_model = read_in_model_space(quiet, g.data, label_pattern=pattern)
+    in_own = read(quiet, label_pattern=pattern)
+    # 12 dB quieter: on the model's scale the clips are darker; on their own range they would look as loud
+    assert in_model.images.mean() < in_own.images.mean() - 0.1
+    assert in_model.config.value_range == g.data.value_range != in_own.config.value_range
+
+
+def test_classical_control_shifts_spectrograms_along_time_only() -> None:
+    from ganaug.evaluation.arms import classical_augment
+    from ganaug.presets import get_preset
+
+    preset = get_preset("spectrogram")
+    assert not preset.vertical_shifts and get_preset("medical").vertical_shifts
+    rows = torch.linspace(-1, 1, 16).view(1, 1, 16, 1).expand(32, 1, 16, 16).clone()  # each mel row one value
+    time_only = classical_augment(preset.photometric_augmentation, preset.vertical_shifts)
+    assert torch.equal(time_only(rows, torch.Generator().manual_seed(0)), rows)  # pitch untouched
+    both = classical_augment(False)(rows, torch.Generator().manual_seed(0))
+    assert not torch.equal(both, rows)
+    cols = rows.transpose(2, 3).contiguous()  # each frame one value: a time shift moves them
+    assert not torch.equal(time_only(cols, torch.Generator().manual_seed(0)), cols)
+
+
+def test_evaluate_command_on_a_flat_audio_folder(tone_run: Path, tmp_path: Path) -> None:
+    flat = write_flat_tones(tmp_path / "flat", per_class=8)
+    for split, indices in (("train", range(4)), ("val", range(4, 6)), ("test", range(6, 8))):
+        rows = [f"{name}_{i}.wav,{name}\n" for name in TONES for i in indices]
+        (tmp_path / f"{split}.csv").write_text("".join(rows))
+    args = ["evaluate", str(tone_run), str(flat), "--labels", str(tmp_path / "train.csv"), "--test", str(flat),
+            "--test-labels", str(tmp_path / "test.csv"), "--val", str(flat), "--val-labels", str(tmp_path / "val.csv"),
+            "--seeds", "2", "--steps", "6", "--recipe", "ratio=0.5", "--no-quality", "--quiet", "--jobs", "1",
+            "--out", str(tmp_path / "ev")]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    ev = json.loads((tmp_path / "ev" / "evaluation.json").read_text())
+    assert (ev["data"]["n_train"], ev["data"]["n_val"], ev["test"]["n"]) == (8, 4, 4) and ev["preset"] == "spectrogram"
+    assert "real + classical augmentation" in result.output
+    no_labels = CliRunner().invoke(main, args[:3] + args[5:])  # a flat folder without --labels: says how to label it
+    assert no_labels.exit_code != 0 and "--label" in no_labels.output

@@ -74,6 +74,10 @@ def _recipe(text: str):
 @click.option("--split", default="train", show_default=True, help="split of DATA for .npz / Hugging Face data")
 @click.option("--test-split", default="test", show_default=True, help="split of TEST for .npz / Hugging Face data")
 @click.option("--val-split", default="val", show_default=True, help="split of --val for .npz / Hugging Face data")
+@click.option("--labels", default="", help="DATA is a flat folder: a CSV of file,class (as in ganaug fit)")
+@click.option("--test-labels", default="", help="TEST is a flat folder: a CSV of file,class")
+@click.option("--val-labels", default="", help="--val is a flat folder: a CSV of file,class")
+@click.option("--label-pattern", default="", help="flat folders: a regex whose first group is the class")
 @click.option("--quality/--no-quality", default=True, show_default=True, help="also measure FID, KID, P/R, CAS")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="where")
 @click.option(

@@ -238,7 +238,9 @@ def read_audio_folder(
     """Read ``DATA/<class>/<clip>`` (or a flat folder with ``labels`` / ``label_pattern``) as log-mel spectrograms.
 
     ``settings`` holds FitConfig's audio fields (``sample_rate``, ``duration``, ``n_fft``, ``hop_length``, ``n_mels``,
-    ``f_min``, ``f_max``; 0 = automatic). The size is ``n_mels x frames``; ``resolution`` must be auto or that size.
+    ``f_min``, ``f_max``; 0 = automatic) and optionally ``value_range``, the ``[low, high]`` of log-mel values that maps
+    to [-1, 1] (a model's saved range, to read other data on its scale; default: the data's own). The size is
+    ``n_mels x frames``; ``resolution`` must be auto or that size.
     """
     root = Path(path)
     notes: list[str] = []
@@ -303,9 +305,12 @@ def spectrogram_data(
     _report(decoded, waves, spec, settings, notes)
     batch = torch.from_numpy(np.stack([fit_length(w.astype(np.float32), n) for w in waves]))
     logmel = spec.log_mel(batch)
-    hi = float(logmel.max())
-    lo = max(float(logmel.min()), hi - spec.top_db * math.log(10) / 10)
-    lo = min(lo, hi - 1e-3)
+    if settings.get("value_range"):  # a model's saved range: this data on the scale the model was trained on
+        lo, hi = (float(v) for v in settings["value_range"])
+    else:
+        hi = float(logmel.max())
+        lo = max(float(logmel.min()), hi - spec.top_db * math.log(10) / 10)
+        lo = min(lo, hi - 1e-3)
     images = batch_to_model(logmel[..., None].numpy(), [lo, hi]).clamp_(-1.0, 1.0)
     label_ids = torch.tensor([index for _, _, _, index in decoded], dtype=torch.int64)
     extra = {

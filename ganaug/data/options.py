@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..config import FitConfig
+from ..config import DataConfig, FitConfig
 from ..errors import GanaugError
 from ..modalities import modality_of
 from ..presets import get_preset
@@ -34,6 +34,21 @@ def reader_options(cfg: FitConfig) -> dict[str, Any]:
         if given:
             raise GanaugError(f"{', '.join(given)} apply to audio; add --preset spectrogram (preset is {cfg.preset!r})")
     return {"labels": cfg.labels, "label_pattern": cfg.label_pattern, "window": cfg.window, AUDIO_OPTION: spectrogram}
+
+
+def read_in_model_space(
+    source: Any, data: DataConfig, *, split: str = "train", labels: str = "", label_pattern: str = ""
+) -> LabelledData:
+    """DATA read the way a model's own data was: at its size and channels, and for a spectrogram model as log-mel
+    spectrograms with its saved audio settings and value range, so that real and synthetic samples share one scale.
+    ``labels`` / ``label_pattern`` label a flat folder, as in ``ganaug fit``."""
+    from . import read_data
+
+    opts: dict[str, Any] = {"resolution": f"{data.height}x{data.width}", "channels": data.channels, "split": split}
+    spectrogram = None
+    if modality_of(data).spectrogram_settings:
+        spectrogram = {k: data.extra.get(k) for k in AUDIO_FIELDS} | {"value_range": list(data.value_range)}
+    return read_data(source, **opts, labels=labels, label_pattern=label_pattern, **{AUDIO_OPTION: spectrogram})
 
 
 def read_with_options(source: Any, opts: dict, folder_options: dict) -> LabelledData:

@@ -259,11 +259,12 @@ class _BalancedCycler:
         return torch.cat(parts) if parts else torch.empty(0, dtype=torch.long)
 
 
-def shift_augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+def shift_augment(x: torch.Tensor, gen: torch.Generator, rows: bool = True) -> torch.Tensor:
     """A label-safe batch augmentation for any image data: each image, with probability 1/2, shifted by whole pixels
-    (up to 1/8 of its size, reflected at the border: no resampling blur)."""
+    (up to 1/8 of its size, reflected at the border: no resampling blur); ``rows=False`` shifts along the width only
+    (a spectrogram's time axis, where a shift of mel rows would change the pitch)."""
     n, _, h, w = x.shape
-    ph, pw = max(1, h // 8), max(1, w // 8)
+    ph, pw = max(1, h // 8) if rows else 0, max(1, w // 8)
     if ph >= h or pw >= w:  # too small to reflect-pad
         return x
     padded = F.pad(x, (pw, pw, ph, ph), mode="reflect")

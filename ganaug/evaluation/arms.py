@@ -102,14 +102,14 @@ def duplicate_minority(y: torch.Tensor, seed: int) -> torch.Tensor:
     return torch.cat(out)
 
 
-def classical_augment(photometric: bool):
+def classical_augment(photometric: bool, rows: bool = True):
     """A batch augmentation (``fn(x, generator)``) as a careful practitioner sets it up for small images: each image,
     with probability 1/2, shifted by whole pixels (up to 1/8 of its size, reflected at the border: no resampling
-    blur); with ``photometric`` (data whose preset keeps labels under them) also horizontal flips and
-    brightness/contrast jitter."""
+    blur; ``rows=False``: along the width only, a spectrogram's time axis); with ``photometric`` (data whose preset
+    keeps labels under them) also horizontal flips and brightness/contrast jitter."""
 
     def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        out = shift_augment(x, gen)
+        out = shift_augment(x, gen, rows)
         n = len(out)
         if photometric:
             flip = torch.rand(n, generator=gen) < 0.5

@@ -5,8 +5,9 @@ the same number of optimizer steps, on the same real training part of DATA:
 
 - ``real``: real samples only;
 - ``duplicate``: minority classes topped up with duplicated real samples;
-- ``classical``: real samples with classical augmentation (whole-pixel shifts; flips and brightness/contrast too,
-  except for data whose preset does not keep labels under them, such as ``medical``);
+- ``classical``: real samples with classical augmentation (whole-pixel shifts, along time only for spectrograms;
+  flips and brightness/contrast too, except for data whose preset does not keep labels under them, such as
+  ``medical``);
 - ``distill`` (when a candidate uses soft labels): real images blended by mixup and labelled by the teacher, so
   that what distillation alone gives is not credited to the generator;
 - ``ganaug``: real samples plus synthetic ones by a recipe (:mod:`ganaug.downstream.recipe`): a share of every batch,
@@ -82,6 +83,10 @@ def evaluate(
     split: str = "train",
     test_split: str = "test",
     val_split: str = "val",
+    labels: str = "",
+    test_labels: str = "",
+    val_labels: str = "",
+    label_pattern: str = "",
     quality: bool = True,
     device: str = "auto",
     jobs: int = 0,
@@ -97,6 +102,9 @@ def evaluate(
     processes train the seeds side by side on a CPU (0: one per core; the results are the same). Writes
     ``evaluation.json`` and ``evaluation.md`` to ``out`` (default: the export folder of a local MODEL, whose
     ``config.json`` then holds the chosen recipe and whose model card shows the result) and returns the result.
+    DATA, TEST and VAL are read at the model's size, and as log-mel spectrograms with its saved settings and value
+    range for a spectrogram model; ``labels`` / ``test_labels`` / ``val_labels`` (a CSV naming each file's class) or
+    ``label_pattern`` label flat folders, as in ``ganaug fit``.
 
     Example:
         >>> result = evaluate("runs/breast", "breast.npz", "breast.npz", seeds=5)  # doctest: +SKIP
@@ -105,8 +113,8 @@ def evaluate(
     prepared = prepare(
         model, data, test, val=val, val_fraction=val_fraction, seeds=seeds, epochs=epochs, steps=steps,
         ratios=ratios, recipes=recipes, train_fraction=train_fraction, minority_fraction=minority_fraction,
-        model_factory=model_factory, split=split, test_split=test_split, val_split=val_split, device=device,
-        out=out, warn=warn,
+        model_factory=model_factory, split=split, test_split=test_split, val_split=val_split, labels=labels,
+        test_labels=test_labels, val_labels=val_labels, label_pattern=label_pattern, device=device, out=out, warn=warn,
     )  # fmt: skip
     trained = run_arms(prepared, jobs=jobs, progress=progress)
     return summarise(prepared, trained, quality=quality, warn=warn)
@@ -142,7 +150,7 @@ class Prepared:
     model_factory: ModelFactory | None
     factory: ModelFactory
     arms: Arms
-    photometric: bool
+    classical: Any  # the classical control's batch augmentation, as the data's preset sets it up
     counts: list[int]
     teacher: Any
     candidates: list[Recipe]
@@ -181,13 +189,17 @@ def prepare(
     split: str = "train",
     test_split: str = "test",
     val_split: str = "val",
+    labels: str = "",
+    test_labels: str = "",
+    val_labels: str = "",
+    label_pattern: str = "",
     device: str = "auto",
     out: str | Path | None = None,
     warn=print,
 ) -> Prepared:
     """Read the data and the subset, split off validation, build the teacher and the candidates (see :func:`evaluate`
     for the arguments)."""
-    from ..data import read_data
+    from ..data.options import read_in_model_space
     from ..data.subset import subset_indices
     from ..hub.sources import load_generator
     from ..metrics import labels_for
@@ -204,9 +216,8 @@ def prepare(
     fitted = g.config.get("training", {})
     train_fraction = fitted.get("train_fraction", 1.0) if train_fraction is None else train_fraction
     minority_fraction = fitted.get("minority_fraction", 1.0) if minority_fraction is None else minority_fraction
-    opts = {"resolution": f"{dc.height}x{dc.width}", "channels": dc.channels}
-    real = read_data(data, split=split, **opts)
-    held = read_data(test, split=test_split, **opts)
+    real = read_in_model_space(data, dc, split=split, labels=labels, label_pattern=label_pattern)
+    held = read_in_model_space(test, dc, split=test_split, labels=test_labels, label_pattern=label_pattern)
     y_all = labels_for(real, names, "DATA")
     y_test = labels_for(held, names, "TEST")
     notes = []
@@ -223,7 +234,7 @@ def prepare(
         notes.append(f"TEST shares {same} sample(s) identical to DATA samples; their scores are optimistic")
         warn(f"warning: {notes[-1]}")
     if val is not None:
-        vdata = read_data(val, split=val_split, **opts)
+        vdata = read_in_model_space(val, dc, split=val_split, labels=val_labels, label_pattern=label_pattern)
         x_tr, y_tr, x_val, y_val = x_all, y_all, vdata.images, labels_for(vdata, names, "the validation data")
     else:
         tr, va = carve_validation(y_all, val_fraction, names)
@@ -231,7 +242,8 @@ def prepare(
     steps = steps or max(MIN_STEPS, epochs * math.ceil(len(y_tr) / 64))
     factory = model_factory or default_factory
     arms = Arms(factory, (dc.channels, dc.height, dc.width), g.num_classes, steps, device)
-    photometric = preset_of(fitted).photometric_augmentation
+    preset = preset_of(fitted)
+    classical = classical_augment(preset.photometric_augmentation, preset.vertical_shifts)
     counts = torch.bincount(y_tr, minlength=g.num_classes).tolist()
     teacher = _teacher(g, x_tr, y_tr, names, epochs, device) if any(r.needs_teacher for r in candidates) else None
     soft = [r for r in candidates if r.labels == "soft" or r.distill]
@@ -240,7 +252,7 @@ def prepare(
         model=model, data=data, test=test, val=val, val_fraction=val_fraction, g=g, out_dir=out_dir, fitted=fitted,
         train_fraction=train_fraction, minority_fraction=minority_fraction, real=real, held=held, y_test=y_test,
         x_tr=x_tr, y_tr=y_tr, x_val=x_val, y_val=y_val, same=same, seeds=seeds, epochs=epochs, steps=steps,
-        device=device, model_factory=model_factory, factory=factory, arms=arms, photometric=photometric,
+        device=device, model_factory=model_factory, factory=factory, arms=arms, classical=classical,
         counts=counts, teacher=teacher, candidates=candidates, soft=soft, controls=controls, notes=notes,
     )  # fmt: skip
 
@@ -281,7 +293,7 @@ def run_arms(p: Prepared, *, jobs: int = 0, progress: bool = True) -> Trained:
             jobs_ = {
                 "real": Job(x_tr, y_tr),
                 "duplicate": Job(x_tr[dup], y_tr[dup]),
-                "classical": Job(x_tr, y_tr, augment=classical_augment(p.photometric)),
+                "classical": Job(x_tr, y_tr, augment=p.classical),
             }
             if soft:
                 jobs_["distill"] = Job(x_tr, y_tr, relabel=distill_labels(teacher, temperature), mixup=MIXUP_ALPHA)
@@ -290,7 +302,7 @@ def run_arms(p: Prepared, *, jobs: int = 0, progress: bool = True) -> Trained:
                 if r.spread not in samplers:  # candidates of one spread draw from one stream, in their order
                     samplers[r.spread] = Sampler(g, seed=s, spread=r.spread)
                 stream = recipe_stream(samplers[r.spread], teacher, r, synthetic_plan(counts, r.ratio))
-                jobs_[key] = recipe_job(x_tr, y_tr, stream, r, teacher, augment=classical_augment(p.photometric))
+                jobs_[key] = recipe_job(x_tr, y_tr, stream, r, teacher, augment=p.classical)
             out = {}
             for name, job in jobs_.items():
                 (val_scores, test_scores), (_, test_probs) = arms.run(job, s, sets)
