@@ -153,6 +153,18 @@ def test_teacher_trains_first_counts_against_the_budget_and_a_resume_reuses_it(t
     assert not (tmp_path / "runs" / "short").exists()
 
 
+def test_a_time_limit_cuts_the_teachers_epochs_and_says_so():
+    from ganaug.downstream.teacher import Teacher
+
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.rand(40, 1, 8, 8, generator=gen) * 2 - 1, torch.arange(40) % 2
+    cut = Teacher.train(x, y, class_names=["a", "b"], epochs=30, max_seconds=1e-4)
+    assert (cut.info["epochs"], cut.info["epochs_asked"]) == (1, 30) and cut.info["held_out"] is not None
+    kept = Teacher.train(x, y, class_names=["a", "b"], epochs=2, max_seconds=1e4)
+    assert (kept.info["epochs"], kept.info["epochs_asked"]) == (2, 2)
+    assert Teacher.train(x, y, class_names=["a", "b"], epochs=2).info["epochs"] == 2  # no limit: as asked
+
+
 def test_budget_too_short_names_the_step_time_and_leaves_nothing(tiny_folder, tmp_path):
     with pytest.raises(
         GanaugError, match=r"too short: (one training step|reading the data) took .* give at least \d+ s"

@@ -144,7 +144,14 @@ def test_networks_record_the_same_arch_args_as_before():
     assert list(g.arch_args) == [*expected, "upsample", "info_codes"] and type(g.arch_args["latent_dim"]) is int
     assert ProganDiscriminator(16, 3, 3, 16, 16, ch=8).arch_args == {**expected, "ch": 8}
     assert list(inspect.signature(DcganGenerator).parameters)[:6] == list(expected)
+    old = {"channels": 1, "num_classes": 2, "height": 64, "width": 64, "base": 32}  # saved before the strided stem
+    rebuilt = SmallResNet.from_config(old)
+    assert rebuilt.config == {**old, "stem_stride": 1} and rebuilt.num_features == 256
     net = SmallResNet(1, 2, 64, 64)
-    assert net.config == net.arch_args == {"channels": 1, "num_classes": 2, "height": 64, "width": 64, "base": 32}
+    assert net.config == net.arch_args == {**old, "base": 16, "stem_stride": 2}
+    assert net(torch.zeros(3, 1, 64, 64)).shape == (3, 2) and net.stem[0].stride == (2, 2)
+    small = SmallResNet(1, 2, 28, 28)  # 32 pixels and under: as before, one stride-1 convolution in the stem
+    assert small.config["stem_stride"] == 1 and len(small.stem) == 3 and small.stem[0].stride == (1, 1)
+    assert SmallResNet.from_config(net.config).config == net.config
     with pytest.raises(GanaugError, match="arch argument ch=-1"):
         DcganGenerator(16, 3, 3, 16, 16, ch=-1)

@@ -43,23 +43,43 @@ class ResidualBlock(nn.Module):
         return F.relu(self.bn2(self.conv2(out)) + self.skip(x))
 
 
-class SmallResNet(nn.Module):
-    """A ResNet-style CNN sized to the data: one residual block per stage, a stage per halving down to ~4 pixels.
+INNER_PIXELS = 32  # larger images are halved by a strided stem until they are at most this size
 
-    ``width`` is the first stage's channels (0: 16 for images up to 32 pixels, else 32). ``features(x)`` gives the
-    pooled penultimate vector (``num_features`` long) that the quality metrics use.
+
+def _resolve_small_resnet(a: dict) -> dict:
+    """Settle ``stem_stride`` (0: halve images above 32 pixels until they are not) and ``base`` (0: 16 up to 32 pixels
+    inside the stem, else 32)."""
+    side = max(1, min(a["height"], a["width"]))
+    stride = a["stem_stride"] or 2 ** max(0, math.ceil(math.log2(side / INNER_PIXELS)))
+    if stride < 1 or stride & (stride - 1):
+        raise ValueError(f"stem_stride must be a power of two, got {stride}")
+    return {**a, "stem_stride": stride, "base": a["base"] or (16 if side // stride <= INNER_PIXELS else 32)}
+
+
+class SmallResNet(nn.Module):
+    """A ResNet-style CNN sized to the data: a stem that halves images above 32 pixels (stride-2 convolutions, so a
+    64x64 spectrogram costs about what a 28x28 image does), one residual block per stage, a stage per halving down to
+    ~4 pixels.
+
+    ``base`` is the first stage's channels (0: 16). ``features(x)`` gives the pooled penultimate vector
+    (``num_features`` long) that the quality metrics use. ``from_config`` rebuilds a saved one.
 
     Example:
         >>> SmallResNet(3, 5, 28, 28).num_features
         64
     """
 
-    @records_arch_args(lambda a: {**a, "base": a["base"] or (16 if min(a["height"], a["width"]) <= 32 else 32)})
-    def __init__(self, channels: int, num_classes: int, height: int, width: int, base: int = 0):
+    @records_arch_args(_resolve_small_resnet)
+    def __init__(self, channels: int, num_classes: int, height: int, width: int, base: int = 0, stem_stride: int = 0):
         super().__init__()
-        downs = max(0, min(3, int(math.floor(math.log2(max(1, min(height, width)) / 4)))))
+        inner = max(1, min(height, width) // stem_stride)
+        downs = max(0, min(3, int(math.floor(math.log2(inner / 4)))))
         widths = [base * 2**i for i in range(downs + 1)]
-        self.stem = nn.Sequential(nn.Conv2d(channels, base, 3, 1, 1, bias=False), nn.BatchNorm2d(base), nn.ReLU())
+        stem: list[nn.Module] = []
+        for i in range(max(1, int(math.log2(stem_stride)))):  # one 3x3 convolution per halving (at least one)
+            stem += [nn.Conv2d(channels if i == 0 else base, base, 3, 2 if stem_stride > 1 else 1, 1, bias=False),
+                     nn.BatchNorm2d(base), nn.ReLU()]  # fmt: skip
+        self.stem = nn.Sequential(*stem)
         blocks, cin = [], base
         for i, w in enumerate(widths):
             blocks.append(ResidualBlock(cin, w, 1 if i == 0 else 2))
@@ -67,6 +87,11 @@ class SmallResNet(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.num_features = cin
         self.head = nn.Linear(cin, num_classes)
+
+    @classmethod
+    def from_config(cls, arch_args: dict) -> SmallResNet:
+        """Rebuild from saved ``arch_args``; those saved before the strided stem (no ``stem_stride``) had none."""
+        return cls(**{"stem_stride": 1, **arch_args})
 
     @property
     def config(self) -> dict:

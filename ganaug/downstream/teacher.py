@@ -62,11 +62,14 @@ class Teacher:
         device: str = "cpu",
         balanced: bool = True,
         augment: bool = True,
+        max_seconds: float = 0.0,
     ) -> Teacher:
         """Train on model-space ``x`` and class indices ``y``; score it first on a stratified held-out fifth (when
         every class has at least 5 samples), then train the exported one on everything. ``balanced`` draws its batches
         class-balanced (a teacher that never predicts a rare class would reject or relabel all of its samples);
-        ``augment`` shifts images by whole pixels."""
+        ``augment`` shifts images by whole pixels. ``max_seconds`` (0: none) cuts ``epochs`` to what a few timed steps
+        say fits in that time (a fit's ``--max-time`` keeps its teacher to a share of the budget); ``info`` records
+        the epochs trained and those asked."""
         from .classifier import (
             SmallResNet,
             predict_proba,
@@ -93,9 +96,13 @@ class Teacher:
             ).cpu()  # fmt: skip
 
         held = None
+        asked = epochs
         with torch.random.fork_rng(devices=[]):  # the caller's random state stays as it was
             present = counts[counts > 0]
-            if len(present) > 1 and int(present.min()) >= 5:
+            probe_too = len(present) > 1 and int(present.min()) >= 5
+            if max_seconds > 0:
+                epochs = _epochs_within(max_seconds, epochs, x, y, 2 if probe_too else 1, k, dev)
+            if probe_too:
                 rng = np.random.default_rng(seed)
                 val = np.concatenate(
                     [
@@ -117,6 +124,7 @@ class Teacher:
             "class_names": list(class_names),
             "train_samples": int(len(y)),
             "epochs": epochs,
+            "epochs_asked": asked,
             "seed": seed,
             "held_out": held,
             "batches": "class-balanced" if balanced else "uniform",
@@ -162,7 +170,9 @@ class Teacher:
         if not (folder / TEACHER_JSON).is_file():
             return None
         try:
-            info, net = load_exported(folder, TEACHER_JSON, TEACHER_WEIGHTS, lambda c: SmallResNet(**c["arch_args"]))
+            info, net = load_exported(
+                folder, TEACHER_JSON, TEACHER_WEIGHTS, lambda c: SmallResNet.from_config(c["arch_args"])
+            )
         except (OSError, KeyError, TypeError, ValueError, RuntimeError, GanaugError) as exc:
             raise GanaugError(f"the teacher in {folder} cannot be read ({exc}); export the model again") from exc
         return cls(net, info)
@@ -176,3 +186,24 @@ def require_teacher(teacher: Teacher | None, what: str, source: str) -> Teacher:
             "or with --teacher-epochs 0). Fit it again with a current ganaug, or ask for hard labels and no filter"
         )
     return teacher
+
+
+TIMED_STEPS = 4  # steps timed (after one warm-up step) to fit the teacher into a time limit
+
+
+def _epochs_within(seconds: float, epochs: int, x: torch.Tensor, y: torch.Tensor, trainings: int, k: int, dev) -> int:
+    """The most epochs (at most ``epochs``, at least 1) whose ``trainings`` trainings on ``x`` fit in ``seconds``, by
+    the time of a few steps of a scratch network (the random state is the caller's to restore)."""
+    import math
+    import time
+
+    from .classifier import SmallResNet, shift_augment, train_classifier
+
+    _, c, h, w = x.shape
+    net = SmallResNet(c, k, h, w).to(memory_format=torch.channels_last)
+    train_classifier(net, x[:64], y[:64], steps=1, device=dev, augment=shift_augment)  # warm-up
+    start = time.perf_counter()
+    train_classifier(net, x, y, steps=TIMED_STEPS, device=dev, augment=shift_augment)
+    per_step = (time.perf_counter() - start) / TIMED_STEPS
+    per_epoch = math.ceil(len(y) / 64)
+    return max(1, min(epochs, math.floor(seconds / (per_step * per_epoch * trainings))))

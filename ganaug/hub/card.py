@@ -370,6 +370,9 @@ def _recipe_lines(config: dict) -> list[str]:
             if held.get("balanced_accuracy") is not None
             else "too few samples per class to hold some out for a score"
         )
+        asked, trained = teacher.get("epochs_asked"), teacher.get("epochs")
+        if asked and trained and trained < asked:
+            score += f"; {trained} of {asked} epochs, to keep it within its share of --max-time"
         lines.append(f"- teacher: `teacher.safetensors`, a small classifier trained on the real training data ({score})"
                      "; it filters synthetic samples and gives soft labels")  # fmt: skip
     recipe = config.get("recipe")

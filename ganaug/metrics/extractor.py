@@ -128,7 +128,7 @@ class ClassifierExtractor(FeatureExtractor):
 
         try:
             info, net = load_exported(
-                folder, EXTRACTOR_JSON, EXTRACTOR_WEIGHTS, lambda c: SmallResNet(**c["arch_args"])
+                folder, EXTRACTOR_JSON, EXTRACTOR_WEIGHTS, lambda c: SmallResNet.from_config(c["arch_args"])
             )
         except (OSError, KeyError, TypeError, ValueError, RuntimeError, GanaugError) as exc:
             raise GanaugError(

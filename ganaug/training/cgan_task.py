@@ -16,7 +16,7 @@ from ..errors import GanaugError
 from ..generation.export import class_grid, write_export
 from ..generation.grid import save_grid
 from ..presets import get_preset
-from .budget import default_budget, describe_plan
+from .budget import default_budget, describe_plan, parse_duration
 from .ema import RECALIBRATION_BATCHES, recalibrate_batchnorm
 from .engine import Engine
 from .loop import CganTrainer
@@ -34,6 +34,7 @@ SUMMARY_FIELDS = (
 GRID_COLUMNS = 8
 AUTO_EVAL_FRACTION = 10  # --eval-every -1: a tenth of the run, so that the CAS-chosen export has ten to choose from
 AUTO_EVAL_MIN_STEPS = 1000  # shorter runs (tests, dry runs of a recipe) skip the measurements
+TEACHER_SHARE = 0.15  # with --max-time, the teacher's epochs are cut to fit this share of the budget
 
 
 def prepare_cgan(data: Any, cfg: FitConfig, saved: dict | None, user_set: list[str], command: str | None) -> CganTask:
@@ -213,7 +214,9 @@ class CganTask(Task):
         net = self.tracker.best_net(net.eval()) if self.tracker else net.eval()
         config = export_config(self.resolved, cfg, SUMMARY_FIELDS, info)
         if self.teacher is not None:
-            config["teacher"] = {"held_out": self.teacher.info["held_out"], "epochs": cfg.teacher_epochs}
+            info_ = self.teacher.info
+            config["teacher"] = {"held_out": info_["held_out"], "epochs": info_["epochs"],
+                                 "epochs_asked": info_.get("epochs_asked", info_["epochs"])}  # fmt: skip
         config = self.tracker.update_config(config) if self.tracker else config
         write_export(run.path / "export", net.cpu(), config, run.path.name, teacher=self.teacher)
 
@@ -230,12 +233,15 @@ def _teacher(cfg: FitConfig, labelled: LabelledData, device: torch.device, folde
         saved = Teacher.load(folder)
     except GanaugError:  # cut short by a kill while it was saved: train it again
         saved = None
-    same = {"data_fingerprint": fingerprint(labelled.images, labelled.labels), "epochs": cfg.teacher_epochs,
-            "seed": cfg.seed}  # fmt: skip
-    if saved is not None and all(saved.info.get(k) == v for k, v in same.items()):
-        return saved
+    if saved is not None:  # the same data, seed and --teacher-epochs (the epochs it trained may have been cut)
+        asked = saved.info.get("epochs_asked", saved.info.get("epochs"))
+        same = (saved.info.get("data_fingerprint"), asked, saved.info.get("seed"))
+        if same == (fingerprint(labelled.images, labelled.labels), cfg.teacher_epochs, cfg.seed):
+            return saved
+    limit = TEACHER_SHARE * parse_duration(cfg.max_time) if cfg.max_time else 0.0
     teacher = Teacher.train(labelled.images, labelled.labels, class_names=labelled.config.class_names,
-                            epochs=cfg.teacher_epochs, seed=cfg.seed, device=str(device))  # fmt: skip
+                            epochs=cfg.teacher_epochs, seed=cfg.seed, device=str(device),
+                            max_seconds=limit)  # fmt: skip
     teacher.save(folder)
     return teacher
 
