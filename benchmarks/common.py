@@ -35,3 +35,23 @@ def mnist_npz(out: Path, n_train: int = 8000) -> Path:
         test_labels=labels[n_train:, None],
     )
     return out
+
+
+def fsdd_split_csvs(out: Path) -> tuple[Path, Path, Path]:
+    """FSDD's official split as label CSVs (file,digit): recordings 0-4 of each speaker and digit are the test set,
+    5-49 the training set. Returns (recordings folder, train.csv, test.csv)."""
+    import csv
+
+    recordings = shared_data() / "fsdd" / "recordings"
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for split, keep in (("train", lambda i: i >= 5), ("test", lambda i: i < 5)):
+        path = out / f"fsdd_{split}.csv"
+        with open(path, "w", newline="") as fh:
+            csv.writer(fh).writerows(
+                (f.name, f.name.split("_")[0])
+                for f in sorted(recordings.glob("*.wav"))
+                if keep(int(f.stem.split("_")[2]))
+            )
+        paths.append(path)
+    return recordings, paths[0], paths[1]

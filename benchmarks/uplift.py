@@ -1,11 +1,16 @@
-"""Downstream uplift of ganaug samples on MedMNIST, official splits: the full table of arms of `ganaug evaluate`.
+"""Downstream uplift of ganaug samples on MedMNIST and FSDD, official splits: the arms of `ganaug evaluate`.
 
     python benchmarks/uplift.py --dataset breastmnist --regime small [--seeds 10] [--model RUN]
+    python benchmarks/uplift.py --dataset fsdd --seeds 5 --clf-steps 300 [--model RUN]
+
+FSDD (spoken digits as 64x64 log-mel spectrograms, the spectrogram preset): recordings 0-4 of each speaker and digit
+are the test set, 5-49 the training set, labelled by CSVs written into --out; validation is carved from the training
+part (FSDD has no val split).
 
 Regimes: `full` (the official train split), `small` (a stratified 10% of it), `imbalanced` (every class but the
 largest cut to 10%); the generator is trained on the regime's subset only, with ganaug's defaults for the medical
-preset (or --model is measured). Then `ganaug evaluate` runs with the official val split for choosing the recipe and
-the official test split for the scores. The figure this project lives by is ganaug's uplift in balanced accuracy
+preset (spectrogram for FSDD; or --model is measured). Then `ganaug evaluate` runs with the official val split for
+choosing the recipe (MedMNIST) and the official test split for the scores. The figure this project lives by is ganaug's uplift in balanced accuracy
 over the strongest control.
 For scale, the MedMNIST v2 paper's ResNet-18 (28) test accuracy: BreastMNIST 0.863, RetinaMNIST 0.524.
 """
@@ -20,14 +25,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import shared_data  # noqa: E402
+from common import fsdd_split_csvs, shared_data  # noqa: E402
 
 PAPER_RESNET18_28 = {"breastmnist": 0.863, "retinamnist": 0.524}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", choices=sorted(PAPER_RESNET18_28), default="breastmnist")
+    parser.add_argument("--dataset", choices=[*sorted(PAPER_RESNET18_28), "fsdd"], default="breastmnist")
     parser.add_argument("--regime", choices=("full", "small", "imbalanced"), default="full")
     parser.add_argument("--fraction", type=float, default=0.1, help="the small/imbalanced regime's fraction")
     parser.add_argument("--steps", type=int, default=0, help="generator training steps; 0 = ganaug's default "
@@ -62,8 +67,14 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     from ganaug.downstream.uplift import PRIMARY, fmt
 
-    data = str(shared_data() / f"medmnist_{args.dataset}" / f"{args.dataset}.npz")
     out = Path(args.out or tempfile.mkdtemp())
+    if args.dataset == "fsdd":
+        recordings, train_csv, test_csv = fsdd_split_csvs(out)
+        data, preset = str(recordings), "spectrogram"
+        fit_extra, eval_extra = {"labels": str(train_csv)}, {"labels": str(train_csv), "test_labels": str(test_csv)}
+    else:
+        data, preset = str(shared_data() / f"medmnist_{args.dataset}" / f"{args.dataset}.npz"), "medical"
+        fit_extra, eval_extra = {}, {"val": data}
     start = time.perf_counter()
     fractions = {
         "full": {},
@@ -75,9 +86,9 @@ def main() -> None:
     else:
         length = {"steps": args.steps} if args.steps else {}
         run = ganaug.fit(
-            data, preset="medical", arch=args.arch, ch=args.ch, batch_size=args.batch_size, device=args.device,
+            data, preset=preset, arch=args.arch, ch=args.ch, batch_size=args.batch_size, device=args.device,
             out=out, name=f"{args.dataset}-{args.regime}-{args.arch}-{args.steps or 'default'}",
-            **length, **fractions,
+            **length, **fractions, **fit_extra,
         )  # fmt: skip
         model = str(run.path)
         fit_s = time.perf_counter() - start
@@ -86,9 +97,10 @@ def main() -> None:
     recipes = [Recipe.from_dict(d) for d in json.loads(args.recipes)] if args.recipes else None
     t0 = time.perf_counter()
     result = evaluate(
-        model, data, data, val=data, seeds=args.seeds, epochs=args.epochs, steps=args.clf_steps, device=args.device,
+        model, data, data, seeds=args.seeds, epochs=args.epochs, steps=args.clf_steps, device=args.device,
         jobs=args.jobs, recipes=recipes, out=args.eval_out,
         ratios=tuple(float(r) for r in args.ratios.split(",")), quality=not args.no_quality, **fractions,
+        **eval_extra,
     )  # fmt: skip
     print(f"evaluation: {time.perf_counter() - t0:.0f} s")
     print(result["markdown"])
@@ -104,9 +116,10 @@ def main() -> None:
         f"({result['recipe']['reason']})"
     )
     real_acc = result["arms"]["real"]["summary"]["accuracy"]["mean"]
-    paper = PAPER_RESNET18_28[args.dataset]
-    print(f"real-only test accuracy vs MedMNIST v2 ResNet-18 (28) ({name}): {real_acc:.3f} vs {paper:.3f} "
-          f"(ratio {real_acc / paper:.2f}x)")  # fmt: skip
+    if args.dataset in PAPER_RESNET18_28:
+        paper = PAPER_RESNET18_28[args.dataset]
+        print(f"real-only test accuracy vs MedMNIST v2 ResNet-18 (28) ({name}): {real_acc:.3f} vs {paper:.3f} "
+              f"(ratio {real_acc / paper:.2f}x)")  # fmt: skip
     if result.get("quality"):
         q = result["quality"]
         print(f"FID vs test ({q['extractor']}): {q['fid']:.3f}; precision {q.get('precision', 0):.3f}, "
