@@ -10,8 +10,8 @@ part (FSDD has no val split).
 Regimes: `full` (the official train split), `small` (a stratified 10% of it), `imbalanced` (every class but the
 largest cut to 10%); the generator is trained on the regime's subset only, with ganaug's defaults for the medical
 preset (spectrogram for FSDD; or --model is measured). Then `ganaug evaluate` runs with the official val split for
-choosing the recipe (MedMNIST) and the official test split for the scores. The figure this project lives by is ganaug's uplift in balanced accuracy
-over the strongest control.
+choosing the recipe (MedMNIST) and the official test split for the scores. The figure this project lives by is
+ganaug's uplift in balanced accuracy over the strongest control.
 For scale, the MedMNIST v2 paper's ResNet-18 (28) test accuracy: BreastMNIST 0.863, RetinaMNIST 0.524.
 """
 

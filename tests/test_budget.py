@@ -153,7 +153,7 @@ def test_teacher_trains_first_counts_against_the_budget_and_a_resume_reuses_it(t
     assert not (tmp_path / "runs" / "short").exists()
 
 
-def test_a_time_limit_cuts_the_teachers_epochs_and_says_so():
+def test_a_time_limit_cuts_the_teachers_and_the_extractors_epochs_and_says_so():
     from ganaug.downstream.teacher import Teacher
 
     gen = torch.Generator().manual_seed(0)
@@ -163,6 +163,13 @@ def test_a_time_limit_cuts_the_teachers_epochs_and_says_so():
     kept = Teacher.train(x, y, class_names=["a", "b"], epochs=2, max_seconds=1e4)
     assert (kept.info["epochs"], kept.info["epochs_asked"]) == (2, 2)
     assert Teacher.train(x, y, class_names=["a", "b"], epochs=2).info["epochs"] == 2  # no limit: as asked
+    from types import SimpleNamespace
+
+    from ganaug.metrics.extractor import ClassifierExtractor
+
+    dc = SimpleNamespace(channels=1, num_classes=2, height=8, width=8, class_names=["a", "b"])
+    extractor = ClassifierExtractor.train(SimpleNamespace(images=x, labels=y, config=dc), epochs=30, max_seconds=1e-4)
+    assert (extractor.info["epochs"], extractor.info["epochs_asked"]) == (1, 30)
 
 
 def test_budget_too_short_names_the_step_time_and_leaves_nothing(tiny_folder, tmp_path):

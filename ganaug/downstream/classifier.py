@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -341,3 +342,28 @@ def predict_proba(net: nn.Module, x: torch.Tensor, batch_size: int = 512) -> np.
 def seed_everything(seed: int) -> None:
     """Seed torch's global generator (initial weights) for one training."""
     torch.manual_seed(seed)
+
+
+TIMED_STEPS = 4  # steps timed (after one warm-up step) to fit a classifier's training into a time limit
+
+
+def epochs_within(
+    seconds: float,
+    epochs: int,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    trainings: int = 1,
+    device: str | torch.device = "cpu",
+) -> int:
+    """The most epochs (at most ``epochs``, at least 1) whose ``trainings`` trainings of a :class:`SmallResNet` on
+    ``x`` fit in ``seconds``, by the time of a few steps of a scratch network. The caller's random state is kept."""
+    _, c, h, w = x.shape
+    with torch.random.fork_rng(devices=[]):
+        net = SmallResNet(c, int(y.max()) + 1, h, w).to(memory_format=torch.channels_last)
+        train_classifier(net, x[:64], y[:64], steps=1, device=device, augment=shift_augment)  # warm-up
+        start = time.perf_counter()
+        train_classifier(net, x, y, steps=TIMED_STEPS, device=device, augment=shift_augment)
+        per_step = (time.perf_counter() - start) / TIMED_STEPS
+    per_epoch = math.ceil(len(y) / 64)
+    return max(1, min(epochs, math.floor(seconds / (per_step * per_epoch * trainings))))

@@ -72,6 +72,7 @@ class Teacher:
         the epochs trained and those asked."""
         from .classifier import (
             SmallResNet,
+            epochs_within,
             predict_proba,
             resolve_device,
             seed_everything,
@@ -101,7 +102,7 @@ class Teacher:
             present = counts[counts > 0]
             probe_too = len(present) > 1 and int(present.min()) >= 5
             if max_seconds > 0:
-                epochs = _epochs_within(max_seconds, epochs, x, y, 2 if probe_too else 1, k, dev)
+                epochs = epochs_within(max_seconds, epochs, x, y, trainings=2 if probe_too else 1, device=dev)
             if probe_too:
                 rng = np.random.default_rng(seed)
                 val = np.concatenate(
@@ -186,24 +187,3 @@ def require_teacher(teacher: Teacher | None, what: str, source: str) -> Teacher:
             "or with --teacher-epochs 0). Fit it again with a current ganaug, or ask for hard labels and no filter"
         )
     return teacher
-
-
-TIMED_STEPS = 4  # steps timed (after one warm-up step) to fit the teacher into a time limit
-
-
-def _epochs_within(seconds: float, epochs: int, x: torch.Tensor, y: torch.Tensor, trainings: int, k: int, dev) -> int:
-    """The most epochs (at most ``epochs``, at least 1) whose ``trainings`` trainings on ``x`` fit in ``seconds``, by
-    the time of a few steps of a scratch network (the random state is the caller's to restore)."""
-    import math
-    import time
-
-    from .classifier import SmallResNet, shift_augment, train_classifier
-
-    _, c, h, w = x.shape
-    net = SmallResNet(c, k, h, w).to(memory_format=torch.channels_last)
-    train_classifier(net, x[:64], y[:64], steps=1, device=dev, augment=shift_augment)  # warm-up
-    start = time.perf_counter()
-    train_classifier(net, x, y, steps=TIMED_STEPS, device=dev, augment=shift_augment)
-    per_step = (time.perf_counter() - start) / TIMED_STEPS
-    per_epoch = math.ceil(len(y) / 64)
-    return max(1, min(epochs, math.floor(seconds / (per_step * per_epoch * trainings))))

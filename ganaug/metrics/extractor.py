@@ -66,10 +66,14 @@ class ClassifierExtractor(FeatureExtractor):
         self.name = info["name"]
 
     @classmethod
-    def train(cls, data, epochs: int = 30, seed: int = 0, device: str = "auto", base: int = 0) -> ClassifierExtractor:
-        """Train on a :class:`~ganaug.data.LabelledData` (or anything with ``images``, ``labels``, ``config``)."""
+    def train(
+        cls, data, epochs: int = 30, seed: int = 0, device: str = "auto", base: int = 0, max_seconds: float = 0.0
+    ) -> ClassifierExtractor:
+        """Train on a :class:`~ganaug.data.LabelledData` (or anything with ``images``, ``labels``, ``config``);
+        ``max_seconds`` (0: none) cuts ``epochs`` to what a few timed steps say fits in that time."""
         from ..downstream.classifier import (
             SmallResNet,
+            epochs_within,
             predict_proba,
             resolve_device,
             seed_everything,
@@ -79,6 +83,9 @@ class ClassifierExtractor(FeatureExtractor):
         x, y, dc = data.images, data.labels, data.config
         if len(y) < 2:
             raise GanaugError(f"the feature classifier needs at least 2 real samples, got {len(y)}")
+        asked = epochs
+        if max_seconds > 0:
+            epochs = epochs_within(max_seconds, epochs, x, y, device=resolve_device(device))
         with torch.random.fork_rng(devices=[]):  # leave the caller's random state as it was
             seed_everything(seed)
             net = SmallResNet(dc.channels, dc.num_classes, dc.height, dc.width, base)
@@ -98,6 +105,7 @@ class ClassifierExtractor(FeatureExtractor):
             "train_samples": int(len(y)),
             "train_accuracy": round(accuracy, 4),
             "epochs": epochs,
+            "epochs_asked": asked,
             "seed": seed,
             "data_fingerprint": fingerprint(x, y),
         }
@@ -183,10 +191,12 @@ def get_extractor(
     folder: str | Path | None = None,
     device: str = "auto",
     epochs: int = 30,
+    max_seconds: float = 0.0,
 ) -> FeatureExtractor:
     """An extractor: ``"auto"`` (inception if its weights are here, else classifier), ``"inception"``,
     ``"classifier"`` (loaded from ``folder`` when it was trained on the same data, else trained on ``data`` and
-    saved there), or a :class:`FeatureExtractor` instance, returned as it is."""
+    saved there, its epochs cut to fit ``max_seconds`` when given), or a :class:`FeatureExtractor` instance, returned
+    as it is."""
     if isinstance(kind, FeatureExtractor):
         return kind
     if kind not in ("auto", "inception", "classifier"):
@@ -206,7 +216,7 @@ def get_extractor(
             return ex
     if data is None:
         raise GanaugError("the classifier feature extractor needs the real training data to train on")
-    ex = ClassifierExtractor.train(data, epochs=epochs, device=device)
+    ex = ClassifierExtractor.train(data, epochs=epochs, device=device, max_seconds=max_seconds)
     if folder is not None:
         ex.save(folder)
     return ex

@@ -37,7 +37,14 @@ class QualityTracker:
     """
 
     def __init__(
-        self, run_dir: Path, labelled, arch_args: dict, device: torch.device, metric: str = "fid", reference=None
+        self,
+        run_dir: Path,
+        labelled,
+        arch_args: dict,
+        device: torch.device,
+        metric: str = "fid",
+        reference=None,
+        max_seconds: float = 0.0,
     ):
         if metric not in ("fid", "cas"):
             raise ValueError(f"--eval-metric {metric!r} is not accepted; choose fid or cas")
@@ -45,7 +52,8 @@ class QualityTracker:
         self.run_dir = Path(run_dir)
         self.arch_args = arch_args
         self.device = device
-        self.extractor = get_extractor("auto", data=labelled, folder=self.run_dir / "metrics", device=str(device))
+        self.extractor = get_extractor("auto", data=labelled, folder=self.run_dir / "metrics", device=str(device),
+                                       max_seconds=max_seconds)  # fmt: skip
         ref = labelled if reference is None else reference  # the split given by --eval-split, else the training data
         self.reference = "training data" if reference is None else "held-out split"
         gen = torch.Generator().manual_seed(0)

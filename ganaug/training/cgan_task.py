@@ -34,7 +34,7 @@ SUMMARY_FIELDS = (
 GRID_COLUMNS = 8
 AUTO_EVAL_FRACTION = 10  # --eval-every -1: a tenth of the run, so that the CAS-chosen export has ten to choose from
 AUTO_EVAL_MIN_STEPS = 1000  # shorter runs (tests, dry runs of a recipe) skip the measurements
-TEACHER_SHARE = 0.15  # with --max-time, the teacher's epochs are cut to fit this share of the budget
+TEACHER_SHARE = 0.15  # with --max-time, the teacher's epochs (and the feature extractor's) fit this share
 
 
 def prepare_cgan(data: Any, cfg: FitConfig, saved: dict | None, user_set: list[str], command: str | None) -> CganTask:
@@ -182,8 +182,9 @@ class CganTask(Task):
             from ..metrics.tracking import QualityTracker
 
             device = self.trainer.engine.device
+            limit = TEACHER_SHARE * parse_duration(cfg.max_time) if cfg.max_time else 0.0
             self.tracker = QualityTracker(run.path, self.labelled, self.arch_args, device, metric=cfg.eval_metric,
-                                          reference=self.reference)  # fmt: skip
+                                          reference=self.reference, max_seconds=limit)  # fmt: skip
 
     def save_samples(self, path: Path) -> None:
         """A row per class of the EMA generator, the same noise every time."""
