@@ -62,8 +62,9 @@ class SmallResNet(nn.Module):
     64x64 spectrogram costs about what a 28x28 image does), one residual block per stage, a stage per halving down to
     ~4 pixels.
 
-    ``base`` is the first stage's channels (0: 16). ``features(x)`` gives the pooled penultimate vector
-    (``num_features`` long) that the quality metrics use. ``from_config`` rebuilds a saved one.
+    ``base`` is the first stage's channels (0: 16, or 32 when more than 32 pixels are left after the stem).
+    ``features(x)`` gives the pooled penultimate vector (``num_features`` long) that the quality metrics use.
+    ``from_config`` rebuilds a saved one.
 
     Example:
         >>> SmallResNet(3, 5, 28, 28).num_features
