@@ -37,21 +37,26 @@ def mnist_npz(out: Path, n_train: int = 8000) -> Path:
     return out
 
 
+def fsdd_split(recordings: Path) -> tuple[list[Path], list[Path]]:
+    """FSDD's official split of ``recordings/*.wav``: (train, test), recordings 0-4 of each speaker and digit are the
+    test set, 5-49 the training set."""
+    files = sorted(recordings.glob("*.wav"))
+    test = [f for f in files if int(f.stem.split("_")[2]) < 5]
+    train = [f for f in files if int(f.stem.split("_")[2]) >= 5]
+    return train, test
+
+
 def fsdd_split_csvs(out: Path) -> tuple[Path, Path, Path]:
-    """FSDD's official split as label CSVs (file,digit): recordings 0-4 of each speaker and digit are the test set,
-    5-49 the training set. Returns (recordings folder, train.csv, test.csv)."""
+    """FSDD's official split (:func:`fsdd_split`) as label CSVs (file,digit). Returns (recordings folder, train.csv,
+    test.csv)."""
     import csv
 
     recordings = shared_data() / "fsdd" / "recordings"
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for split, keep in (("train", lambda i: i >= 5), ("test", lambda i: i < 5)):
+    for split, files in zip(("train", "test"), fsdd_split(recordings), strict=True):
         path = out / f"fsdd_{split}.csv"
         with open(path, "w", newline="") as fh:
-            csv.writer(fh).writerows(
-                (f.name, f.name.split("_")[0])
-                for f in sorted(recordings.glob("*.wav"))
-                if keep(int(f.stem.split("_")[2]))
-            )
+            csv.writer(fh).writerows((f.name, f.name.split("_")[0]) for f in files)
         paths.append(path)
     return recordings, paths[0], paths[1]

@@ -33,15 +33,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import shared_data  # noqa: E402
-
-
-def split_files(recordings: Path) -> tuple[list[Path], list[Path]]:
-    """(train, test) by the official rule: index 0-4 test, 5-49 train."""
-    files = sorted(recordings.glob("*.wav"))
-    test = [f for f in files if int(f.stem.split("_")[2]) < 5]
-    train = [f for f in files if int(f.stem.split("_")[2]) >= 5]
-    return train, test
+from common import fsdd_split, shared_data  # noqa: E402
 
 
 def subset(files: list[Path], fraction: float, seed: int = 0) -> list[Path]:
@@ -117,7 +109,7 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     recordings = shared_data() / "fsdd" / "recordings"
-    train_files, test_files = split_files(recordings)
+    train_files, test_files = fsdd_split(recordings)
     small = subset(train_files, args.fraction)
     gan_files = small if args.gan_data == "subset" else train_files
     labels = out / "gan_train.csv"

@@ -154,7 +154,10 @@ def test_teacher_trains_first_counts_against_the_budget_and_a_resume_reuses_it(t
 
 
 def test_a_time_limit_cuts_the_teachers_and_the_extractors_epochs_and_says_so():
+    from types import SimpleNamespace
+
     from ganaug.downstream.teacher import Teacher
+    from ganaug.metrics.extractor import ClassifierExtractor
 
     gen = torch.Generator().manual_seed(0)
     x, y = torch.rand(40, 1, 8, 8, generator=gen) * 2 - 1, torch.arange(40) % 2
@@ -163,10 +166,6 @@ def test_a_time_limit_cuts_the_teachers_and_the_extractors_epochs_and_says_so():
     kept = Teacher.train(x, y, class_names=["a", "b"], epochs=2, max_seconds=1e4)
     assert (kept.info["epochs"], kept.info["epochs_asked"]) == (2, 2)
     assert Teacher.train(x, y, class_names=["a", "b"], epochs=2).info["epochs"] == 2  # no limit: as asked
-    from types import SimpleNamespace
-
-    from ganaug.metrics.extractor import ClassifierExtractor
-
     dc = SimpleNamespace(channels=1, num_classes=2, height=8, width=8, class_names=["a", "b"])
     extractor = ClassifierExtractor.train(SimpleNamespace(images=x, labels=y, config=dc), epochs=30, max_seconds=1e-4)
     assert (extractor.info["epochs"], extractor.info["epochs_asked"]) == (1, 30)

@@ -182,9 +182,8 @@ class CganTask(Task):
             from ..metrics.tracking import QualityTracker
 
             device = self.trainer.engine.device
-            limit = TEACHER_SHARE * parse_duration(cfg.max_time) if cfg.max_time else 0.0
             self.tracker = QualityTracker(run.path, self.labelled, self.arch_args, device, metric=cfg.eval_metric,
-                                          reference=self.reference, max_seconds=limit)  # fmt: skip
+                                          reference=self.reference, max_seconds=setup_limit(cfg))  # fmt: skip
 
     def save_samples(self, path: Path) -> None:
         """A row per class of the EMA generator, the same noise every time."""
@@ -215,11 +214,16 @@ class CganTask(Task):
         net = self.tracker.best_net(net.eval()) if self.tracker else net.eval()
         config = export_config(self.resolved, cfg, SUMMARY_FIELDS, info)
         if self.teacher is not None:
-            info_ = self.teacher.info
-            config["teacher"] = {"held_out": info_["held_out"], "epochs": info_["epochs"],
-                                 "epochs_asked": info_.get("epochs_asked", info_["epochs"])}  # fmt: skip
+            t = self.teacher.info  # a teacher saved before the time rule has no epochs_asked: it trained them all
+            config["teacher"] = {"held_out": t["held_out"], "epochs": t["epochs"],
+                                 "epochs_asked": t.get("epochs_asked", t["epochs"])}  # fmt: skip
         config = self.tracker.update_config(config) if self.tracker else config
         write_export(run.path / "export", net.cpu(), config, run.path.name, teacher=self.teacher)
+
+
+def setup_limit(cfg: FitConfig) -> float:
+    """Seconds the teacher, and the fit-time feature extractor, may each take under ``--max-time`` (0: no limit)."""
+    return TEACHER_SHARE * parse_duration(cfg.max_time) if cfg.max_time else 0.0
 
 
 def _teacher(cfg: FitConfig, labelled: LabelledData, device: torch.device, folder: Path):
@@ -239,10 +243,9 @@ def _teacher(cfg: FitConfig, labelled: LabelledData, device: torch.device, folde
         same = (saved.info.get("data_fingerprint"), asked, saved.info.get("seed"))
         if same == (fingerprint(labelled.images, labelled.labels), cfg.teacher_epochs, cfg.seed):
             return saved
-    limit = TEACHER_SHARE * parse_duration(cfg.max_time) if cfg.max_time else 0.0
     teacher = Teacher.train(labelled.images, labelled.labels, class_names=labelled.config.class_names,
                             epochs=cfg.teacher_epochs, seed=cfg.seed, device=str(device),
-                            max_seconds=limit)  # fmt: skip
+                            max_seconds=setup_limit(cfg))  # fmt: skip
     teacher.save(folder)
     return teacher
 
