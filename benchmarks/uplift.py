@@ -3,9 +3,9 @@
     python benchmarks/uplift.py --dataset breastmnist --regime small [--seeds 10] [--model RUN]
     python benchmarks/uplift.py --dataset fsdd --seeds 5 --clf-steps 300 [--model RUN]
 
-FSDD (spoken digits as 64x64 log-mel spectrograms, the spectrogram preset): recordings 0-4 of each speaker and digit
-are the test set, 5-49 the training set, labelled by CSVs written into --out; validation is carved from the training
-part (FSDD has no val split).
+FSDD (spoken digits as log-mel spectrograms, the spectrogram preset: 32x32 on a CPU, 64x64 on a GPU): recordings 0-4
+of each speaker and digit are the test set, 5-49 the training set, labelled by CSVs written into --out; validation is
+carved from the training part (FSDD has no val split).
 
 Regimes: `full` (the official train split), `small` (a stratified 10% of it), `imbalanced` (every class but the
 largest cut to 10%); the generator is trained on the regime's subset only, with ganaug's defaults for the medical

@@ -134,16 +134,44 @@ def test_audio_in_an_image_preset_points_to_the_spectrogram_preset(tones: Path) 
         ganaug.fit(tones, n_mels=32, dry_run=True)
 
 
+def dry_run(folder: Path, *args: str) -> dict:
+    result = CliRunner().invoke(main, ["fit", str(folder), "--preset", "spectrogram", *args, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
 def test_spectrogram_dry_run_and_overrides(tones: Path) -> None:
-    result = CliRunner().invoke(main, ["fit", str(tones), "--preset", "spectrogram", "--dry-run"])
-    resolved = json.loads(result.output)
+    resolved = dry_run(tones, "--steps", "100")  # the preset's own size: 64 mels x 64 frames at 8 kHz
     assert resolved["fit"]["augment"] == "time" and resolved["fit"]["resolution"] == "64x64"
     assert resolved["data"]["extra"]["duration"] == 1.024 and resolved["preset"]["name"] == "spectrogram"
+    assert resolved["data"]["extra"]["hop_length"] == 128 and not any("CPU size" in n for n in resolved["notes"])
     args = ["--n-mels", "32", "--duration", "0.512", "--augment", "time,cutout", "--hop-length", "64"]
     resolved = json.loads(
         CliRunner().invoke(main, ["fit", str(tones), "--preset", "spectrogram", *args, "--dry-run"]).output
     )
     assert resolved["fit"]["augment"] == "time,cutout" and resolved["fit"]["resolution"] == "32x64"
+
+
+def test_cpu_size_under_the_automatic_budget(tones: Path) -> None:
+    """On a CPU without --steps, the preset trains at 32 mels x 32 frames (a hop of n_fft / 2) and says so; any of
+    its size options, or --steps, gives the user's size instead."""
+    resolved = dry_run(tones, "--device", "cpu")
+    assert resolved["fit"]["resolution"] == "32x32" and resolved["fit"]["max_time"] == "600s"
+    extra = resolved["data"]["extra"]
+    assert (extra["n_mels"], extra["hop_length"], extra["n_fft"]) == (32, 256, 512)
+    assert any("CPU size (--n-mels 32 --frames 32)" in n and "--n-mels 64" in n for n in resolved["notes"])
+    assert dry_run(tones, "--device", "cpu", "--n-mels", "64")["fit"]["resolution"] == "64x64"
+    assert dry_run(tones, "--device", "cpu", "--hop-length", "256")["fit"]["resolution"] == "64x32"
+    assert dry_run(tones, "--device", "cpu", "--max-time", "1h")["fit"]["resolution"] == "32x32"
+
+
+def test_frames_sets_the_hop(tones: Path) -> None:
+    resolved = dry_run(tones, "--steps", "5", "--duration", "0.512", "--frames", "16")
+    assert resolved["fit"]["resolution"] == "64x16" and resolved["data"]["extra"]["hop_length"] == 256
+    with pytest.raises(GanaugError, match=r"give --frames \(16\) or --hop-length \(64\), not both"):
+        ganaug.fit(tones, preset="spectrogram", frames=16, hop_length=64, dry_run=True)
+    with pytest.raises(GanaugError, match="--frames 5000 is not accepted for 0.512 s at 8000 Hz.*at most 4096"):
+        ganaug.fit(tones, preset="spectrogram", duration=0.512, frames=5000, dry_run=True)
 
 
 # --- listening and waveforms ---------------------------------------------------------------------------------------

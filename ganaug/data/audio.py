@@ -97,14 +97,26 @@ class SpectrogramSettings:
 
     @classmethod
     def resolve(cls, options: dict, rates: Sequence[int] = ()) -> SpectrogramSettings:
-        """Settings from FitConfig-style options, where 0 means: the data's most common rate, ~64 ms FFT, n_fft / 4."""
+        """Settings from FitConfig-style options, where 0 means: the data's most common rate, ~64 ms FFT, a hop of
+        n_fft / 4, or the hop that gives ``frames`` frames (the spectrogram's width) when that is set."""
         sample_rate = int(options.get("sample_rate") or 0) or (Counter(rates).most_common(1)[0][0] if rates else 16000)
         n_fft = int(options.get("n_fft") or 0) or 2 ** max(4, round(math.log2(sample_rate * 0.064)))
+        duration = float(options.get("duration") or DEFAULT_DURATION)
+        hop, frames = int(options.get("hop_length") or 0), int(options.get("frames") or 0)
+        if hop and frames:
+            raise GanaugError(f"give --frames ({frames}) or --hop-length ({hop}), not both: each sets the other")
+        if frames:
+            hop = max(1, int(round(duration * sample_rate)) // frames)
+            if int(round(duration * sample_rate)) // hop != frames:
+                raise GanaugError(
+                    f"--frames {frames} is not accepted for {duration:g} s at {sample_rate} Hz: no hop gives exactly "
+                    f"that many frames; give at most {int(round(duration * sample_rate))} frames, or --hop-length"
+                )
         return cls(
             sample_rate=sample_rate,
-            duration=float(options.get("duration") or DEFAULT_DURATION),
+            duration=duration,
             n_fft=n_fft,
-            hop_length=int(options.get("hop_length") or 0) or max(1, n_fft // 4),
+            hop_length=hop or max(1, n_fft // 4),
             n_mels=int(options.get("n_mels") or DEFAULT_N_MELS),
             f_min=float(options.get("f_min") or 0.0),
             f_max=float(options.get("f_max") or 0.0),

@@ -19,7 +19,7 @@ from ..modalities import modality_of
 from ..presets import get_preset
 from . import LabelledData
 
-AUDIO_FIELDS = ("sample_rate", "duration", "n_fft", "hop_length", "n_mels", "f_min", "f_max")
+AUDIO_FIELDS = ("sample_rate", "duration", "n_fft", "hop_length", "frames", "n_mels", "f_min", "f_max")
 AUDIO_OPTION = "spectrogram"  # the read_data option that carries log-mel settings: the data is audio
 
 

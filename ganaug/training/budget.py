@@ -83,6 +83,26 @@ def default_budget(cfg: FitConfig, user_set: Collection[str], height: int, width
     return cfg.replace(max_time=f"{round(seconds)}s")
 
 
+def cpu_defaults(cfg: FitConfig, user_set: Collection[str]) -> tuple[FitConfig, str]:
+    """The preset's cheaper CPU defaults (``Preset.cpu_fit``) for a run on a CPU without ``--steps`` (so one that a
+    time budget ends), applied as one group when the user set none of its options. Returns the config and a note for
+    the user ("" when nothing changed)."""
+    from ..presets import get_preset
+    from .engine import planned_engine
+
+    group = get_preset(cfg.preset).cpu_fit
+    if not group or "steps" in user_set or set(group) & set(user_set):
+        return cfg, ""
+    if planned_engine(cfg.device, cfg.precision)["device"] != "cpu":
+        return cfg, ""
+    given = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in group.items() if v)
+    own = " ".join(f"--{k.replace('_', '-')} {cfg.to_dict()[k]}" for k in group if cfg.to_dict()[k])
+    return cfg.replace(**group), (
+        f"on this CPU the {cfg.preset} preset trains at its CPU size ({given}), which a time budget trains further; "
+        f"give {own or 'its options'} (or --steps) for its full size"
+    )
+
+
 def since(started: float | None) -> float:
     """Seconds since ``started`` (a ``time.perf_counter()`` value; 0 for None)."""
     return 0.0 if started is None else time.perf_counter() - started
