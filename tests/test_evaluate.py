@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -186,6 +187,36 @@ def test_seeds_in_worker_processes_give_the_same_results(gray_model, gray_sets, 
     assert len(one["arms"]["classical+ganaug"]["test"]) == 3 and one["verdict"] == two["verdict"]
     with pytest.raises(GanaugError, match="jobs must be >= 0"):
         evaluate(gray_model, data, test, jobs=-1, out=tmp_path / "bad", **FAST)
+
+
+def wait_for(path, seconds: float) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if path.exists():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_progress_advances_per_training_not_per_seed(tmp_path, jobs):
+    """A worker's finished training moves the parent's progress bar while the worker's seed is still running."""
+    from ganaug.evaluation.arms import map_seeds, work_done
+
+    flag, steps = tmp_path / "seen", []
+
+    def advance(n: int) -> None:
+        steps.append(n)
+        flag.touch()  # the parent saw the first training of a seed
+
+    def task(seed: int) -> bool:
+        work_done(1)
+        seen = wait_for(flag, 30)  # only progress that arrives before the seed ends can set it
+        work_done(2)
+        return seen
+
+    out = map_seeds(task, range(2), jobs, advance=advance)
+    assert out == {0: True, 1: True} and sum(steps) == 6
 
 
 def test_the_verdict_says_when_the_samples_alone_teach_nothing_and_when_the_extractor_is_weak():

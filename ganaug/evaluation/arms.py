@@ -185,6 +185,9 @@ def distill_labels(teacher, temperature: float):
 
 
 _TASK: Any = None  # the per-seed task that forked workers run (inherited at fork, never pickled)
+_TICKS: Any = None  # the forked workers' count of finished units (a shared integer the parent polls)
+_ADVANCE: Any = None  # the progress callback of a map_seeds run in this process
+POLL_S = 0.5  # how often the parent reads the workers' count
 
 
 def _run_task(seed: int) -> tuple[int, Any]:
@@ -216,25 +219,51 @@ def resolve_jobs(jobs: int, seeds: int, device: torch.device) -> int:
     return max(1, min(seeds, jobs or cores))
 
 
-def map_seeds(task, seeds: range, jobs: int, done) -> dict[int, Any]:
+def map_seeds(task, seeds: range, jobs: int, done=None, advance=None) -> dict[int, Any]:
     """``{seed: task(seed)}``, in ``jobs`` forked processes of one thread each when ``jobs > 1`` (a seed's trainings
-    are independent of the others', so the results are those of one process); ``done(seed)`` after each seed."""
-    global _TASK
+    are independent of the others', so the results are those of one process); ``done(seed)`` after each seed, and
+    ``advance(n)`` in this process as the task calls :func:`work_done` (from a forked worker too, within a second)."""
+    global _TASK, _TICKS, _ADVANCE
     if jobs <= 1:
         out = {}
-        for s in seeds:
-            out[s] = task(s)
-            done(s)
+        _ADVANCE = advance
+        try:
+            for s in seeds:
+                out[s] = task(s)
+                if done is not None:
+                    done(s)
+        finally:
+            _ADVANCE = None
         return out
     import multiprocessing
 
-    _TASK = task
+    ctx = multiprocessing.get_context("fork")
+    _TASK, _TICKS = task, ctx.Value("q", 0)
     try:
-        with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_start) as pool:
-            out = {}
-            for s, value in pool.imap_unordered(_run_task, seeds):
-                out[s] = value
-                done(s)
+        with ctx.Pool(jobs, initializer=_worker_start) as pool:
+            out, seen, results = {}, 0, pool.imap_unordered(_run_task, seeds)
+            while len(out) < len(seeds):
+                try:
+                    s, value = results.next(timeout=POLL_S)
+                except multiprocessing.TimeoutError:
+                    s = None
+                ticks = _TICKS.value
+                if advance is not None and ticks > seen:
+                    advance(ticks - seen)
+                seen = ticks
+                if s is not None:
+                    out[s] = value
+                    if done is not None:
+                        done(s)
             return out
     finally:
-        _TASK = None
+        _TASK = _TICKS = None
+
+
+def work_done(n: int = 1) -> None:
+    """A unit of a :func:`map_seeds` task (one training) is done: its progress bar advances, also from a worker."""
+    if _TICKS is not None:  # a forked worker: the parent reads the shared count
+        with _TICKS.get_lock():
+            _TICKS.value += n
+    elif _ADVANCE is not None:
+        _ADVANCE(n)

@@ -60,6 +60,7 @@ from .arms import (
     recipe_job,
     recipe_stream,
     resolve_jobs,
+    work_done,
 )
 
 __all__ = ["evaluate", "carve_validation", "duplicate_minority", "overlap_count", "synthetic_plan"]
@@ -283,10 +284,6 @@ def run_arms(p: Prepared, *, jobs: int = 0, progress: bool = True) -> Trained:
     cores = resolve_jobs(jobs, seeds, arms.device)
     per_seed = len(p.controls) + len(candidates)
     with progress_bar("evaluate", seeds * (per_seed + 1), progress) as advance:
-        tick = advance if cores == 1 else (lambda n=1: None)  # noqa: E731
-
-        def after_each(n: int):  # workers: progress when a seed is done (one process ticks every training)
-            return (lambda s: None) if cores == 1 else (lambda s: advance(n))
 
         def arms_of_seed(s: int) -> dict[str, tuple[list[dict], np.ndarray]]:
             dup = duplicate_minority(y_tr, s)
@@ -307,10 +304,10 @@ def run_arms(p: Prepared, *, jobs: int = 0, progress: bool = True) -> Trained:
             for name, job in jobs_.items():
                 (val_scores, test_scores), (_, test_probs) = arms.run(job, s, sets)
                 out[name] = ((val_scores, test_scores), test_probs)
-                tick(1)
+                work_done(1)
             return out
 
-        by_seed = map_seeds(arms_of_seed, range(seeds), cores, after_each(per_seed))
+        by_seed = map_seeds(arms_of_seed, range(seeds), cores, advance=advance)
         for name in list(results):
             record(name, [by_seed[s][name] for s in range(seeds)])
         for arm in results.values():
@@ -327,10 +324,10 @@ def run_arms(p: Prepared, *, jobs: int = 0, progress: bool = True) -> Trained:
                                    synthetic_plan(counts, recipe.ratio))  # fmt: skip
             (val_scores, test_scores), (_, test_probs) = arms.run(recipe_job(x_tr, y_tr, stream, recipe, teacher), s,
                                                                   sets)  # fmt: skip
-            tick(1)
+            work_done(1)
             return (val_scores, test_scores), test_probs
 
-        plus = map_seeds(alone, range(seeds), cores, after_each(1))
+        plus = map_seeds(alone, range(seeds), cores, advance=advance)
         record("ganaug-alone", [plus[s] for s in range(seeds)])
     return Trained(results=results, probs=probs, keys=keys, best=best, recipe=recipe)
 
