@@ -18,9 +18,13 @@ __all__ = ["Run", "fit", "load_resumed", "resolve_config"]
 
 def resolve_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
     """Apply the preset under the user's options, then the architecture's and loss's own defaults."""
+    from .training.budget import cpu_groups
+
     preset = get_preset(cfg.preset)
     changes = {k: v for k, v in preset.fit.items() if k not in user_set}
     cfg = cfg.replace(**changes)
+    for group in cpu_groups(cfg, user_set):  # a CPU run that a time budget ends: the preset's cheaper defaults
+        cfg = cfg.replace(**group)
     arch = ARCHS.get(cfg.arch)
     loss = cfg.loss if cfg.loss != "auto" else arch.defaults.get("loss", "hinge")
     LOSSES.get(loss)

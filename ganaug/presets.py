@@ -36,9 +36,9 @@ class Preset:
     name: str
     description: str
     fit: dict = field(default_factory=dict)
-    # on a CPU without --steps (a run a time budget ends): cheaper fit defaults, applied as one group when the user
+    # on a CPU without --steps (a run a time budget ends): groups of cheaper fit defaults, each applied when the user
     # set none of its options, so that the budget trains a model worth using
-    cpu_fit: dict = field(default_factory=dict)
+    cpu_fit: tuple[dict, ...] = ()
     tune_policies: tuple[str, ...] = ("none",)
     photometric_augmentation: bool = True  # flips and brightness/contrast keep the label (evaluate's control)
     vertical_shifts: bool = True  # shifting rows keeps the label (evaluate's control; not a spectrogram's mel rows)
@@ -88,7 +88,7 @@ register(
         "spectrogram",
         "audio folders as 1 s log-mel spectrograms, 64 mels x 64 frames (32 x 32 on a CPU): time shifts only",
         {"augment": "time", "duration": 1.024, "n_mels": 64},
-        cpu_fit={"n_mels": 32, "frames": 32, "hop_length": 0},
+        cpu_fit=({"n_mels": 32, "frames": 32, "hop_length": 0}, {"arch": "dcgan", "ch": 32}),
         tune_policies=("time", "none"),
         photometric_augmentation=False,
         vertical_shifts=False,

@@ -153,16 +153,31 @@ def test_spectrogram_dry_run_and_overrides(tones: Path) -> None:
 
 
 def test_cpu_size_under_the_automatic_budget(tones: Path) -> None:
-    """On a CPU without --steps, the preset trains at 32 mels x 32 frames (a hop of n_fft / 2) and says so; any of
-    its size options, or --steps, gives the user's size instead."""
+    """On a CPU without --steps, the preset trains a dcgan of width 32 at 32 mels x 32 frames (a hop of n_fft / 2)
+    and says so; each group applies unless one of its options is set, and --steps gives the preset's own."""
     resolved = dry_run(tones, "--device", "cpu")
-    assert resolved["fit"]["resolution"] == "32x32" and resolved["fit"]["max_time"] == "600s"
+    fit = resolved["fit"]
+    assert (fit["resolution"], fit["arch"], fit["ch"], fit["loss"], fit["max_time"]) == (
+        "32x32",
+        "dcgan",
+        32,
+        "bce",
+        "600s",
+    )
     extra = resolved["data"]["extra"]
     assert (extra["n_mels"], extra["hop_length"], extra["n_fft"]) == (32, 256, 512)
-    assert any("CPU size (--n-mels 32 --frames 32)" in n and "--n-mels 64" in n for n in resolved["notes"])
-    assert dry_run(tones, "--device", "cpu", "--n-mels", "64")["fit"]["resolution"] == "64x64"
+    note = next(n for n in resolved["notes"] if "CPU defaults" in n)
+    assert "(--n-mels 32 --frames 32 --arch dcgan --ch 32)" in note and "give --n-mels 64 --arch biggan" in note
+    sized = dry_run(tones, "--device", "cpu", "--n-mels", "64")["fit"]
+    assert (sized["resolution"], sized["arch"]) == ("64x64", "dcgan")
+    wide = dry_run(tones, "--device", "cpu", "--ch", "16")["fit"]
+    assert (wide["resolution"], wide["arch"], wide["ch"]) == ("32x32", "biggan", 16)
     assert dry_run(tones, "--device", "cpu", "--hop-length", "256")["fit"]["resolution"] == "64x32"
     assert dry_run(tones, "--device", "cpu", "--max-time", "1h")["fit"]["resolution"] == "32x32"
+    own = dry_run(tones, "--device", "cpu", "--steps", "50")
+    assert (own["fit"]["resolution"], own["fit"]["arch"]) == ("64x64", "biggan") and not any(
+        "CPU" in n for n in own["notes"]
+    )
 
 
 def test_frames_sets_the_hop(tones: Path) -> None:

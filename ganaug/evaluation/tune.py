@@ -70,7 +70,7 @@ def tune(
     if bad:
         raise GanaugError(f"{bad} are searched by tune; leave them out (or fit with them directly)")
     out = check_writable(out)
-    base = resolve_config(FitConfig.from_dict(fixed), set(fixed))
+    base = resolve_config(FitConfig.from_dict(fixed), set(fixed) | {"steps"})  # the trials are fitted with --steps
     real = read_data(data, resolution=base.resolution, channels=base.channels, split=base.split)
     ex = get_extractor(extractor, data=real, folder=out / "metrics", device=base.device)
     real_features = ex(real.images)

@@ -83,23 +83,32 @@ def default_budget(cfg: FitConfig, user_set: Collection[str], height: int, width
     return cfg.replace(max_time=f"{round(seconds)}s")
 
 
-def cpu_defaults(cfg: FitConfig, user_set: Collection[str]) -> tuple[FitConfig, str]:
-    """The preset's cheaper CPU defaults (``Preset.cpu_fit``) for a run on a CPU without ``--steps`` (so one that a
-    time budget ends), applied as one group when the user set none of its options. Returns the config and a note for
-    the user ("" when nothing changed)."""
+def cpu_groups(cfg: FitConfig, user_set: Collection[str]) -> list[dict]:
+    """The groups of the preset's cheaper CPU defaults (``Preset.cpu_fit``) that a run gets: on a CPU, without
+    ``--steps`` (so a run that a time budget ends), each group whose options the user left unset."""
     from ..presets import get_preset
     from .engine import planned_engine
 
-    group = get_preset(cfg.preset).cpu_fit
-    if not group or "steps" in user_set or set(group) & set(user_set):
-        return cfg, ""
-    if planned_engine(cfg.device, cfg.precision)["device"] != "cpu":
-        return cfg, ""
-    given = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in group.items() if v)
-    own = " ".join(f"--{k.replace('_', '-')} {cfg.to_dict()[k]}" for k in group if cfg.to_dict()[k])
-    return cfg.replace(**group), (
-        f"on this CPU the {cfg.preset} preset trains at its CPU size ({given}), which a time budget trains further; "
-        f"give {own or 'its options'} (or --steps) for its full size"
+    groups = [g for g in get_preset(cfg.preset).cpu_fit if not set(g) & set(user_set)]
+    if not groups or "steps" in user_set or planned_engine(cfg.device, cfg.precision)["device"] != "cpu":
+        return []
+    return groups
+
+
+def cpu_note(cfg: FitConfig, user_set: Collection[str]) -> str:
+    """What the user reads when :func:`cpu_groups` changed the fit: the options applied and those that give the
+    preset's own; "" when nothing changed."""
+    from ..presets import get_preset
+
+    groups = cpu_groups(cfg, user_set)
+    if not groups:
+        return ""
+    full = FitConfig().replace(**get_preset(cfg.preset).fit).to_dict()
+    given = " ".join(f"--{k.replace('_', '-')} {v}" for g in groups for k, v in g.items() if v)
+    own = " ".join(f"--{k.replace('_', '-')} {full[k]}" for g in groups for k in g if full[k])
+    return (
+        f"on this CPU the {cfg.preset} preset trains with its CPU defaults ({given}), with which a time budget goes "
+        f"further; give {own or 'other values'} (or --steps) for its own"
     )
 
 

@@ -16,7 +16,7 @@ from ..errors import GanaugError
 from ..generation.export import class_grid, write_export
 from ..generation.grid import save_grid
 from ..presets import get_preset
-from .budget import cpu_defaults, default_budget, describe_plan, parse_duration
+from .budget import cpu_note, default_budget, describe_plan, parse_duration
 from .ema import RECALIBRATION_BATCHES, recalibrate_batchnorm
 from .engine import Engine
 from .loop import CganTrainer
@@ -43,19 +43,19 @@ def prepare_cgan(data: Any, cfg: FitConfig, saved: dict | None, user_set: list[s
     from ..data import read_data
     from ..data.options import after_reading, reader_options
 
-    cfg, cpu_note = cpu_defaults(cfg, user_set)
     opts = reader_options(cfg)
     labelled = read_data(
         data, resolution=cfg.resolution, channels=cfg.channels, split=cfg.split, skip_bad=cfg.skip_bad, **opts
     )
     _apply_regime(labelled, cfg)
-    if cpu_note:
-        labelled.notes.append(cpu_note)
     card = after_reading(labelled, cfg)
     dc = labelled.config
     h, w = parse_resolution(f"{dc.height}x{dc.width}", (dc.height, dc.width))
     cfg = resolve_measurements(cfg.replace(resolution=f"{h}x{w}", channels=dc.channels), dc.num_classes)
     cfg = resolve_eval_split(cfg, data, labelled)
+    note = cpu_note(cfg, user_set)
+    if note:
+        labelled.notes.append(note)
     auto_budget = cfg.max_time == "auto"
     cfg = default_budget(cfg, user_set, h, w)
     if auto_budget and cfg.max_time:
