@@ -144,7 +144,7 @@ def test_spectrogram_dry_run_and_overrides(tones: Path) -> None:
     resolved = dry_run(tones, "--steps", "100")  # the preset's own size: 64 mels x 64 frames at 8 kHz
     assert resolved["fit"]["augment"] == "time" and resolved["fit"]["resolution"] == "64x64"
     assert resolved["data"]["extra"]["duration"] == 1.024 and resolved["preset"]["name"] == "spectrogram"
-    assert resolved["data"]["extra"]["hop_length"] == 128 and not any("CPU size" in n for n in resolved["notes"])
+    assert resolved["data"]["extra"]["hop_length"] == 128 and not any("CPU defaults" in n for n in resolved["notes"])
     args = ["--n-mels", "32", "--duration", "0.512", "--augment", "time,cutout", "--hop-length", "64"]
     resolved = json.loads(
         CliRunner().invoke(main, ["fit", str(tones), "--preset", "spectrogram", *args, "--dry-run"]).output
