@@ -106,11 +106,12 @@ class SpectrogramSettings:
         if hop and frames:
             raise GanaugError(f"give --frames ({frames}) or --hop-length ({hop}), not both: each sets the other")
         if frames:
-            hop = max(1, int(round(duration * sample_rate)) // frames)
-            if int(round(duration * sample_rate)) // hop != frames:
+            samples = int(round(duration * sample_rate))  # num_samples of the settings made below
+            hop = max(1, samples // frames)
+            if samples // hop != frames:
                 raise GanaugError(
                     f"--frames {frames} is not accepted for {duration:g} s at {sample_rate} Hz: no hop gives exactly "
-                    f"that many frames; give at most {int(round(duration * sample_rate))} frames, or --hop-length"
+                    f"that many frames; give at most {samples} frames, or --hop-length"
                 )
         return cls(
             sample_rate=sample_rate,
