@@ -5,7 +5,8 @@
 
 FSDD (spoken digits as log-mel spectrograms, the spectrogram preset: 32x32 on a CPU, 64x64 on a GPU): recordings 0-4
 of each speaker and digit are the test set, 5-49 the training set, labelled by CSVs written into --out; validation is
-carved from the training part (FSDD has no val split).
+carved from the training part (FSDD has no val split): the fit leaves it out (`--holdout`, 0.2), so that the
+recipe is chosen on clips the generator never saw.
 
 Regimes: `full` (the official train split), `small` (a stratified 10% of it), `imbalanced` (every class but the
 largest cut to 10%); the generator is trained on the regime's subset only, with ganaug's defaults for the medical
@@ -55,6 +56,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0 = torch's default")
     parser.add_argument("--jobs", type=int, default=0, help="evaluate's worker processes; 0 = one per core")
     parser.add_argument("--no-quality", action="store_true", help="skip FID/KID/PRDC/CAS")
+    parser.add_argument("--holdout", type=float, default=0.2, help="FSDD: the fit's --holdout (evaluate's validation)")
     args = parser.parse_args()
 
     import torch
@@ -71,7 +73,8 @@ def main() -> None:
     if args.dataset == "fsdd":
         recordings, train_csv, test_csv = fsdd_split_csvs(out)
         data, preset = str(recordings), "spectrogram"
-        fit_extra, eval_extra = {"labels": str(train_csv)}, {"labels": str(train_csv), "test_labels": str(test_csv)}
+        fit_extra = {"labels": str(train_csv), "holdout": args.holdout}
+        eval_extra = {"labels": str(train_csv), "test_labels": str(test_csv)}
     else:
         data, preset = str(shared_data() / f"medmnist_{args.dataset}" / f"{args.dataset}.npz"), "medical"
         fit_extra, eval_extra = {}, {"val": data}

@@ -176,6 +176,12 @@ class FitConfig:
     minority_fraction: float = opt(
         1.0, "keep this fraction of every class but the largest (the 'imbalanced' regime); 1 = all of it"
     )
+    holdout: float = opt(
+        0.0,
+        "keep this stratified fraction of the training samples (after the regime's subset) out of the GAN's training, "
+        "so that ganaug evaluate chooses its recipe on samples the generator never saw: for DATA without a val split; "
+        "0 = train on every sample",
+    )
     labels: str = opt("", "CSV file of path,label rows labelling the files of a flat DATA folder")
     label_pattern: str = opt("", "regex; its first group in each file name is the label (a flat DATA folder)")
     class_meanings: str = opt("", "class meanings for the model card: a JSON file {class: meaning} or 'a=...;b=...'")

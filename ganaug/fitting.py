@@ -45,6 +45,10 @@ def resolve_config(cfg: FitConfig, user_set: set[str]) -> FitConfig:
     cfg = cfg.replace(max_time=budget_option(cfg.max_time))  # auto is settled once the data's size is known
     check_fraction("train_fraction", cfg.train_fraction)
     check_fraction("minority_fraction", cfg.minority_fraction)
+    if isinstance(cfg.holdout, bool) or not isinstance(cfg.holdout, (int, float)) or not 0 <= cfg.holdout < 1:
+        raise GanaugError(
+            f"holdout={cfg.holdout!r} is not accepted; give a fraction in [0, 1), e.g. 0.2 (0 holds nothing out)"
+        )
     if not 0 <= cfg.ema_decay < 1:
         raise GanaugError(f"ema_decay={cfg.ema_decay} is not accepted; it must be in [0, 1)")
     if cfg.info_codes:

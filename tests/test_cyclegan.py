@@ -200,6 +200,7 @@ def test_empty_or_missing_domain(gray_rgb, tmp_path):
     ("option", "match"),
     [
         ({"latent_dim": 8}, "do not apply to --task cyclegan: --latent-dim"),
+        ({"holdout": 0.2}, "do not apply to --task cyclegan: --holdout"),
         ({"arch": "biggan"}, "unknown translator architecture 'biggan'; known: resnet, unet"),
         ({"loss": "wgan-gp"}, "not accepted for cyclegan; choose lsgan, bce, hinge"),
         ({"cyclegan_decay_from": 2.0}, "cyclegan_decay_from=2.0 is not accepted"),

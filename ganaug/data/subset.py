@@ -20,7 +20,7 @@ import torch
 
 from ..errors import GanaugError
 
-__all__ = ["check_fraction", "describe_subset", "subset_indices"]
+__all__ = ["carve_validation", "check_fraction", "describe_subset", "subset_indices"]
 
 
 def check_fraction(name: str, value: float) -> float:
@@ -64,6 +64,34 @@ def subset_indices(
         idx = np.flatnonzero(y == c)
         keep += rng.permutation(idx)[:k].tolist()
     return np.sort(np.array(keep, dtype=np.int64))
+
+
+VAL_HINT = "Add samples, raise --val-fraction, or pass a validation set with --val"
+
+
+def carve_validation(
+    y: torch.Tensor, fraction: float, names: list[str], seed: int = 0, hint: str = VAL_HINT
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified (train, validation) indices, the same for the same labels, fraction and seed (``ganaug fit
+    --holdout`` and ``ganaug evaluate`` carve alike); a class too small for the split is a clear error ending with
+    ``hint``."""
+    if not 0 < fraction < 1:
+        raise GanaugError(f"val_fraction must be between 0 and 1, got {fraction}")
+    need = max(2, math.ceil(1 / fraction))
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for c in torch.unique(y).tolist():
+        idx = np.flatnonzero(y.numpy() == c)
+        if len(idx) < need:
+            raise GanaugError(
+                f"class {names[c]!r} has {len(idx)} sample(s) in DATA; a {fraction:.0%} validation split needs at "
+                f"least {need} per class (at least one for validation, the rest for training). {hint}"
+            )
+        idx = rng.permutation(idx)
+        k = max(1, round(len(idx) * fraction))
+        val += idx[:k].tolist()
+        train += idx[k:].tolist()
+    return np.sort(train), np.sort(val)
 
 
 def describe_subset(train_fraction: float, minority_fraction: float) -> str:

@@ -7,7 +7,6 @@ order for a given seed (paired seeds), so that differences between arms are the 
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,30 +63,6 @@ def overlap_count(test: torch.Tensor, train: torch.Tensor) -> int:
     """How many TEST samples are identical to a training sample."""
     seen = set(_hashes(train))
     return sum(h in seen for h in _hashes(test))
-
-
-def carve_validation(
-    y: torch.Tensor, fraction: float, names: list[str], seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified (train, validation) indices; a class too small for the split is a clear error."""
-    if not 0 < fraction < 1:
-        raise GanaugError(f"val_fraction must be between 0 and 1, got {fraction}")
-    need = max(2, math.ceil(1 / fraction))
-    rng = np.random.default_rng(seed)
-    train, val = [], []
-    for c in torch.unique(y).tolist():
-        idx = np.flatnonzero(y.numpy() == c)
-        if len(idx) < need:
-            raise GanaugError(
-                f"class {names[c]!r} has {len(idx)} sample(s) in DATA; a {fraction:.0%} validation split needs at "
-                f"least {need} per class (at least one for validation, the rest for training). Add samples, raise "
-                "--val-fraction, or pass a validation set with --val"
-            )
-        idx = rng.permutation(idx)
-        k = max(1, round(len(idx) * fraction))
-        val += idx[:k].tolist()
-        train += idx[k:].tolist()
-    return np.sort(train), np.sort(val)
 
 
 def duplicate_minority(y: torch.Tensor, seed: int) -> torch.Tensor:

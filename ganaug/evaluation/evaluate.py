@@ -38,9 +38,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..data.subset import carve_validation
 from ..downstream.classifier import ModelFactory, default_factory
 from ..downstream.recipe import Recipe, synthetic_plan
-from ..downstream.uplift import METRICS, MIN_SEEDS, PRIMARY, bootstrap_uplift, fmt, interval, paired_uplift, verdict
+from ..downstream.uplift import METRICS, PRIMARY, bootstrap_uplift, fmt, interval, paired_uplift, verdict
 from ..errors import GanaugError
 from ..presets import preset_of
 from .arms import (
@@ -50,7 +51,6 @@ from .arms import (
     TITLES,
     Arms,
     Job,
-    carve_validation,
     classical_augment,
     default_recipes,
     distill_labels,
@@ -62,6 +62,7 @@ from .arms import (
     resolve_jobs,
     work_done,
 )
+from .decision import adds_samples, cas_caveat, validation_seen, why_not_added
 
 __all__ = ["evaluate", "carve_validation", "duplicate_minority", "overlap_count", "synthetic_plan"]
 
@@ -158,6 +159,7 @@ class Prepared:
     soft: list[Recipe]
     controls: list[str]
     notes: list[str]
+    val_seen: bool = False  # validation was carved from samples the generator trained on
 
 
 @dataclass
@@ -234,12 +236,15 @@ def prepare(
     if same:
         notes.append(f"TEST shares {same} sample(s) identical to DATA samples; their scores are optimistic")
         warn(f"warning: {notes[-1]}")
+    val_seen = False
     if val is not None:
         vdata = read_in_model_space(val, dc, split=val_split, labels=val_labels, label_pattern=label_pattern)
         x_tr, y_tr, x_val, y_val = x_all, y_all, vdata.images, labels_for(vdata, names, "the validation data")
     else:
-        tr, va = carve_validation(y_all, val_fraction, names)
+        holdout = float(fitted.get("holdout", 0.0) or 0.0)
+        tr, va = carve_validation(y_all, holdout or val_fraction, names)
         x_tr, y_tr, x_val, y_val = x_all[tr], y_all[tr], x_all[va], y_all[va]
+        val_seen = validation_seen(holdout, y_all, y_tr, list(dc.class_counts or []), notes, warn)
     steps = steps or max(MIN_STEPS, epochs * math.ceil(len(y_tr) / 64))
     factory = model_factory or default_factory
     arms = Arms(factory, (dc.channels, dc.height, dc.width), g.num_classes, steps, device)
@@ -255,6 +260,7 @@ def prepare(
         x_tr=x_tr, y_tr=y_tr, x_val=x_val, y_val=y_val, same=same, seeds=seeds, epochs=epochs, steps=steps,
         device=device, model_factory=model_factory, factory=factory, arms=arms, classical=classical,
         counts=counts, teacher=teacher, candidates=candidates, soft=soft, controls=controls, notes=notes,
+        val_seen=val_seen,
     )  # fmt: skip
 
 
@@ -377,7 +383,7 @@ def summarise(p: Prepared, trained: Trained, *, quality: bool = True, warn=print
     strongest = max(controls, key=lambda c: results[c]["summary"][PRIMARY]["mean"])
     strongest_val = max(controls, key=lambda c: results[c]["val_summary"][PRIMARY]["mean"])
     val_gain = paired_uplift([v[PRIMARY] for v in chosen["val"]], [v[PRIMARY] for v in results[strongest_val]["val"]])
-    add = adds_samples(val_gain, seeds)
+    add = adds_samples(val_gain, seeds) and not p.val_seen
     recipe_out = {
         **recipe.to_dict(),
         "add": add,
@@ -386,7 +392,12 @@ def summarise(p: Prepared, trained: Trained, *, quality: bool = True, warn=print
         "on top of classical augmentation",
         "reason": f"on validation the best arm ({base}, {recipe.name}) scored {fmt(val_gain, signed=True)} balanced "
         f"accuracy against the strongest control there, {TITLES[strongest_val]}"
-        + ("" if add else f"; {why_not_added(val_gain, seeds)}, so the wrappers add no synthetic samples unless asked"),
+        + (
+            ""
+            if add
+            else f"; {why_not_added(val_gain, seeds, p.val_seen)}, so the wrappers add no synthetic samples "
+            "unless asked"
+        ),
     }
     factory, teacher, g, dc = p.factory, p.teacher, p.g, p.g.data
     classifier = "SmallResNet" if p.model_factory is None else getattr(factory, "__name__", type(factory).__name__)
@@ -435,45 +446,6 @@ def summarise(p: Prepared, trained: Trained, *, quality: bool = True, warn=print
             result["verdict_caveat"] = caveat
             notes.append(caveat)
     return write_outputs(result, p.model, out_dir, warn)
-
-
-def adds_samples(val_gain: dict, seeds: int) -> bool:
-    """Whether the recipe adds synthetic samples: only when validation shows a measurable gain over the strongest
-    control there (the paired interval over at least :data:`MIN_SEEDS` seeds above zero). With 7-8 candidates and a
-    validation split of about a hundred images, the best candidate's mean is above the control's by chance alone
-    about as often as not; a mean above zero deployed recipes that then scored below the control on test."""
-    low = val_gain.get("low")
-    return seeds >= MIN_SEEDS and low is not None and low > 0
-
-
-def why_not_added(val_gain: dict, seeds: int) -> str:
-    if seeds < MIN_SEEDS:
-        return f"{seeds} seed(s) cannot show a gain (at least {MIN_SEEDS} are needed)"
-    if val_gain.get("mean") is not None and val_gain["mean"] > 0:
-        return "the interval includes zero: no measurable gain on validation"
-    return "no gain on validation"
-
-
-def cas_caveat(quality: dict, num_classes: int, verdict_text: str) -> str | None:
-    """What the verdict must say when a classifier trained on the synthetic samples alone is at chance (balanced
-    accuracy within 0.05 of 1/K): the samples carry no class, so any gain is regularisation, not their content. When
-    the same kind of classifier trained on the real data (the quality extractor) is at chance too, CAS cannot tell
-    either way, and the caveat says that instead."""
-    cas = (quality.get("cas") or {}).get("balanced_accuracy")
-    chance = 1.0 / max(1, num_classes)
-    if cas is None or cas > chance + 0.05:
-        return None
-    real = quality.get("extractor_balanced_accuracy")
-    if real is not None and real <= chance + 0.05:
-        return (
-            f"a classifier trained on the synthetic samples alone is near chance (CAS {cas:.3f}, chance {chance:.3f}), "
-            f"but so is one trained on the real training data (the extractor, {real:.3f}): on this data a classifier "
-            "trained without help does not separate the classes, so CAS cannot tell whether the samples carry them"
-        )
-    why = f"a classifier trained on the synthetic samples alone is at chance (CAS {cas:.3f}, chance {chance:.3f})"
-    if verdict_text == "helps":
-        return f"{why}: the gain comes from their regularising effect, not from classes they carry"
-    return f"{why}: the samples do not carry their classes"
 
 
 def _teacher(g, x: torch.Tensor, y: torch.Tensor, names: list[str], epochs: int, device: str):

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 SUMMARY_FIELDS = (
     "preset", "loss", "steps", "batch_size", "lr_g", "lr_d", "optimizer", "augment", "ema_decay", "seed",
-    "train_fraction", "minority_fraction",
+    "train_fraction", "minority_fraction", "holdout",
 )  # fmt: skip
 GRID_COLUMNS = 8
 AUTO_EVAL_FRACTION = 10  # --eval-every -1: a tenth of the run, so that the CAS-chosen export has ten to choose from
@@ -274,18 +274,28 @@ def _eval_reference(data: Any, cfg: FitConfig, opts: dict, labelled: LabelledDat
 
 
 def _apply_regime(labelled: LabelledData, cfg: FitConfig) -> None:
-    """Keep the ``--train-fraction``/``--minority-fraction`` subset of the read data (in place), as evaluate does."""
-    if cfg.train_fraction == 1 and cfg.minority_fraction == 1:
-        return
-    from ..data.subset import describe_subset, subset_indices
+    """Keep the ``--train-fraction``/``--minority-fraction`` subset of the read data (in place), as evaluate does,
+    then leave ``--holdout`` of it out: the samples evaluate carves as its validation split, the same way."""
+    from ..data.subset import carve_validation, describe_subset, subset_indices
 
     dc = labelled.config
-    keep = torch.from_numpy(subset_indices(labelled.labels, train_fraction=cfg.train_fraction,
-                                           minority_fraction=cfg.minority_fraction, names=dc.class_names))  # fmt: skip
-    before = len(labelled.labels)
-    labelled.images, labelled.labels = labelled.images[keep], labelled.labels[keep]
-    dc.class_counts = torch.bincount(labelled.labels, minlength=dc.num_classes).tolist()
-    labelled.notes.append(
-        f"data regime {describe_subset(cfg.train_fraction, cfg.minority_fraction)}: {len(keep)} of {before} samples "
-        f"kept, per class {dc.class_counts}"
-    )
+    if cfg.train_fraction != 1 or cfg.minority_fraction != 1:
+        fractions = {"train_fraction": cfg.train_fraction, "minority_fraction": cfg.minority_fraction}
+        keep = torch.from_numpy(subset_indices(labelled.labels, names=dc.class_names, **fractions))
+        before = len(labelled.labels)
+        labelled.images, labelled.labels = labelled.images[keep], labelled.labels[keep]
+        dc.class_counts = torch.bincount(labelled.labels, minlength=dc.num_classes).tolist()
+        labelled.notes.append(
+            f"data regime {describe_subset(cfg.train_fraction, cfg.minority_fraction)}: {len(keep)} of {before} "
+            f"samples kept, per class {dc.class_counts}"
+        )
+    if cfg.holdout > 0:
+        hint = "Add samples, raise --holdout, or give 0 to train on every sample"
+        train, held = carve_validation(labelled.labels, cfg.holdout, dc.class_names, hint=hint)
+        held_counts = torch.bincount(labelled.labels[held], minlength=dc.num_classes).tolist()
+        labelled.images, labelled.labels = labelled.images[train], labelled.labels[train]
+        dc.class_counts = torch.bincount(labelled.labels, minlength=dc.num_classes).tolist()
+        labelled.notes.append(
+            f"--holdout {cfg.holdout:g}: {len(held)} samples (per class {held_counts}) are left out of training; "
+            "ganaug evaluate on the same DATA validates on them, samples the generator never saw"
+        )

@@ -30,7 +30,7 @@ NOT_FOR_CYCLEGAN = (
     "ada_target", "ada_kimg", "ema_decay", "balanced", "eval_every", "eval_metric", "eval_split", "class_loss",
     "class_loss_weight", "cond_ramp", "info_codes", "info_weight", "labels", "label_pattern", "class_meanings",
     "window", "sample_rate", "duration", "n_fft", "hop_length", "frames", "n_mels", "f_min", "f_max",
-    "progan_stage_images", "progan_drift", "init_from",
+    "progan_stage_images", "progan_drift", "init_from", "holdout",
 )  # fmt: skip
 SUMMARY_FIELDS = (
     "preset", "loss", "steps", "batch_size", "optimizer", "lr_g", "lr_d", "beta1", "seed", "cyclegan_lambda",
