@@ -11,6 +11,7 @@ from ganaug.config import FitConfig
 from ganaug.data import read_data
 from ganaug.downstream.recipe import Recipe
 from ganaug.errors import GanaugError
+from ganaug.evaluation.decision import why_not_added
 from ganaug.evaluation.evaluate import evaluate, overlap_count, prepare
 from ganaug.training.cgan_task import _apply_regime
 
@@ -50,6 +51,9 @@ def test_validation_carved_from_the_generators_own_samples_adds_nothing(sets, tm
     assert result["recipe"]["add"] is False
     assert "carved from the generator's own training samples" in result["recipe"]["reason"]
     assert "--holdout 0.2" in result["recipe"]["reason"]
+    measurable = {"mean": 0.05, "low": 0.02, "high": 0.08}  # a gain that would be added on unseen validation
+    assert why_not_added(measurable, 5, seen=True).startswith("validation was carved from the generator's own")
+    assert why_not_added({"mean": -0.01, "low": -0.03, "high": 0.01}, 5, seen=True).startswith("no gain on validation")
     other = tmp_path / "other"  # the same evaluation with a validation set the generator never saw says nothing of it
     warnings.clear()
     result = evaluate(run.path, data, test, val=test, out=other, warn=warnings.append, **EVAL)

@@ -61,14 +61,18 @@ def adds_samples(val_gain: dict, seeds: int) -> bool:
 
 
 def why_not_added(val_gain: dict, seeds: int, seen: bool = False) -> str:
+    """Why the recipe adds nothing; ``seen``: validation was carved from the generator's own training samples."""
     if seeds < MIN_SEEDS:
         return f"{seeds} seed(s) cannot show a gain (at least {MIN_SEEDS} are needed)"
-    if seen:
-        return ("validation was carved from the generator's own training samples, which flatters its samples there "
-                "(fit with --holdout 0.2, or give --val)")  # fmt: skip
+    where = "validation was carved from the generator's own training samples"
+    fix = "fit with --holdout 0.2, or give --val"
+    if seen and adds_samples(val_gain, seeds):
+        return f"{where}, which flatters its samples there ({fix})"
     if val_gain.get("mean") is not None and val_gain["mean"] > 0:
-        return "the interval includes zero: no measurable gain on validation"
-    return "no gain on validation"
+        text = "the interval includes zero: no measurable gain on validation"
+    else:
+        text = "no gain on validation"
+    return f"{text}, even though {where} ({fix})" if seen else text
 
 
 def cas_caveat(quality: dict, num_classes: int, verdict_text: str) -> str | None:
