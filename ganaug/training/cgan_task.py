@@ -279,22 +279,24 @@ def _apply_regime(labelled: LabelledData, cfg: FitConfig) -> None:
     from ..data.subset import carve_validation, describe_subset, subset_indices
 
     dc = labelled.config
+
+    def keep(indices) -> None:  # in place, with the class counts the export records
+        labelled.images, labelled.labels = labelled.images[indices], labelled.labels[indices]
+        dc.class_counts = torch.bincount(labelled.labels, minlength=dc.num_classes).tolist()
+
     if cfg.train_fraction != 1 or cfg.minority_fraction != 1:
         fractions = {"train_fraction": cfg.train_fraction, "minority_fraction": cfg.minority_fraction}
-        keep = torch.from_numpy(subset_indices(labelled.labels, names=dc.class_names, **fractions))
         before = len(labelled.labels)
-        labelled.images, labelled.labels = labelled.images[keep], labelled.labels[keep]
-        dc.class_counts = torch.bincount(labelled.labels, minlength=dc.num_classes).tolist()
+        keep(torch.from_numpy(subset_indices(labelled.labels, names=dc.class_names, **fractions)))
         labelled.notes.append(
-            f"data regime {describe_subset(cfg.train_fraction, cfg.minority_fraction)}: {len(keep)} of {before} "
-            f"samples kept, per class {dc.class_counts}"
+            f"data regime {describe_subset(cfg.train_fraction, cfg.minority_fraction)}: {len(labelled.labels)} of "
+            f"{before} samples kept, per class {dc.class_counts}"
         )
     if cfg.holdout > 0:
         hint = "Add samples, raise --holdout, or give 0 to train on every sample"
         train, held = carve_validation(labelled.labels, cfg.holdout, dc.class_names, hint=hint)
         held_counts = torch.bincount(labelled.labels[held], minlength=dc.num_classes).tolist()
-        labelled.images, labelled.labels = labelled.images[train], labelled.labels[train]
-        dc.class_counts = torch.bincount(labelled.labels, minlength=dc.num_classes).tolist()
+        keep(train)
         labelled.notes.append(
             f"--holdout {cfg.holdout:g}: {len(held)} samples (per class {held_counts}) are left out of training; "
             "ganaug evaluate on the same DATA validates on them, samples the generator never saw"
