@@ -38,9 +38,9 @@ def main() -> None:
     parser.add_argument("--fraction", type=float, default=0.1, help="the small/imbalanced regime's fraction")
     parser.add_argument("--steps", type=int, default=0, help="generator training steps; 0 = ganaug's default "
                         "(on a CPU a 10-minute budget for 28x28 images, else 5000 steps)")  # fmt: skip
-    parser.add_argument("--arch", default="biggan", help="generator architecture (ganaug's default: biggan)")
-    parser.add_argument("--ch", type=int, default=0, help="generator width; 0 = the architecture's default")
-    parser.add_argument("--batch-size", type=int, default=64, help="generator batch size")
+    parser.add_argument("--arch", default="", help="generator architecture (default: the preset's, for this machine)")
+    parser.add_argument("--ch", type=int, default=0, help="generator width; 0 = the preset's or architecture's")
+    parser.add_argument("--batch-size", type=int, default=0, help="generator batch size; 0 = ganaug's default")
     parser.add_argument("--model", help="an existing run/export to measure instead of training one")
     parser.add_argument("--seeds", type=int, default=10, help="classifier trainings per arm (paired seeds)")
     parser.add_argument("--epochs", type=int, default=30, help="classifier epochs (sets the steps, at least 500)")
@@ -87,16 +87,20 @@ def main() -> None:
     if args.model:
         model = args.model
     else:
-        length = {"steps": args.steps} if args.steps else {}
+        # only the options given are passed: a passed option counts as the user's, and the preset's defaults for
+        # this machine (on a CPU: a cheaper network for a time budget) apply only to options the user left alone
+        given = {"steps": args.steps, "arch": args.arch, "ch": args.ch, "batch_size": args.batch_size}
+        given = {k: v for k, v in given.items() if v}
         run = ganaug.fit(
-            data, preset=preset, arch=args.arch, ch=args.ch, batch_size=args.batch_size, device=args.device,
-            out=out, name=f"{args.dataset}-{args.regime}-{args.arch}-{args.steps or 'default'}",
-            **length, **fractions, **fit_extra,
+            data, preset=preset, device=args.device, out=out,
+            name=f"{args.dataset}-{args.regime}-{args.arch or 'default'}-{args.steps or 'default'}",
+            **given, **fractions, **fit_extra,
         )  # fmt: skip
         model = str(run.path)
         fit_s = time.perf_counter() - start
         threads = torch.get_num_threads()
-        print(f"run folder: {run.path} ({args.arch}, {run.steps_done} steps, {fit_s:.0f} s, {threads} threads)")
+        arch = json.loads((run.path / "fit_config.json").read_text())["fit"]["arch"]
+        print(f"run folder: {run.path} ({arch}, {run.steps_done} steps, {fit_s:.0f} s, {threads} threads)")
     recipes = [Recipe.from_dict(d) for d in json.loads(args.recipes)] if args.recipes else None
     t0 = time.perf_counter()
     result = evaluate(
