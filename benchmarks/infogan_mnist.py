@@ -6,7 +6,8 @@ The MNIST test set (``../shared/data/mnist_t10k``, 10,000 images) is split as ``
 first 8,000 images train (as one class: the fit never sees a label), the last 2,000 are held out. Two fits with the
 same options and seed, ``--info-codes cat:10,cont:2``: one with the mutual-information weight lambda = 1 (Chen et al.
 2016), one with lambda = 0 (the same network whose Q head never learns: the reference a code must beat). The
-discriminator's Q head, from the last checkpoint, labels every real image with the categorical code it reads; the
+discriminator's Q head, from the last checkpoint, labels every real image with the categorical code it reads (D's
+BatchNorm normalising each batch of 500 real images with its own statistics, as in training); the
 clustering accuracy is the share of images whose code maps to their digit under the best one-to-one matching of the
 10 code values to the 10 digits (Hungarian method). k-means with 10 clusters on the raw pixels is printed beside it,
 as a plain unsupervised reference. The paper reports about 95% on MNIST for lambda = 1 after a long run.
@@ -75,12 +76,15 @@ def q_codes(run_path: Path, images: np.ndarray) -> np.ndarray:
     resolved = read_json(run_path / "fit_config.json")
     arch_args = resolved["arch_args"]
     d = build_discriminator(resolved["fit"]["arch"], arch_args)
-    attach_info_head(d, parse_codes(arch_args["info_codes"]))
+    shape = (arch_args["channels"], arch_args["height"], arch_args["width"])
+    attach_info_head(d, parse_codes(arch_args["info_codes"]), shape)
     tensors, _ = load_checkpoint(latest_checkpoint(run_path))
     d.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("D.")}, strict=True)
-    d.eval()
+    # BatchNorm with the statistics of each batch of 500 real images, as D normalised every batch it trained on
+    # (its running statistics mix real and generated batches); no update reaches the run, this copy is thrown away
+    d.train()
     x = torch.from_numpy(np.array(images)).float().div(127.5).sub(1.0)[:, None]
-    out = [d.info_head(d.features(chunk)).argmax(dim=1) for chunk in x.split(500)]  # c0's 10 logits come first
+    out = [d.info_head(d.feature_map(chunk)).argmax(dim=1) for chunk in x.split(500)]  # c0's 10 logits come first
     return torch.cat(out).numpy()
 
 

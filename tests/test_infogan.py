@@ -12,7 +12,9 @@ import ganaug
 from ganaug.builders import build_discriminator, build_generator
 from ganaug.errors import GanaugError
 from ganaug.models.info import check_values, code_dim, draw_codes, format_codes, parse_codes
-from ganaug.training.info_codes import attach_info_head, info_accuracy, info_loss
+from ganaug.models.layers import pool_features
+from ganaug.training.checkpoint import load_module
+from ganaug.training.info_codes import InfoHead, attach_info_head, info_accuracy, info_loss
 
 from .helpers import TINY, run_cli, write_class_folder
 
@@ -60,9 +62,33 @@ def test_every_architecture_takes_codes_and_is_unchanged_without(arch):
     assert coded.arch_args["info_codes"] == "cat:4,cont:2" and coded.code_dim == 6
     assert coded(torch.randn(3, 8 + 6), torch.tensor([0, 1, 1])).shape == (3, 1, 16, 16)
     d = build_discriminator(arch, {**args, "info_codes": "cat:4,cont:2"})
-    head = attach_info_head(d, parse_codes("cat:4,cont:2"))
-    assert head(d.features(torch.randn(3, 1, 16, 16))).shape == (3, 6)
+    before = {k: v.clone() for k, v in d.state_dict().items()}
+    head = attach_info_head(d, parse_codes("cat:4,cont:2"), (1, 16, 16))
+    assert all(torch.equal(v, d.state_dict()[k]) for k, v in before.items())  # sizing Q touched no BN statistic
+    assert head(d.feature_map(torch.randn(3, 1, 16, 16))).shape == (3, 6)
+    d.eval()  # spectral norm's power iteration runs on every forward in training mode
+    assert torch.equal(d.features(x := torch.randn(2, 1, 16, 16)), pool_features(d.feature_map(x)))
     assert any(k.startswith("info_head.") for k in d.state_dict())
+
+
+def test_q_reads_where_things_are():
+    """A stroke on the left and the same stroke on the right pool to one vector; Q tells them apart."""
+    left, right = torch.zeros(1, 4, 8, 8), torch.zeros(1, 4, 8, 8)
+    left[..., 2, 1], right[..., 2, 6] = 1.0, 1.0
+    assert torch.equal(pool_features(left), pool_features(right))
+    torch.manual_seed(0)
+    q = InfoHead(4, 3, grid=(4, 4))
+    assert not torch.allclose(q(left), q(right))
+
+
+def test_a_checkpoint_with_the_earlier_linear_q_is_refused_clearly():
+    args = dict(latent_dim=8, num_classes=1, channels=1, height=16, width=16, ch=8, info_codes="cat:4")
+    d = build_discriminator("dcgan", args)
+    attach_info_head(d, parse_codes("cat:4"), (1, 16, 16))
+    old = {f"D.{k}": v for k, v in d.state_dict().items() if not k.startswith("info_head.")}
+    old.update({"D.info_head.weight": torch.zeros(4, 64), "D.info_head.bias": torch.zeros(4)})
+    with pytest.raises(GanaugError, match=r"D does not match .*info_head\.weight.*--init-from"):
+        load_module("D", d, old)
 
 
 def test_info_loss_rewards_the_right_codes():

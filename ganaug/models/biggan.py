@@ -29,6 +29,7 @@ from .layers import (
     input_codes_dim,
     level_widths,
     plan_resolution,
+    pool_features,
     sn,
 )
 
@@ -113,9 +114,13 @@ class BigganDiscriminator(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.head = ProjectionHead(widths[-1], num_classes, use_sn=True)
 
+    def feature_map(self, x: Tensor) -> Tensor:
+        """The last feature map, before pooling (what an InfoGAN Q head reads, keeping where things are)."""
+        return F.relu(self.blocks(x))
+
     def features(self, x: Tensor) -> Tensor:
         """The pooled vector the projection head reads (and an auxiliary classifier, with ``--class-loss``)."""
-        return F.relu(self.blocks(x)).sum(dim=(2, 3))
+        return pool_features(self.feature_map(x))
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         return self.head(self.features(x), as_labels(y, x.shape[0], x.device))

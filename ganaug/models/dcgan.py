@@ -27,6 +27,7 @@ from .layers import (
     input_codes_dim,
     level_widths,
     plan_resolution,
+    pool_features,
 )
 
 DEFAULT_CH = 40
@@ -87,9 +88,13 @@ class DcganDiscriminator(nn.Module):
         self.head = ProjectionHead(widths[-1], num_classes)
         init_dcgan_(self)
 
+    def feature_map(self, x: Tensor) -> Tensor:
+        """The last feature map, before pooling (what an InfoGAN Q head reads, keeping where things are)."""
+        return self.body(x)
+
     def features(self, x: Tensor) -> Tensor:
         """The pooled vector the projection head reads (and an auxiliary classifier, with ``--class-loss``)."""
-        return self.body(x).sum(dim=(2, 3))
+        return pool_features(self.feature_map(x))
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         return self.head(self.features(x), as_labels(y, x.shape[0], x.device))

@@ -150,6 +150,11 @@ class ProjectionHead(nn.Module):
         return self.linear(h).squeeze(1) + (self.embed(y) * h).sum(dim=1) * self.cond_scale
 
 
+def pool_features(fmap: Tensor) -> Tensor:
+    """A discriminator's feature vector from its last feature map (a sum over space); a vector passes through."""
+    return fmap.sum(dim=(2, 3)) if fmap.ndim == 4 else fmap
+
+
 def count_parameters(net: nn.Module) -> int:
     """Number of trainable parameters (spectral-norm originals counted once)."""
     return sum(p.numel() for p in net.parameters() if p.requires_grad)

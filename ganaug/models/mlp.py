@@ -52,9 +52,13 @@ class MlpDiscriminator(nn.Module):
         self.body = _mlp([channels * height * width, 4 * ch, 2 * ch, ch])
         self.head = ProjectionHead(ch, num_classes)
 
+    def feature_map(self, x: Tensor) -> Tensor:
+        """The features as a vector (an MLP has no map); the same as :meth:`features`."""
+        return self.body(x.flatten(1))
+
     def features(self, x: Tensor) -> Tensor:
         """The vector the projection head reads (and an auxiliary classifier, with ``--class-loss``)."""
-        return self.body(x.flatten(1))
+        return self.feature_map(x)
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         return self.head(self.features(x), as_labels(y, x.shape[0], x.device))

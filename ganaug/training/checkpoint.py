@@ -27,7 +27,19 @@ def module_tensors(prefix: str, module: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def load_module(prefix: str, module: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    """Load network ``prefix``'s tensors of a checkpoint; a layout that differs (a checkpoint written by a version of
+    ganaug whose network had other layers) is a clear error naming the tensors, not a half-loaded network."""
     state = {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    if missing or extra:
+        shown = [f"missing {missing[:3]}"] * bool(missing) + [f"not in this network {extra[:3]}"] * bool(extra)
+        raise GanaugError(
+            f"the checkpoint's {prefix} does not match this version's network ({'; '.join(shown)}): it was written "
+            "by a ganaug whose network had other layers; resume it with that version, or start a new fit "
+            "(--init-from RUN copies every tensor that fits)"
+        )
     module.load_state_dict(state, strict=True)
 
 

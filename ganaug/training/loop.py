@@ -14,6 +14,7 @@ from torch import nn
 from ..builders import LOSSES, build_discriminator, build_generator
 from ..config import FitConfig
 from ..models.info import draw_codes, parse_codes
+from ..models.layers import pool_features
 from .ada import AdaptiveStrength
 from .augment import DiffAugment
 from .class_loss import (
@@ -58,7 +59,8 @@ class CganTrainer(Trainer):
         self.class_head = attach_class_head(D, self.num_classes, cfg.class_loss) if cfg.class_loss != "none" else None
         self.codes = parse_codes(arch_args.get("info_codes", ""))  # InfoGAN codes: G's input, Q's targets
         check_info_weight(cfg.info_weight)
-        self.info_head = attach_info_head(D, self.codes) if self.codes else None
+        shape = (arch_args["channels"], arch_args["height"], arch_args["width"])
+        self.info_head = attach_info_head(D, self.codes, shape) if self.codes else None
         self._q: torch.Tensor | None = None
         self.last_info: torch.Tensor | None = None
         self.cond_ramp = parse_cond_ramp(cfg.cond_ramp)
@@ -120,8 +122,11 @@ class CganTrainer(Trainer):
         ``--info-codes`` Q's outputs on the same features are kept in ``self._q``."""
         if self.class_head is None and self.info_head is None:
             return self.d_call(x, y).float(), None
-        h = self.D.features(x)
-        self._q = self.info_head(h) if self.info_head is not None else None
+        if self.info_head is not None:  # Q reads the map before pooling
+            fmap = self.D.feature_map(x)
+            h, self._q = pool_features(fmap), self.info_head(fmap)
+        else:
+            h, self._q = self.D.features(x), None
         return self.D.head(h, y).float(), self.class_head(h) if self.class_head is not None else None
 
     def mi_loss(self, z: torch.Tensor, n_real: int = 0) -> torch.Tensor | None:
