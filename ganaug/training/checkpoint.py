@@ -33,8 +33,10 @@ def load_module(prefix: str, module: nn.Module, tensors: dict[str, torch.Tensor]
     expected = module.state_dict()
     missing = sorted(set(expected) - set(state))
     extra = sorted(set(state) - set(expected))
-    if missing or extra:
+    shapes = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
+    if missing or extra or shapes:
         shown = [f"missing {missing[:3]}"] * bool(missing) + [f"not in this network {extra[:3]}"] * bool(extra)
+        shown += [f"of another shape {shapes[:3]}"] * bool(shapes)
         raise GanaugError(
             f"the checkpoint's {prefix} does not match this version's network ({'; '.join(shown)}): it was written "
             "by a ganaug whose network had other layers; resume it with that version, or start a new fit "
