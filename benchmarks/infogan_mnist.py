@@ -84,7 +84,7 @@ def q_codes(run_path: Path, images: np.ndarray) -> np.ndarray:
     # (its running statistics mix real and generated batches); no update reaches the run, this copy is thrown away
     d.train()
     x = torch.from_numpy(np.array(images)).float().div(127.5).sub(1.0)[:, None]
-    out = [d.info_head(d.feature_map(chunk)).argmax(dim=1) for chunk in x.split(500)]  # c0's 10 logits come first
+    out = [d.info_head(d.feature_map(chunk))[:, :10].argmax(dim=1) for chunk in x.split(500)]  # c0's 10 logits
     return torch.cat(out).numpy()
 
 
