@@ -70,7 +70,7 @@ def q_codes(run_path: Path, images: np.ndarray) -> np.ndarray:
     from ganaug.builders import build_discriminator
     from ganaug.fileio import read_json
     from ganaug.models.info import parse_codes
-    from ganaug.training.checkpoint import latest_checkpoint, load_checkpoint
+    from ganaug.training.checkpoint import latest_checkpoint, load_checkpoint, load_module
     from ganaug.training.info_codes import attach_info_head
 
     resolved = read_json(run_path / "fit_config.json")
@@ -79,7 +79,7 @@ def q_codes(run_path: Path, images: np.ndarray) -> np.ndarray:
     shape = (arch_args["channels"], arch_args["height"], arch_args["width"])
     attach_info_head(d, parse_codes(arch_args["info_codes"]), shape)
     tensors, _ = load_checkpoint(latest_checkpoint(run_path))
-    d.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("D.")}, strict=True)
+    load_module("D", d, tensors)
     # BatchNorm with the statistics of each batch of 500 real images, as D normalised every batch it trained on
     # (its running statistics mix real and generated batches); no update reaches the run, this copy is thrown away
     d.train()
