@@ -20,7 +20,7 @@ from ganaug.models.progan import ProganDiscriminator, ProganGenerator, minibatch
 from ganaug.training.engine import create_engine
 from ganaug.training.loop import CganTrainer
 from ganaug.training.losses import drift_penalty
-from ganaug.training.progan_schedule import StageSchedule
+from ganaug.training.progan_schedule import Growth, StageSchedule
 
 from .helpers import TINY, write_class_folder
 
@@ -69,6 +69,44 @@ def test_schedule_positions_and_rows():
     rows = s.rows(steps=24)
     assert [(r["resolution"], r["from_step"]) for r in rows] == [("4x4", 1), ("8x8", 5), ("16x16", 13)]
     assert rows[1]["fade_steps"] == 4 and rows[1]["stable_steps"] == 4 and rows[2]["stable_steps"] == 8
+
+
+def test_under_a_time_budget_every_phase_gets_an_equal_share_of_the_training_time():
+    s = StageSchedule(((4, 4), (8, 8), (16, 16)), stage_images=32, batch_size=8)  # 5 phases of 20% each
+    positions = [s.position_in_time(f) for f in (0.0, 0.1, 0.3, 0.5, 0.7, 0.95, 1.5)]
+    assert positions == [(0, 1.0), (0, 1.0), (1, pytest.approx(0.5)), (1, 1.0), (2, pytest.approx(0.5)), (2, 1.0),
+                         (2, 1.0)]  # fmt: skip
+    cfg = FitConfig(arch="progan", max_time="100s", batch_size=8)
+    growth = Growth(cfg, 16, 16)
+    assert growth.timed and growth.position_at(cfg, 500) == (0, 1.0)  # no time measured yet: where it is
+    growth.clock(5.0, 105.0)  # the first training step ended 5 s into the run: the training time starts there
+    growth.clock(35.0, 105.0)  # 30 of the 100 s of training time: the middle of the first fade, whatever the step
+    assert growth.position_at(cfg, 7) == (1, pytest.approx(0.5)) == growth.position_at(cfg, 700)
+    growth.advance(cfg, 7)
+    state = growth.state()
+    assert state["timed"] and state["clock_from"] == 5.0 and state["stage"] == 1
+    again = Growth(cfg, 16, 16)
+    again.load(state, 7)  # a resume keeps where the training time began
+    again.clock(75.0, 105.0)
+    assert again.clock_from == 5.0 and again.position_at(cfg, 8) == (2, pytest.approx(0.5))
+    assert not Growth(cfg.replace(progan_stage_images=64), 16, 16).timed  # images given: phases by images
+
+
+def test_a_budgeted_fit_grows_by_time_and_says_so(folder, tmp_path):
+    shown = json.loads(CliRunner().invoke(main, ["fit", str(folder), "--arch", "progan", "--max-time", "10m",
+                                                 "--dry-run"]).output)  # fmt: skip
+    assert "each an equal share of the training time" in shown["progan"]["schedule"]
+    assert [r["from"] for r in shown["progan"]["stages"]] == [f"{v} of the training time" for v in
+                                                              ("0.0%", "20.0%", "60.0%")]  # fmt: skip
+    opts = {k: v for k, v in OPTS.items() if k != "progan_stage_images"}
+    run = ganaug.fit(folder, **opts, max_time="8s", log_every=1, out=tmp_path, name="timed")
+    stages = [r["stage"] for r in _log(run.path)]
+    assert stages == sorted(stages) and stages[0] == 0 and stages[-1] >= 1  # grows with the time, never back
+    assert json.loads((run.path / "fit_config.json").read_text())["fit"]["progan_stage_images"] == 0
+    meta = json.loads(next((run.path / "checkpoints").glob("step-*/state.json")).read_text())["progan"]
+    assert meta["timed"] and meta["clock_from"] > 0
+    card = (run.export / "README.md").read_text()
+    assert "- stage schedule: 4x4 -> 8x8 -> 16x16, 5 phases" in card and "faded in over" not in card
 
 
 def test_fit_grows_fades_titles_grids_and_exports_full_size(folder, tmp_path):

@@ -149,6 +149,7 @@ class Budget:
         self.planned = start_step >= CALIBRATION_STEPS  # a resumed run keeps its saved plan
         self.first: tuple[int, float] | None = None  # (step, spent) after this session's first step
         self.marks: deque[tuple[int, float]] = deque()  # (step, spent) every REPLAN_EVERY steps
+        self.agreed: float | None = None  # the last time spent that all processes agree on (every step in one)
         # what re-plans start from: the user's --steps caps them (a resumed run's saved plan caps its re-plans), and
         # the adaptive augmentation's speed is scaled from its value before any plan
         self.cap = cfg.steps if ("steps" in self.user_set or self.planned) else None
@@ -185,6 +186,7 @@ class Budget:
             if step % REPLAN_EVERY:
                 return cfg, step >= cfg.steps
             spent = self._mean(spent)
+        self.agreed = spent
         if self.first is None:  # step times are measured from here: the first step includes one-time set-up
             self.first = (step, spent)
         late = spent >= self.seconds * DEADLINE
@@ -270,6 +272,9 @@ def budget_step(budget, trainer, cfg: FitConfig, took: float, spent: float, wher
     step = trainer.step
     budget.start(step, took, run_dir if run else None, new_run)
     planned, stop = budget.check(cfg, step, spent)
+    growth = getattr(trainer, "growth", None)
+    if growth is not None and growth.timed and budget.agreed is not None:  # a ProGAN schedule split by time
+        growth.clock(budget.agreed, budget.seconds * SAFETY)
     if planned is not cfg:
         apply_plan(trainer, planned, run, resolved)
         on_plan(planned.steps)

@@ -5,7 +5,11 @@ images (``--progan-stage-images``), then each later stage fades its new layers i
 and trains stable for ``P`` more; the last stage trains on until the run ends. With ``P = 0`` (auto) the run's images
 (``steps * batch_size``) are split evenly over the ``2 * n_up + 1`` phases; ``prepare_cgan`` fixes that number in
 the run's config, so a resume that adds steps lengthens the last stage and keeps the schedule. Under ``--max-time``
-the auto schedule follows the planned steps (as the learning-rate schedule does) and never goes back a stage.
+the auto schedule splits the *training time* instead: each of the ``2 * n_up + 1`` phases gets an equal share of the
+wall-clock time from the first step to the planned end (steps at 4x4 cost a fraction of those at full size, so a split
+by steps, planned from the first cheap steps, would spend most of a budget at the base size). The share gone is agreed
+by all processes of a torchrun job, saved with the checkpoint (with where the training time began) and never goes
+back a stage.
 
 The stage and alpha are a function of the step for a fixed schedule, are written into the networks' buffers and
 saved with every checkpoint together with the schedule; a resume whose schedule differs is an error.
@@ -62,6 +66,15 @@ class StageSchedule:
         into = images - (2 * stage - 1) * p
         return (stage, into / p) if into < p else (stage, 1.0)
 
+    def position_in_time(self, fraction: float) -> tuple[int, float]:
+        """``(stage, alpha)`` when ``fraction`` of the training time is gone and every phase gets an equal share."""
+        phases = 2 * self.n_up + 1
+        at = min(max(fraction, 0.0), 1.0) * phases
+        k = min(int(at), phases - 1)
+        if k == 0:
+            return 0, 1.0
+        return ((k + 1) // 2, at - k) if k % 2 else (k // 2, 1.0)
+
     def _steps(self, images: int) -> int | float:
         steps = images / self.batch_size
         return int(steps) if steps == int(steps) else round(steps, 2)
@@ -85,6 +98,27 @@ class StageSchedule:
                 row.update(stable_images=f"{left} (to the end of the run)", stable_steps=self._steps(left))
             out.append(row)
         return out
+
+    def time_rows(self) -> list[dict]:
+        """One row per stage for ``--dry-run`` under ``--max-time``: its size and when it starts, in training time."""
+        phases = 2 * self.n_up + 1
+        share = f"{100 / phases:.1f}% of the training time"
+        out = []
+        for stage, (h, w) in enumerate(self.sizes):
+            row: dict = {"stage": stage, "resolution": f"{h}x{w}",
+                         "from": f"{100 * max(0, 2 * stage - 1) / phases:.1f}% of the training time"}  # fmt: skip
+            if stage > 0:
+                row["fade"] = share
+            row["stable"] = share if stage < self.n_up else f"{share} (to the end of the run)"
+            out.append(row)
+        return out
+
+    def describe_timed(self) -> str:
+        sizes = " -> ".join(f"{h}x{w}" for h, w in self.sizes)
+        return (
+            f"{sizes}, {2 * self.n_up + 1} phases (the base size, then a fade-in and a stable phase per new size), "
+            "each an equal share of the training time under --max-time"
+        )
 
     def describe(self) -> str:
         sizes = " -> ".join(f"{h}x{w}" for h, w in self.sizes)
@@ -119,13 +153,9 @@ def resolve_progan(cfg: FitConfig, height: int, width: int) -> tuple[FitConfig, 
     schedule = make_schedule(cfg, height, width)
     if not cfg.max_time:
         cfg = cfg.replace(progan_stage_images=schedule.stage_images)
-    view: dict = {"schedule": schedule.describe(), "stages": schedule.rows(cfg.steps)}
     if cfg.max_time and not cfg.progan_stage_images:
-        view["note"] = (
-            "under --max-time the images per phase follow the planned steps (shown here for --steps "
-            f"{cfg.steps}); a stage once reached is kept"
-        )
-    return cfg, view
+        return cfg, {"schedule": schedule.describe_timed(), "stages": schedule.time_rows()}
+    return cfg, {"schedule": schedule.describe(), "stages": schedule.rows(cfg.steps)}
 
 
 class Growth:
@@ -140,11 +170,24 @@ class Growth:
     def __init__(self, cfg: FitConfig, height: int, width: int):
         self.height, self.width = height, width
         self.auto = cfg.progan_stage_images == 0
+        self.timed = self.auto and bool(cfg.max_time)  # phases by training time, not by images
         self.schedule = make_schedule(cfg, height, width)
         self.stage, self.alpha = 0, 1.0  # stage 0 has no fade
+        self.clock_from: float | None = None  # timed: the run's wall-clock seconds when its training time began
+        self.fraction: float | None = None  # timed: the share of the training time gone, once the budget has said
+
+    def clock(self, spent: float, planned_end: float) -> None:
+        """Timed schedule: ``spent`` seconds of the run's wall-clock time are gone of the ``planned_end`` its budget
+        plans to train to; the first call marks where the training time began."""
+        if self.clock_from is None:
+            self.clock_from = spent
+        self.fraction = (spent - self.clock_from) / max(planned_end - self.clock_from, 1e-9)
 
     def position_at(self, cfg: FitConfig, step: int) -> tuple[int, float]:
-        """``(stage, alpha)`` of step ``step`` (1-based) by the schedule of ``cfg`` (auto: its current steps)."""
+        """``(stage, alpha)`` of step ``step`` (1-based) by the schedule of ``cfg`` (auto: its current steps; timed:
+        the training time gone, the current position until the budget has said)."""
+        if self.timed:
+            return (self.stage, self.alpha) if self.fraction is None else self.schedule.position_in_time(self.fraction)
         if self.auto:
             self.schedule = make_schedule(cfg, self.height, self.width)
         return self.schedule.position((step - 1) * self.schedule.batch_size)
@@ -179,12 +222,14 @@ class Growth:
     def summary(self) -> dict:
         """The export's record of where the growth ended."""
         h, w = self.schedule.sizes[self.stage]
+        images = 0 if self.timed else self.schedule.stage_images
+        described = self.schedule.describe_timed() if self.timed else self.schedule.describe()
         return {"progan_stage": self.stage, "progan_stages": self.schedule.n_up, "progan_size": f"{h}x{w}",
-                "progan_alpha": self.alpha, "progan_stage_images": self.schedule.stage_images,
-                "progan_schedule": self.schedule.describe()}  # fmt: skip
+                "progan_alpha": self.alpha, "progan_stage_images": images, "progan_schedule": described}  # fmt: skip
 
     def state(self) -> dict:
-        return {**self.schedule.to_dict(), "auto": self.auto, "stage": self.stage, "alpha": self.alpha}
+        timed = {"timed": True, "clock_from": self.clock_from} if self.timed else {}
+        return {**self.schedule.to_dict(), "auto": self.auto, "stage": self.stage, "alpha": self.alpha, **timed}
 
     def load(self, meta: dict | None, step: int) -> None:
         """Continue from a checkpoint's :meth:`state` at ``step``; a different schedule is an error."""
@@ -204,3 +249,5 @@ class Growth:
                 "start a new run"
             )
         self.stage, self.alpha = int(meta["stage"]), float(meta["alpha"])
+        if self.timed and meta.get("clock_from") is not None:
+            self.clock_from = float(meta["clock_from"])
