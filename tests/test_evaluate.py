@@ -189,6 +189,68 @@ def test_seeds_in_worker_processes_give_the_same_results(gray_model, gray_sets, 
         evaluate(gray_model, data, test, jobs=-1, out=tmp_path / "bad", **FAST)
 
 
+def test_an_interrupted_evaluation_trains_only_the_seeds_it_had_not_finished(gray_model, gray_sets, tmp_path,
+                                                                             monkeypatch):  # fmt: skip
+    from ganaug.evaluation import arms as arms_module
+    from ganaug.evaluation.partial import PARTIAL_DIR
+
+    data, test = gray_sets
+    opts = {**FAST, "seeds": 2, "device": "cpu", "jobs": 1}
+    whole = evaluate(gray_model, data, test, out=tmp_path / "whole", warn=lambda m: None, **opts)
+    assert not (tmp_path / "whole" / PARTIAL_DIR).exists()  # removed once the result is written
+    train, calls = arms_module.Arms.run, []
+
+    def lost_in_seed_1(self, job, seed, evaluate=()):
+        calls.append(seed)
+        if seed == 1:
+            raise KeyboardInterrupt  # Ctrl-C, or the machine is lost, during seed 1
+        return train(self, job, seed, evaluate)
+
+    monkeypatch.setattr(arms_module.Arms, "run", lost_in_seed_1)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(gray_model, data, test, out=tmp_path / "cut", warn=lambda m: None, **opts)
+    saved = sorted(f.name for f in (tmp_path / "cut" / PARTIAL_DIR).rglob("*") if f.is_file())
+    assert saved == ["arms-seed0000.json", "arms-seed0000.safetensors"]
+    per_seed = calls.count(0)  # every arm of seed 0, trained and saved
+    monkeypatch.setattr(arms_module.Arms, "run", lambda self, job, seed, evaluate=(): calls.append(seed) or train(
+        self, job, seed, evaluate))  # fmt: skip
+    calls.clear()
+    notes: list[str] = []
+    again = evaluate(gray_model, data, test, out=tmp_path / "cut", warn=notes.append, **opts)
+    assert calls.count(0) == 1 and calls.count(1) == per_seed + 1  # seed 0's arms were read, not trained again
+    assert any("1 of 2 seed(s) were trained by an interrupted run" in n for n in notes)
+    for name, arm in whole["arms"].items():
+        assert again["arms"][name]["test"] == arm["test"] and again["arms"][name]["val"] == arm["val"], name
+    assert again["verdict"] == whole["verdict"] and not (tmp_path / "cut" / PARTIAL_DIR).exists()
+
+
+def test_kept_seeds_of_other_inputs_are_not_reused(gray_model, gray_sets, tmp_path, monkeypatch):
+    from ganaug.evaluation import arms as arms_module
+    from ganaug.evaluation.partial import PARTIAL_DIR
+
+    data, test = gray_sets
+    train, calls = arms_module.Arms.run, []
+
+    def lost_in_seed_1(self, job, seed, evaluate=()):
+        calls.append(seed)
+        if seed == 1:
+            raise KeyboardInterrupt
+        return train(self, job, seed, evaluate)
+
+    monkeypatch.setattr(arms_module.Arms, "run", lost_in_seed_1)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(gray_model, data, test, out=tmp_path, warn=lambda m: None, **{**FAST, "seeds": 2, "jobs": 1})
+    (old,) = (tmp_path / PARTIAL_DIR).iterdir()
+    monkeypatch.setattr(arms_module.Arms, "run", train)
+    with pytest.raises(GanaugError):  # another evaluation starts in the same folder and fails before training
+        evaluate(gray_model, data, test, out=tmp_path, seeds=0)
+    assert old.is_dir()  # an evaluation that never started leaves the kept seeds alone
+    notes: list[str] = []
+    evaluate(gray_model, data, test, out=tmp_path, warn=notes.append, **{**FAST, "seeds": 2, "steps": 11, "jobs": 1})
+    assert not any("interrupted run" in n for n in notes)  # 11 steps, not 10: nothing kept applies
+    assert not (tmp_path / PARTIAL_DIR).exists()
+
+
 def wait_for(path, seconds: float) -> bool:
     end = time.monotonic() + seconds
     while time.monotonic() < end:

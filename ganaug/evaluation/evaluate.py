@@ -63,6 +63,7 @@ from .arms import (
     work_done,
 )
 from .decision import adds_samples, cas_caveat, validation_seen, why_not_added
+from .partial import SeedStore
 
 __all__ = ["evaluate", "carve_validation", "duplicate_minority", "overlap_count", "synthetic_plan"]
 
@@ -118,8 +119,15 @@ def evaluate(
         model_factory=model_factory, split=split, test_split=test_split, val_split=val_split, labels=labels,
         test_labels=test_labels, val_labels=val_labels, label_pattern=label_pattern, device=device, out=out, warn=warn,
     )  # fmt: skip
-    trained = run_arms(prepared, jobs=jobs, progress=progress)
-    return summarise(prepared, trained, quality=quality, warn=warn)
+    store = SeedStore.for_evaluation(prepared)
+    kept = store.saved_seeds("arms")
+    if kept:
+        warn(f"note: {len(kept)} of {seeds} seed(s) were trained by an interrupted run of this same evaluation; their "
+             f"scores are read from {store.folder}, the rest are trained")  # fmt: skip
+    trained = run_arms(prepared, jobs=jobs, progress=progress, store=store)
+    result = summarise(prepared, trained, quality=quality, warn=warn)
+    store.clear()
+    return result
 
 
 @dataclass
@@ -264,9 +272,10 @@ def prepare(
     )  # fmt: skip
 
 
-def run_arms(p: Prepared, *, jobs: int = 0, progress: bool = True) -> Trained:
+def run_arms(p: Prepared, *, jobs: int = 0, progress: bool = True, store: SeedStore | None = None) -> Trained:
     """Train every arm for every seed (``jobs`` worker processes, 0: one per core), the candidates on top of
-    classical augmentation; choose the candidate on validation, then train it without classical augmentation."""
+    classical augmentation; choose the candidate on validation, then train it without classical augmentation. Each
+    finished seed is saved in ``store`` and a seed found there is read back instead of trained."""
     from ..generation.sampling import Sampler
     from ..progress import progress_bar
 
@@ -313,7 +322,7 @@ def run_arms(p: Prepared, *, jobs: int = 0, progress: bool = True) -> Trained:
                 work_done(1)
             return out
 
-        by_seed = map_seeds(arms_of_seed, range(seeds), cores, advance=advance)
+        by_seed = map_seeds(kept(store, "arms", arms_of_seed, per_seed), range(seeds), cores, advance=advance)
         for name in list(results):
             record(name, [by_seed[s][name] for s in range(seeds)])
         for arm in results.values():
@@ -325,17 +334,35 @@ def run_arms(p: Prepared, *, jobs: int = 0, progress: bool = True) -> Trained:
         results["ganaug-alone"] = {"title": f"real + ganaug ({recipe.name}), without classical augmentation",
                                    "test": [], "val": []}  # fmt: skip
 
-        def alone(s: int) -> tuple[tuple[list[dict], list[dict]], np.ndarray]:
+        def alone(s: int) -> dict[str, tuple[tuple[dict, dict], np.ndarray]]:
             stream = recipe_stream(Sampler(g, seed=s, spread=recipe.spread), teacher, recipe,
                                    synthetic_plan(counts, recipe.ratio))  # fmt: skip
             (val_scores, test_scores), (_, test_probs) = arms.run(recipe_job(x_tr, y_tr, stream, recipe, teacher), s,
                                                                   sets)  # fmt: skip
             work_done(1)
-            return (val_scores, test_scores), test_probs
+            return {"ganaug-alone": ((val_scores, test_scores), test_probs)}
 
-        plus = map_seeds(alone, range(seeds), cores, advance=advance)
-        record("ganaug-alone", [plus[s] for s in range(seeds)])
+        plus = map_seeds(kept(store, "alone", alone, 1), range(seeds), cores, advance=advance)
+        record("ganaug-alone", [plus[s]["ganaug-alone"] for s in range(seeds)])
     return Trained(results=results, probs=probs, keys=keys, best=best, recipe=recipe)
+
+
+def kept(store: SeedStore | None, phase: str, task, units: int):
+    """``task`` (seed -> {arm: scores}) that reads a seed from ``store`` when it is there (counting its ``units``
+    trainings as done) and saves it there when it ends."""
+    if store is None:
+        return task
+
+    def run(seed: int):
+        saved = store.load(phase, seed)
+        if saved is not None:
+            work_done(units)
+            return saved
+        value = task(seed)
+        store.save(phase, seed, value)
+        return value
+
+    return run
 
 
 def summarise(p: Prepared, trained: Trained, *, quality: bool = True, warn=print) -> dict:
