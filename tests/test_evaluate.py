@@ -189,6 +189,23 @@ def test_seeds_in_worker_processes_give_the_same_results(gray_model, gray_sets, 
         evaluate(gray_model, data, test, jobs=-1, out=tmp_path / "bad", **FAST)
 
 
+def _lose_the_machine_in_seed_1(monkeypatch):
+    """Every classifier training records its seed; the first of seed 1 raises, as Ctrl-C or a lost machine would.
+    Returns the real training function and the list of seeds."""
+    from ganaug.evaluation import arms as arms_module
+
+    train, calls = arms_module.Arms.run, []
+
+    def lost_in_seed_1(self, job, seed, evaluate=()):
+        calls.append(seed)
+        if seed == 1:
+            raise KeyboardInterrupt
+        return train(self, job, seed, evaluate)
+
+    monkeypatch.setattr(arms_module.Arms, "run", lost_in_seed_1)
+    return train, calls
+
+
 def test_an_interrupted_evaluation_trains_only_the_seeds_it_had_not_finished(gray_model, gray_sets, tmp_path,
                                                                              monkeypatch):  # fmt: skip
     from ganaug.evaluation import arms as arms_module
@@ -198,15 +215,7 @@ def test_an_interrupted_evaluation_trains_only_the_seeds_it_had_not_finished(gra
     opts = {**FAST, "seeds": 2, "device": "cpu", "jobs": 1}
     whole = evaluate(gray_model, data, test, out=tmp_path / "whole", warn=lambda m: None, **opts)
     assert not (tmp_path / "whole" / PARTIAL_DIR).exists()  # removed once the result is written
-    train, calls = arms_module.Arms.run, []
-
-    def lost_in_seed_1(self, job, seed, evaluate=()):
-        calls.append(seed)
-        if seed == 1:
-            raise KeyboardInterrupt  # Ctrl-C, or the machine is lost, during seed 1
-        return train(self, job, seed, evaluate)
-
-    monkeypatch.setattr(arms_module.Arms, "run", lost_in_seed_1)
+    train, calls = _lose_the_machine_in_seed_1(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         evaluate(gray_model, data, test, out=tmp_path / "cut", warn=lambda m: None, **opts)
     saved = sorted(f.name for f in (tmp_path / "cut" / PARTIAL_DIR).rglob("*") if f.is_file())
@@ -229,15 +238,7 @@ def test_kept_seeds_of_other_inputs_are_not_reused(gray_model, gray_sets, tmp_pa
     from ganaug.evaluation.partial import PARTIAL_DIR
 
     data, test = gray_sets
-    train, calls = arms_module.Arms.run, []
-
-    def lost_in_seed_1(self, job, seed, evaluate=()):
-        calls.append(seed)
-        if seed == 1:
-            raise KeyboardInterrupt
-        return train(self, job, seed, evaluate)
-
-    monkeypatch.setattr(arms_module.Arms, "run", lost_in_seed_1)
+    train, _ = _lose_the_machine_in_seed_1(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         evaluate(gray_model, data, test, out=tmp_path, warn=lambda m: None, **{**FAST, "seeds": 2, "jobs": 1})
     (old,) = (tmp_path / PARTIAL_DIR).iterdir()

@@ -120,10 +120,10 @@ def evaluate(
         test_labels=test_labels, val_labels=val_labels, label_pattern=label_pattern, device=device, out=out, warn=warn,
     )  # fmt: skip
     store = SeedStore.for_evaluation(prepared)
-    kept = store.saved_seeds("arms")
-    if kept:
-        warn(f"note: {len(kept)} of {seeds} seed(s) were trained by an interrupted run of this same evaluation; their "
-             f"scores are read from {store.folder}, the rest are trained")  # fmt: skip
+    finished = store.saved_seeds("arms")
+    if finished:
+        warn(f"note: {len(finished)} of {seeds} seed(s) were trained by an interrupted run of this same evaluation; "
+             f"their scores are read from {store.folder}, the rest are trained")  # fmt: skip
     trained = run_arms(prepared, jobs=jobs, progress=progress, store=store)
     result = summarise(prepared, trained, quality=quality, warn=warn)
     store.clear()

@@ -113,18 +113,19 @@ class StageSchedule:
             out.append(row)
         return out
 
+    def _sizes(self) -> str:
+        return " -> ".join(f"{h}x{w}" for h, w in self.sizes)
+
     def describe_timed(self) -> str:
-        sizes = " -> ".join(f"{h}x{w}" for h, w in self.sizes)
         return (
-            f"{sizes}, {2 * self.n_up + 1} phases (the base size, then a fade-in and a stable phase per new size), "
-            "each an equal share of the training time under --max-time"
+            f"{self._sizes()}, {2 * self.n_up + 1} phases (the base size, then a fade-in and a stable phase per new "
+            "size), each an equal share of the training time under --max-time"
         )
 
     def describe(self) -> str:
-        sizes = " -> ".join(f"{h}x{w}" for h, w in self.sizes)
         return (
-            f"{sizes}, {self.stage_images} images ({self._steps(self.stage_images)} steps of {self.batch_size}) "
-            "per fade and per stable phase"
+            f"{self._sizes()}, {self.stage_images} images ({self._steps(self.stage_images)} steps of "
+            f"{self.batch_size}) per fade and per stable phase"
         )
 
     def to_dict(self) -> dict:
