@@ -316,3 +316,27 @@ def test_small_images_train_on_one_cpu_thread_and_the_count_is_restored():
     with cpu_threads_for(torch.zeros(2, 1, 28, 28), torch.device("cpu")):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_balanced_classes_train_the_duplicated_minority_arm_once(gray_model, image_folder_factory, gray_sets,
+                                                                  tmp_path, monkeypatch):  # fmt: skip
+    """With nothing to duplicate, that arm is the real-only arm: the same scores, one training fewer per seed, a note,
+    and the seed is kept on disk like any other (two arms sharing one array could not be saved)."""
+    from ganaug.evaluation import arms as arms_module
+
+    _, test = gray_sets
+    data = image_folder_factory("even", class_counts={"a": 10, "b": 10}, channels=1, seed=3)
+    train, calls = arms_module.Arms.run, []
+    monkeypatch.setattr(arms_module.Arms, "run", lambda self, job, seed, evaluate=(): calls.append(len(job.y)) or train(
+        self, job, seed, evaluate))  # fmt: skip
+    opts = {**FAST, "seeds": 2, "device": "cpu", "jobs": 1}
+    result = evaluate(gray_model, data, test, out=tmp_path / "ev", warn=lambda m: None, **opts)
+    assert result["arms"]["duplicate"]["test"] == result["arms"]["real"]["test"]
+    assert result["arms"]["duplicate"]["val"] == result["arms"]["real"]["val"]
+    assert any("the classes are balanced" in n for n in result["notes"])
+    controls = len(result["uplift"])  # real, duplicate, classical (no distillation: no soft labels)
+    assert controls == 3 and len(calls) == 2 * (controls - 1 + 2)  # + the candidate and the chosen one without
+    calls.clear()
+    imbalanced = evaluate(gray_model, gray_sets[0], test, out=tmp_path / "im", warn=lambda m: None, **opts)
+    assert len(calls) == 2 * (controls + 2)  # 10 against 5: the duplicated-minority arm is trained
+    assert not any("the classes are balanced" in n for n in imbalanced["notes"])

@@ -4,7 +4,7 @@ The same small classifier is trained K times (paired seeds: same initial weights
 the same number of optimizer steps, on the same real training part of DATA:
 
 - ``real``: real samples only;
-- ``duplicate``: minority classes topped up with duplicated real samples;
+- ``duplicate``: minority classes topped up with duplicated real samples (balanced classes: the real-only arm);
 - ``classical``: real samples with classical augmentation (whole-pixel shifts, along time only for spectrograms;
   flips and brightness/contrast too, except for data whose preset does not keep labels under them, such as
   ``medical``);
@@ -259,6 +259,9 @@ def prepare(
     preset = preset_of(fitted)
     classical = classical_augment(preset.photometric_augmentation, preset.vertical_shifts)
     counts = torch.bincount(y_tr, minlength=g.num_classes).tolist()
+    if len(set(c for c in counts if c)) == 1:
+        notes.append("the classes are balanced, so duplicating minority samples adds none: the duplicated-minority "
+                     "arm is the real-only arm, trained once")  # fmt: skip
     teacher = _teacher(g, x_tr, y_tr, names, epochs, device) if any(r.needs_teacher for r in candidates) else None
     soft = [r for r in candidates if r.labels == "soft" or r.distill]
     controls = [c for c in CONTROLS if c != "distill" or soft]
@@ -302,11 +305,10 @@ def run_arms(p: Prepared, *, jobs: int = 0, progress: bool = True, store: SeedSt
 
         def arms_of_seed(s: int) -> dict[str, tuple[list[dict], np.ndarray]]:
             dup = duplicate_minority(y_tr, s)
-            jobs_ = {
-                "real": Job(x_tr, y_tr),
-                "duplicate": Job(x_tr[dup], y_tr[dup]),
-                "classical": Job(x_tr, y_tr, augment=p.classical),
-            }
+            jobs_ = {"real": Job(x_tr, y_tr)}
+            if len(dup) > len(y_tr):  # balanced classes: nothing to duplicate, the arm is the real-only one
+                jobs_["duplicate"] = Job(x_tr[dup], y_tr[dup])
+            jobs_["classical"] = Job(x_tr, y_tr, augment=p.classical)
             if soft:
                 jobs_["distill"] = Job(x_tr, y_tr, relabel=distill_labels(teacher, temperature), mixup=MIXUP_ALPHA)
             samplers: dict[float, Sampler] = {}
@@ -319,6 +321,10 @@ def run_arms(p: Prepared, *, jobs: int = 0, progress: bool = True, store: SeedSt
             for name, job in jobs_.items():
                 (val_scores, test_scores), (_, test_probs) = arms.run(job, s, sets)
                 out[name] = ((val_scores, test_scores), test_probs)
+                work_done(1)
+            if "duplicate" not in out:
+                scores, real_probs = out["real"]
+                out["duplicate"] = (scores, real_probs.copy())  # its own array: kept seeds save each arm's tensor
                 work_done(1)
             return out
 
