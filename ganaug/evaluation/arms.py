@@ -65,6 +65,11 @@ def overlap_count(test: torch.Tensor, train: torch.Tensor) -> int:
     return sum(h in seen for h in _hashes(test))
 
 
+def nothing_to_duplicate(counts: list[int]) -> bool:
+    """Every non-empty class is as large as the largest: :func:`duplicate_minority` would add no sample."""
+    return len({c for c in counts if c}) <= 1
+
+
 def duplicate_minority(y: torch.Tensor, seed: int) -> torch.Tensor:
     """Indices that top every class up to the largest one by duplicating random real samples."""
     gen = torch.Generator().manual_seed(seed)

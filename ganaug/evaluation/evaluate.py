@@ -56,6 +56,7 @@ from .arms import (
     distill_labels,
     duplicate_minority,
     map_seeds,
+    nothing_to_duplicate,
     overlap_count,
     recipe_job,
     recipe_stream,
@@ -259,7 +260,7 @@ def prepare(
     preset = preset_of(fitted)
     classical = classical_augment(preset.photometric_augmentation, preset.vertical_shifts)
     counts = torch.bincount(y_tr, minlength=g.num_classes).tolist()
-    if len(set(c for c in counts if c)) == 1:
+    if nothing_to_duplicate(counts):
         notes.append("the classes are balanced, so duplicating minority samples adds none: the duplicated-minority "
                      "arm is the real-only arm, trained once")  # fmt: skip
     teacher = _teacher(g, x_tr, y_tr, names, epochs, device) if any(r.needs_teacher for r in candidates) else None
@@ -301,12 +302,13 @@ def run_arms(p: Prepared, *, jobs: int = 0, progress: bool = True, store: SeedSt
 
     cores = resolve_jobs(jobs, seeds, arms.device)
     per_seed = len(p.controls) + len(candidates)
+    balanced = nothing_to_duplicate(counts)
     with progress_bar("evaluate", seeds * (per_seed + 1), progress) as advance:
 
         def arms_of_seed(s: int) -> dict[str, tuple[list[dict], np.ndarray]]:
-            dup = duplicate_minority(y_tr, s)
             jobs_ = {"real": Job(x_tr, y_tr)}
-            if len(dup) > len(y_tr):  # balanced classes: nothing to duplicate, the arm is the real-only one
+            if not balanced:  # with balanced classes the duplicated-minority arm is the real-only one
+                dup = duplicate_minority(y_tr, s)
                 jobs_["duplicate"] = Job(x_tr[dup], y_tr[dup])
             jobs_["classical"] = Job(x_tr, y_tr, augment=p.classical)
             if soft:
@@ -322,7 +324,7 @@ def run_arms(p: Prepared, *, jobs: int = 0, progress: bool = True, store: SeedSt
                 (val_scores, test_scores), (_, test_probs) = arms.run(job, s, sets)
                 out[name] = ((val_scores, test_scores), test_probs)
                 work_done(1)
-            if "duplicate" not in out:
+            if balanced:
                 scores, real_probs = out["real"]
                 out["duplicate"] = (scores, real_probs.copy())  # its own array: kept seeds save each arm's tensor
                 work_done(1)
