@@ -137,7 +137,8 @@ def main() -> None:
 
     from ganaug.downstream.recipe import Recipe
     from ganaug.downstream.uplift import bootstrap_uplift, fmt, paired_uplift, scores
-    from ganaug.evaluation.arms import classical_augment, map_seeds, resolve_jobs
+    from ganaug.downstream.workers import map_seeds, resolve_jobs
+    from ganaug.evaluation.arms import classical_augment
     from ganaug.evaluation.evaluate import prepare
     from ganaug.hub.sources import load_generator
 

@@ -264,7 +264,7 @@ def wait_for(path, seconds: float) -> bool:
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_progress_advances_per_training_not_per_seed(tmp_path, jobs):
     """A worker's finished training moves the parent's progress bar while the worker's seed is still running."""
-    from ganaug.evaluation.arms import map_seeds, work_done
+    from ganaug.downstream.workers import map_seeds, work_done
 
     flag, steps = tmp_path / "seen", []
 

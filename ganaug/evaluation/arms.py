@@ -24,7 +24,6 @@ from ..downstream.classifier import (
 )
 from ..downstream.recipe import FilteredItems, Recipe, synthetic_pool
 from ..downstream.uplift import scores
-from ..errors import GanaugError
 from .distill import MIXUP_ALPHA
 
 CONTROLS = ("real", "duplicate", "classical", "distill")
@@ -162,88 +161,3 @@ def recipe_job(x: torch.Tensor, y: torch.Tensor, stream: SyntheticStream, recipe
 def distill_labels(teacher, temperature: float):
     """``relabel(batch)``: the teacher's class probabilities at ``temperature`` (distillation's targets)."""
     return lambda xb: teacher.probabilities(xb, temperature)
-
-
-_TASK: Any = None  # the per-seed task that forked workers run (inherited at fork, never pickled)
-_TICKS: Any = None  # the forked workers' count of finished units (a shared integer the parent polls)
-_ADVANCE: Any = None  # the progress callback of a map_seeds run in this process
-POLL_S = 0.5  # how often the parent reads the workers' count
-
-
-def _run_task(seed: int) -> tuple[int, Any]:
-    return seed, _TASK(seed)
-
-
-def _worker_start() -> None:
-    """A forked worker: one intra-op thread, and its own stdout/stderr objects (a thread of the parent, such as a
-    progress bar's, may have held their locks at the fork)."""
-    import os
-    import sys
-
-    torch.set_num_threads(1)
-    sys.stdout = os.fdopen(os.dup(1), "w", buffering=1)
-    sys.stderr = os.fdopen(os.dup(2), "w", buffering=1)
-
-
-def resolve_jobs(jobs: int, seeds: int, device: torch.device) -> int:
-    """Worker processes for the seeds: ``jobs``, or for 0 one per usable CPU core (at most one per seed) on a CPU and
-    one on a GPU, where parallel processes would only share the device. Forked workers need a platform with fork."""
-    import multiprocessing
-    import os
-
-    if jobs < 0:
-        raise GanaugError(f"jobs must be >= 0 (0: one per CPU core), got {jobs}")
-    if "fork" not in multiprocessing.get_all_start_methods() or device.type != "cpu":
-        return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(seeds, jobs or cores))
-
-
-def map_seeds(task, seeds: range, jobs: int, done=None, advance=None) -> dict[int, Any]:
-    """``{seed: task(seed)}``, in ``jobs`` forked processes of one thread each when ``jobs > 1`` (a seed's trainings
-    are independent of the others', so the results are those of one process); ``done(seed)`` after each seed, and
-    ``advance(n)`` in this process as the task calls :func:`work_done` (from a forked worker too, within a second)."""
-    global _TASK, _TICKS, _ADVANCE
-    if jobs <= 1:
-        out = {}
-        _ADVANCE = advance
-        try:
-            for s in seeds:
-                out[s] = task(s)
-                if done is not None:
-                    done(s)
-        finally:
-            _ADVANCE = None
-        return out
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("fork")
-    _TASK, _TICKS = task, ctx.Value("q", 0)
-    try:
-        with ctx.Pool(jobs, initializer=_worker_start) as pool:
-            out, seen, results = {}, 0, pool.imap_unordered(_run_task, seeds)
-            while len(out) < len(seeds):
-                try:
-                    s, value = results.next(timeout=POLL_S)
-                except multiprocessing.TimeoutError:
-                    s = None
-                ticks = _TICKS.value
-                if advance is not None and ticks > seen:
-                    advance(ticks - seen)
-                seen = ticks
-                if s is not None:
-                    out[s] = value
-                    if done is not None:
-                        done(s)
-            return out
-    finally:
-        _TASK = _TICKS = None
-
-
-def work_done(n: int = 1) -> None:
-    """A unit of a :func:`map_seeds` task (one training) is done: its progress bar advances, also from a worker."""
-    if _TICKS is not None:  # a forked worker: the parent reads the shared count
-        with _TICKS.get_lock():
-            _TICKS.value += n
-    elif _ADVANCE is not None:
-        _ADVANCE(n)

@@ -42,6 +42,7 @@ from ..data.subset import carve_validation
 from ..downstream.classifier import ModelFactory, default_factory
 from ..downstream.recipe import Recipe, synthetic_plan
 from ..downstream.uplift import METRICS, PRIMARY, bootstrap_uplift, fmt, interval, paired_uplift, verdict
+from ..downstream.workers import map_seeds, resolve_jobs, work_done
 from ..errors import GanaugError
 from ..presets import preset_of
 from .arms import (
@@ -55,13 +56,10 @@ from .arms import (
     default_recipes,
     distill_labels,
     duplicate_minority,
-    map_seeds,
     nothing_to_duplicate,
     overlap_count,
     recipe_job,
     recipe_stream,
-    resolve_jobs,
-    work_done,
 )
 from .decision import adds_samples, cas_caveat, validation_seen, why_not_added
 from .partial import SeedStore
