@@ -171,6 +171,27 @@ def test_a_time_limit_cuts_the_teachers_and_the_extractors_epochs_and_says_so():
     assert (extractor.info["epochs"], extractor.info["epochs_asked"]) == (1, 30)
 
 
+def test_the_teacher_trains_its_scored_and_exported_networks_side_by_side_with_the_same_weights(monkeypatch):
+    """jobs=2: the held-out probe and the exported network train in two forked processes at once (half the wall-clock
+    time of one after the other on two cores), and give what one process gives."""
+    import ganaug.downstream.workers as workers
+    from ganaug.downstream.teacher import Teacher
+
+    calls, original = [], workers.map_seeds
+    monkeypatch.setattr(
+        workers, "map_seeds", lambda task, items, jobs, **kw: calls.append(jobs) or original(task, items, jobs, **kw)
+    )
+    gen = torch.Generator().manual_seed(1)
+    x, y = torch.rand(60, 1, 8, 8, generator=gen) * 2 - 1, torch.arange(60) % 3
+    one = Teacher.train(x, y, class_names=["a", "b", "c"], epochs=2)
+    two = Teacher.train(x, y, class_names=["a", "b", "c"], epochs=2, jobs=2)
+    assert calls == [2]  # only jobs=2 forked, and both trainings went to the pool
+    assert two.info == one.info and two.info["held_out"]["n"] == 12
+    assert all(torch.equal(v, two.net.state_dict()[k]) for k, v in one.net.state_dict().items())
+    assert Teacher.train(x[:8], y[:8] % 2, class_names=["a", "b"], epochs=1, jobs=2).info["held_out"] is None
+    assert calls == [2]  # fewer than 5 samples a class: no probe, nothing to train beside the exported network
+
+
 def test_budget_too_short_names_the_step_time_and_leaves_nothing(tiny_folder, tmp_path):
     with pytest.raises(
         GanaugError, match=r"too short: (one training step|reading the data) took .* give at least \d+ s"

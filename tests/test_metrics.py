@@ -127,6 +127,21 @@ def test_fit_eval_every_tracks_fid_and_exports_the_best(tiny_folder, tmp_path):
     shutil.rmtree(run.path)
 
 
+def test_a_fit_with_a_teacher_measures_with_the_teacher_instead_of_training_a_second_classifier(tiny_folder, tmp_path):
+    run = ganaug.fit(tiny_folder, **{**TINY, "teacher_epochs": 1}, steps=2, eval_every=2, out=tmp_path, name="t",
+                     progress=False)  # fmt: skip
+    from safetensors.torch import load_file
+
+    teacher = load_file(str(run.path / "teacher" / "teacher.safetensors"))
+    extractor = load_file(str(run.path / "metrics" / "extractor.safetensors"))
+    assert extractor.keys() == teacher.keys() and all(torch.equal(extractor[k], teacher[k]) for k in teacher)
+    info = json.loads((run.path / "metrics" / "extractor.json").read_text())
+    assert info["trained_as"].startswith("the run's teacher classifier") and info["epochs"] == 1
+    log = [json.loads(line) for line in (run.path / "log.jsonl").read_text().splitlines()]
+    assert [r["extractor"] for r in log if "fid" in r] == [info["name"]]
+    shutil.rmtree(run.path)
+
+
 def test_fit_eval_metric_cas_keeps_the_weights_with_best_class_fidelity(tiny_folder, tmp_path):
     run = ganaug.fit(tiny_folder, **TINY, steps=6, eval_every=3, eval_metric="cas", out=tmp_path, name="c",
                      progress=False)  # fmt: skip

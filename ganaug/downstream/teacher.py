@@ -34,6 +34,21 @@ def fingerprint(x: torch.Tensor, y: torch.Tensor) -> str:
     return digest.hexdigest()[:16]
 
 
+def _held_out_mask(y: torch.Tensor, counts: torch.Tensor, seed: int) -> torch.Tensor:
+    """False for a stratified ``HELD_OUT`` share of each class (at least one sample), True for the rest."""
+    rng = np.random.default_rng(seed)
+    val = np.concatenate(
+        [
+            rng.permutation(np.flatnonzero(y.numpy() == i))[: max(1, round(int(n) * HELD_OUT))]
+            for i, n in enumerate(counts.tolist())
+            if n
+        ]  # fmt: skip
+    )
+    mask = torch.ones(len(y), dtype=torch.bool)
+    mask[torch.from_numpy(val)] = False
+    return mask
+
+
 class Teacher:
     """A real-data classifier that filters synthetic samples and gives them soft labels.
 
@@ -63,13 +78,16 @@ class Teacher:
         balanced: bool = True,
         augment: bool = True,
         max_seconds: float = 0.0,
+        jobs: int = 1,
     ) -> Teacher:
         """Train on model-space ``x`` and class indices ``y``; score it first on a stratified held-out fifth (when
         every class has at least 5 samples), then train the exported one on everything. ``balanced`` draws its batches
         class-balanced (a teacher that never predicts a rare class would reject or relabel all of its samples);
         ``augment`` shifts images by whole pixels. ``max_seconds`` (0: none) cuts ``epochs`` to what a few timed steps
         say fits in that time (a fit's ``--max-time`` keeps its teacher to a share of the budget); ``info`` records
-        the epochs trained and those asked."""
+        the epochs trained and those asked. ``jobs=2`` trains the scored and the exported network side by side in two
+        forked processes of one thread each, on a CPU with two cores free (the same weights as one after the other;
+        0: when this machine has them)."""
         from .classifier import (
             SmallResNet,
             epochs_within,
@@ -80,6 +98,7 @@ class Teacher:
             train_classifier,
         )
         from .uplift import scores
+        from .workers import map_seeds, resolve_jobs
 
         k = len(class_names)
         counts = torch.bincount(y, minlength=k)
@@ -96,29 +115,29 @@ class Teacher:
                 balanced=balanced, augment=shift_augment if augment else None,
             ).cpu()  # fmt: skip
 
+        def probe(mask: torch.Tensor) -> dict:
+            s = scores(y[~mask].numpy(), predict_proba(fit(x[mask], y[mask]), x[~mask]))
+            return {"balanced_accuracy": round(s["balanced_accuracy"], 4), "accuracy": round(s["accuracy"], 4),
+                    "n": int((~mask).sum()), "of": "a stratified fifth of the training data, held out"}  # fmt: skip
+
         held = None
         asked = epochs
         with torch.random.fork_rng(devices=[]):  # the caller's random state stays as it was
             present = counts[counts > 0]
             probe_too = len(present) > 1 and int(present.min()) >= 5
+            side_by_side = probe_too and dev.type == "cpu" and resolve_jobs(jobs, 2, dev) == 2
             if max_seconds > 0:
-                epochs = epochs_within(max_seconds, epochs, x, y, trainings=2 if probe_too else 1, device=dev)
+                trainings = 2 if probe_too and not side_by_side else 1
+                epochs = epochs_within(max_seconds, epochs, x, y, trainings=trainings, device=dev)
             if probe_too:
-                rng = np.random.default_rng(seed)
-                val = np.concatenate(
-                    [
-                        rng.permutation(np.flatnonzero(y.numpy() == i))[: max(1, round(int(n) * HELD_OUT))]
-                        for i, n in enumerate(counts.tolist())
-                        if n
-                    ]  # fmt: skip
-                )
-                mask = torch.ones(len(y), dtype=torch.bool)
-                mask[torch.from_numpy(val)] = False
-                probe = fit(x[mask], y[mask])
-                s = scores(y[~mask].numpy(), predict_proba(probe, x[~mask]))
-                held = {"balanced_accuracy": round(s["balanced_accuracy"], 4), "accuracy": round(s["accuracy"], 4),
-                        "n": int((~mask).sum()), "of": "a stratified fifth of the training data, held out"}  # fmt: skip
-            net = fit(x, y)
+                mask = _held_out_mask(y, counts, seed)
+            if side_by_side:  # the scored network in one process, the exported one in the other
+                out = map_seeds(lambda i: probe(mask) if i == 0 else fit(x, y).state_dict(), range(2), 2)
+                held, net = out[0], SmallResNet(c, k, h, w).to(memory_format=torch.channels_last)
+                net.load_state_dict(out[1])
+            else:
+                held = probe(mask) if probe_too else None
+                net = fit(x, y)
         info = {
             "arch": "SmallResNet",
             "arch_args": net.config,

@@ -74,7 +74,6 @@ class ClassifierExtractor(FeatureExtractor):
         from ..downstream.classifier import (
             SmallResNet,
             epochs_within,
-            predict_proba,
             resolve_device,
             seed_everything,
             train_classifier,
@@ -91,6 +90,17 @@ class ClassifierExtractor(FeatureExtractor):
             net = SmallResNet(dc.channels, dc.num_classes, dc.height, dc.width, base)
             net = train_classifier(net, x, y, epochs=epochs, seed=seed, device=resolve_device(device), min_steps=50)
             net = net.cpu()
+        return cls.from_net(net, data, epochs=epochs, asked=asked, seed=seed)
+
+    @classmethod
+    def from_net(
+        cls, net: nn.Module, data, *, epochs: int, asked: int, seed: int, trained_as: str = ""
+    ) -> ClassifierExtractor:
+        """The extractor of a :class:`~ganaug.downstream.classifier.SmallResNet` already trained on ``data``; its name
+        is a hash of its weights, ``trained_as`` says how it was trained when another part of ganaug trained it."""
+        from ..downstream.classifier import predict_proba
+
+        x, y, dc = data.images, data.labels, data.config
         accuracy = float((predict_proba(net, x).argmax(1) == y.numpy()).mean())
         digest = hashlib.sha256()
         for key, value in sorted(net.state_dict().items()):
@@ -109,6 +119,8 @@ class ClassifierExtractor(FeatureExtractor):
             "seed": seed,
             "data_fingerprint": fingerprint(x, y),
         }
+        if trained_as:
+            info["trained_as"] = trained_as
         return cls(net, info)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
@@ -183,6 +195,30 @@ def fingerprint(x: torch.Tensor, y: torch.Tensor) -> str:
     digest = hashlib.sha256(np.ascontiguousarray(y.numpy()).tobytes())
     digest.update(np.ascontiguousarray(x.float().numpy()).tobytes())
     return digest.hexdigest()[:16]
+
+
+def teacher_as_extractor(teacher, data, folder: str | Path) -> bool:
+    """Save a fit's teacher (a :class:`~ganaug.downstream.teacher.Teacher` trained on ``data``) as the classifier
+    extractor of ``folder``, so that ``get_extractor("auto", data, folder)`` loads it instead of training a second
+    network of the same kind on the same data. Nothing is written when InceptionV3 weights are on this machine (the
+    extractor is then InceptionV3) or ``folder`` already holds an extractor of ``data``. True when it wrote one."""
+    import copy
+
+    if inception_weights() is not None or teacher.info.get("data_fingerprint") is None:
+        return False
+    if (Path(folder) / EXTRACTOR_JSON).is_file():
+        try:
+            if ClassifierExtractor.load(folder).info.get("data_fingerprint") == fingerprint(data.images, data.labels):
+                return False
+        except GanaugError:
+            pass  # unreadable: replaced below
+    info = teacher.info
+    ex = ClassifierExtractor.from_net(
+        copy.deepcopy(teacher.net), data, epochs=info["epochs"], asked=info.get("epochs_asked", info["epochs"]),
+        seed=info["seed"], trained_as=f"the run's teacher classifier ({info['batches']} batches, {info['augment']})",
+    )  # fmt: skip
+    ex.save(folder)
+    return True
 
 
 def get_extractor(

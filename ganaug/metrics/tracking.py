@@ -2,10 +2,10 @@
 
 The reference is the real training data (or, with ``--eval-split``, a split of DATA the generator never saw, which
 is what a choice of weights should rest on: CAS against the training data also rewards copies), the extractor the
-run's own (``RUN/metrics/extractor.*``), the synthetic samples the same noise at every evaluation, so the curves move
-only with the generator. CAS (classification accuracy
-score) is the balanced accuracy on that real data of a small classifier trained on class-balanced samples alone: how
-well the samples carry their class, which FID does not measure. The best EMA weights by ``--eval-metric`` are kept in
+run's own (``RUN/metrics/extractor.*``: the run's teacher classifier when it has one), the synthetic samples the same
+noise at every evaluation, so the curves move only with the generator. CAS (classification accuracy score) is the
+balanced accuracy on that real data of a small classifier trained on class-balanced samples alone: how well the
+samples carry their class, which FID does not measure. The best EMA weights by ``--eval-metric`` are kept in
 ``checkpoints/best/`` (safetensors + JSON) and are the ones exported.
 """
 

@@ -34,7 +34,7 @@ SUMMARY_FIELDS = (
 GRID_COLUMNS = 8
 AUTO_EVAL_FRACTION = 10  # --eval-every -1: a tenth of the run, so that the CAS-chosen export has ten to choose from
 AUTO_EVAL_MIN_STEPS = 1000  # shorter runs (tests, dry runs of a recipe) skip the measurements
-TEACHER_SHARE = 0.15  # with --max-time, the teacher's epochs (and the feature extractor's) fit this share
+TEACHER_SHARE = 0.15  # with --max-time, the teacher's epochs (or, without a teacher, the extractor's) fit this share
 
 
 def prepare_cgan(data: Any, cfg: FitConfig, saved: dict | None, user_set: list[str], command: str | None) -> CganTask:
@@ -174,7 +174,8 @@ class CganTask(Task):
         """The teacher classifier is trained before the first step, so it counts as set-up."""
         if run is not None:
             trainer = self.trainer
-            self.teacher = _teacher(trainer.cfg, self.labelled, trainer.engine.device, run.path / "teacher")
+            jobs = 1 if trainer.engine.distributed else 0  # a torchrun job's other processes have the other cores
+            self.teacher = _teacher(trainer.cfg, self.labelled, trainer.engine.device, run.path / "teacher", jobs)
         if self.teacher is None:
             return "reading the data", ""
         return "reading the data and training the teacher classifier", " or --teacher-epochs 0"
@@ -182,8 +183,11 @@ class CganTask(Task):
     def start(self, run: RunFolder) -> None:
         cfg = self.trainer.cfg
         if cfg.eval_every > 0:
+            from ..metrics.extractor import teacher_as_extractor
             from ..metrics.tracking import QualityTracker
 
+            if self.teacher is not None:  # the extractor is the teacher: one network of that kind trained, not two
+                teacher_as_extractor(self.teacher, self.labelled, run.path / "metrics")
             device = self.trainer.engine.device
             self.tracker = QualityTracker(run.path, self.labelled, self.arch_args, device, metric=cfg.eval_metric,
                                           reference=self.reference, max_seconds=setup_limit(cfg))  # fmt: skip
@@ -225,11 +229,12 @@ class CganTask(Task):
 
 
 def setup_limit(cfg: FitConfig) -> float:
-    """Seconds the teacher, and the fit-time feature extractor, may each take under ``--max-time`` (0: no limit)."""
+    """Seconds the teacher (or, without one, the fit-time feature extractor) may take under ``--max-time`` (0: no
+    limit)."""
     return TEACHER_SHARE * parse_duration(cfg.max_time) if cfg.max_time else 0.0
 
 
-def _teacher(cfg: FitConfig, labelled: LabelledData, device: torch.device, folder: Path):
+def _teacher(cfg: FitConfig, labelled: LabelledData, device: torch.device, folder: Path, jobs: int = 1):
     """The teacher classifier for the export (None with ``--teacher-epochs 0`` or a single class). It is trained
     before the GAN and kept in ``folder``: a resumed run reuses it when it was trained on the same data the same way.
     """
@@ -248,7 +253,7 @@ def _teacher(cfg: FitConfig, labelled: LabelledData, device: torch.device, folde
             return saved
     teacher = Teacher.train(labelled.images, labelled.labels, class_names=labelled.config.class_names,
                             epochs=cfg.teacher_epochs, seed=cfg.seed, device=str(device),
-                            max_seconds=setup_limit(cfg))  # fmt: skip
+                            max_seconds=setup_limit(cfg), jobs=jobs)  # fmt: skip
     teacher.save(folder)
     return teacher
 
