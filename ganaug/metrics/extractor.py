@@ -212,10 +212,12 @@ def teacher_as_extractor(teacher, data, folder: str | Path) -> bool:
                 return False
         except GanaugError:
             pass  # unreadable: replaced below
-    info = teacher.info
+    info = teacher.info  # a teacher saved by an older ganaug may lack the later fields
+    how = ", ".join(f"{info[k]}{suffix}" for k, suffix in (("batches", " batches"), ("augment", "")) if info.get(k))
+    epochs = info.get("epochs", 0)
     ex = ClassifierExtractor.from_net(
-        copy.deepcopy(teacher.net), data, epochs=info["epochs"], asked=info.get("epochs_asked", info["epochs"]),
-        seed=info["seed"], trained_as=f"the run's teacher classifier ({info['batches']} batches, {info['augment']})",
+        copy.deepcopy(teacher.net), data, epochs=epochs, asked=info.get("epochs_asked", epochs),
+        seed=info.get("seed", 0), trained_as=f"the run's teacher classifier ({how})" if how else "the run's teacher",
     )  # fmt: skip
     ex.save(folder)
     return True
