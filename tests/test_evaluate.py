@@ -282,6 +282,53 @@ def test_progress_advances_per_training_not_per_seed(tmp_path, jobs):
     assert out == {0: True, 1: True} and sum(steps) == 6
 
 
+def _map_in_thread(task, seeds: int, jobs: int, wait_s: float = 60) -> dict:
+    """map_seeds run in a thread, so that a hang fails the test instead of stopping the suite: what it returned or
+    raised."""
+    import threading
+
+    from ganaug.downstream.workers import map_seeds
+
+    result: dict = {}
+
+    def run() -> None:
+        try:
+            result["out"] = map_seeds(task, range(seeds), jobs)
+        except BaseException as exc:  # noqa: BLE001 - the test looks at whatever it raised
+            result["raised"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(wait_s)
+    return result
+
+
+def _dies_on_seed_one(seed: int) -> int:
+    import os
+
+    if seed == 1:
+        os._exit(3)  # a worker killed from outside (for memory, say) ends the same way
+    return seed
+
+
+def _fails_on_seed_one(seed: int) -> int:
+    if seed == 1:
+        raise ValueError("seed 1 failed")
+    time.sleep(300)  # the other workers' seeds would run this long
+    return seed
+
+
+def test_a_worker_that_dies_ends_the_seeds_with_a_clear_error_instead_of_a_hang():
+    result = _map_in_thread(_dies_on_seed_one, 3, 2)
+    assert isinstance(result.get("raised"), GanaugError), result
+    assert "worker process ended abruptly" in str(result["raised"]) and "fewer jobs" in str(result["raised"])
+
+
+def test_a_seed_that_fails_stops_the_other_workers_at_once():
+    result = _map_in_thread(_fails_on_seed_one, 4, 2, wait_s=60)  # not 300 s: the running seed is stopped
+    assert isinstance(result.get("raised"), ValueError) and str(result["raised"]) == "seed 1 failed", result
+
+
 def test_the_verdict_says_when_the_samples_alone_teach_nothing_and_when_the_extractor_is_weak():
     from ganaug.evaluation.evaluate import cas_caveat
     from ganaug.evaluation.io import quality_markdown

@@ -67,28 +67,51 @@ def map_seeds(task, seeds: range, jobs: int, done=None, advance=None) -> dict[in
             _ADVANCE = None
         return out
     import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     ctx = multiprocessing.get_context("fork")
     _TASK, _TICKS = task, ctx.Value("q", 0)
+    out: dict[int, Any] = {}
+    # an executor, not a multiprocessing.Pool: a worker that dies (killed for memory, say) breaks it instead of hanging
+    pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_start)
     try:
-        with ctx.Pool(jobs, initializer=_worker_start) as pool:
-            out, seen, results = {}, 0, pool.imap_unordered(_run_task, seeds)
-            while len(out) < len(seeds):
-                try:
-                    s, value = results.next(timeout=POLL_S)
-                except multiprocessing.TimeoutError:
-                    s = None
-                ticks = _TICKS.value
-                if advance is not None and ticks > seen:
-                    advance(ticks - seen)
-                seen = ticks
-                if s is not None:
-                    out[s] = value
-                    if done is not None:
-                        done(s)
-            return out
+        seen, pending = 0, {pool.submit(_run_task, s) for s in seeds}
+        while pending:
+            finished, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+            ticks = _TICKS.value
+            if advance is not None and ticks > seen:
+                advance(ticks - seen)
+            seen = ticks
+            for future in finished:
+                s, value = future.result()
+                out[s] = value
+                if done is not None:
+                    done(s)
+    except BrokenProcessPool:
+        _stop(pool)
+        raise GanaugError(
+            f"a worker process ended abruptly (killed, or out of memory?) with {len(seeds) - len(out)} of {len(seeds)} "
+            "task(s) unfinished; run again with fewer jobs (jobs=1 runs in this process)"
+        ) from None
+    except BaseException:  # a task's error or Ctrl-C: the other workers stop now, not after their tasks
+        _stop(pool)
+        raise
     finally:
         _TASK = _TICKS = None
+    pool.shutdown()
+    return out
+
+
+def _stop(pool) -> None:
+    """End a pool's workers now: its pending tasks are cancelled and its running ones killed."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14 and later
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def work_done(n: int = 1) -> None:
