@@ -190,6 +190,12 @@ def test_the_teacher_trains_its_scored_and_exported_networks_side_by_side_with_t
     assert all(torch.equal(v, two.net.state_dict()[k]) for k, v in one.net.state_dict().items())
     assert Teacher.train(x[:8], y[:8] % 2, class_names=["a", "b"], epochs=1, jobs=2).info["held_out"] is None
     assert calls == [2]  # fewer than 5 samples a class: no probe, nothing to train beside the exported network
+    import ganaug.downstream.classifier as classifier
+
+    assert not classifier.one_thread_suits(torch.zeros(1, 3, 65, 64), torch.device("cpu"))
+    monkeypatch.setattr(classifier, "one_thread_suits", lambda *a: False)  # images that train on several threads
+    assert Teacher.train(x, y, class_names=["a", "b", "c"], epochs=1, jobs=2).info["held_out"] is not None
+    assert calls == [2]  # one after the other
 
 
 def test_budget_too_short_names_the_step_time_and_leaves_nothing(tiny_folder, tmp_path):

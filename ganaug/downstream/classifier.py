@@ -112,13 +112,17 @@ def default_factory(channels: int, num_classes: int, height: int, width: int) ->
     return SmallResNet(channels, num_classes, height, width)
 
 
+def one_thread_suits(x: torch.Tensor, device: torch.device) -> bool:
+    """Whether a small classifier on ``x`` trains on one CPU thread (:func:`cpu_threads_for`): small images on a CPU."""
+    return device.type == "cpu" and x.ndim == 4 and x[0].numel() <= 64 * 64 * 3
+
+
 @contextlib.contextmanager
 def cpu_threads_for(x: torch.Tensor, device: torch.device) -> Iterator[None]:
     """One intra-op CPU thread for small images (up to 64x64x3): on tiny convolutions more threads cost more than
     they gain, and many times more on a busy machine. The thread count is restored afterwards."""
     before = torch.get_num_threads()
-    small = device.type == "cpu" and x.ndim == 4 and x[0].numel() <= 64 * 64 * 3
-    if small and before > 1:
+    if one_thread_suits(x, device) and before > 1:
         torch.set_num_threads(1)
     try:
         yield

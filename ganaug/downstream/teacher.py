@@ -86,11 +86,12 @@ class Teacher:
         ``augment`` shifts images by whole pixels. ``max_seconds`` (0: none) cuts ``epochs`` to what a few timed steps
         say fits in that time (a fit's ``--max-time`` keeps its teacher to a share of the budget); ``info`` records
         the epochs trained and those asked. ``jobs=2`` trains the scored and the exported network side by side in two
-        forked processes of one thread each, on a CPU with two cores free (the same weights as one after the other;
-        0: when this machine has them)."""
+        forked processes of one thread each, on a CPU with two cores free, for images of up to 64x64x3, which train on
+        one thread anyway (the same weights as one after the other; 0: when this machine has the cores)."""
         from .classifier import (
             SmallResNet,
             epochs_within,
+            one_thread_suits,
             predict_proba,
             resolve_device,
             seed_everything,
@@ -125,7 +126,8 @@ class Teacher:
         with torch.random.fork_rng(devices=[]):  # the caller's random state stays as it was
             present = counts[counts > 0]
             probe_too = len(present) > 1 and int(present.min()) >= 5
-            side_by_side = probe_too and dev.type == "cpu" and resolve_jobs(jobs, 2, dev) == 2
+            # side by side only where each training has one thread anyway (small images), as the time rule assumes
+            side_by_side = probe_too and one_thread_suits(x, dev) and resolve_jobs(jobs, 2, dev) == 2
             if max_seconds > 0:
                 trainings = 2 if probe_too and not side_by_side else 1
                 epochs = epochs_within(max_seconds, epochs, x, y, trainings=trainings, device=dev)
