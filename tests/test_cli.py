@@ -150,8 +150,9 @@ def test_torchrun_two_processes_gloo(tmp_path):
         **os.environ,
         "NO_ALBUMENTATIONS_UPDATE": "1",
         "OMP_NUM_THREADS": "1",
-        "PYTHONFAULTHANDLER": "1",
-    }  # a crash shows its stack
+        "PYTHONFAULTHANDLER": "1",  # a crash shows its stack
+        "TMPDIR": str(tmp_path),  # torchrun's own folders (torchelastic_*) stay in the test's folder
+    }
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-12000:]
     run = tmp_path / "runs" / "ddp"
