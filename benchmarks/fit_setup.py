@@ -28,14 +28,14 @@ SHARE = 0.15  # the teacher's (and before, the extractor's) share of a --max-tim
 def setup_seconds(data, budget: float, side_by_side: bool, folder: Path) -> tuple[float, dict]:
     """Wall-clock seconds of one set-up and what it trained."""
     from ganaug.downstream.teacher import Teacher
-    from ganaug.metrics.extractor import ClassifierExtractor, teacher_as_extractor
+    from ganaug.metrics.extractor import ClassifierExtractor, get_extractor
 
     start = time.perf_counter()
     names = data.config.class_names
     teacher = Teacher.train(data.images, data.labels, class_names=names, max_seconds=SHARE * budget,
                             jobs=0 if side_by_side else 1)  # fmt: skip
     if side_by_side:
-        teacher_as_extractor(teacher, data, folder)
+        get_extractor("classifier", data=data, folder=folder, teacher=teacher)
     else:
         ClassifierExtractor.train(data, max_seconds=SHARE * budget).save(folder)
     return time.perf_counter() - start, {"teacher_epochs": teacher.info["epochs"], "held_out": teacher.info["held_out"]}

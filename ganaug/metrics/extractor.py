@@ -123,6 +123,20 @@ class ClassifierExtractor(FeatureExtractor):
             info["trained_as"] = trained_as
         return cls(net, info)
 
+    @classmethod
+    def from_teacher(cls, teacher, data) -> ClassifierExtractor:
+        """A fit's teacher (a :class:`~ganaug.downstream.teacher.Teacher`, the same kind of network) trained on
+        ``data``, as the extractor: no second network of that kind is trained on the same data."""
+        import copy
+
+        info = teacher.info  # a teacher saved by an older ganaug may lack the later fields
+        how = ", ".join(f"{info[k]}{suffix}" for k, suffix in (("batches", " batches"), ("augment", "")) if info.get(k))
+        epochs, trained_as = info.get("epochs", 0), "the run's teacher classifier" + (f" ({how})" if how else "")
+        return cls.from_net(
+            copy.deepcopy(teacher.net), data, epochs=epochs, asked=info.get("epochs_asked", epochs),
+            seed=info.get("seed", 0), trained_as=trained_as,
+        )  # fmt: skip
+
     def features(self, images: torch.Tensor) -> torch.Tensor:
         device = next(self.net.parameters()).device
         return self.net.features(images.to(device))
@@ -197,32 +211,6 @@ def fingerprint(x: torch.Tensor, y: torch.Tensor) -> str:
     return digest.hexdigest()[:16]
 
 
-def teacher_as_extractor(teacher, data, folder: str | Path) -> bool:
-    """Save a fit's teacher (a :class:`~ganaug.downstream.teacher.Teacher` trained on ``data``) as the classifier
-    extractor of ``folder``, so that ``get_extractor("auto", data, folder)`` loads it instead of training a second
-    network of the same kind on the same data. Nothing is written when InceptionV3 weights are on this machine (the
-    extractor is then InceptionV3) or ``folder`` already holds an extractor of ``data``. True when it wrote one."""
-    import copy
-
-    if inception_weights() is not None or teacher.info.get("data_fingerprint") is None:
-        return False
-    if (Path(folder) / EXTRACTOR_JSON).is_file():
-        try:
-            if ClassifierExtractor.load(folder).info.get("data_fingerprint") == fingerprint(data.images, data.labels):
-                return False
-        except GanaugError:
-            pass  # unreadable: replaced below
-    info = teacher.info  # a teacher saved by an older ganaug may lack the later fields
-    how = ", ".join(f"{info[k]}{suffix}" for k, suffix in (("batches", " batches"), ("augment", "")) if info.get(k))
-    epochs = info.get("epochs", 0)
-    ex = ClassifierExtractor.from_net(
-        copy.deepcopy(teacher.net), data, epochs=epochs, asked=info.get("epochs_asked", epochs),
-        seed=info.get("seed", 0), trained_as=f"the run's teacher classifier ({how})" if how else "the run's teacher",
-    )  # fmt: skip
-    ex.save(folder)
-    return True
-
-
 def get_extractor(
     kind: str | FeatureExtractor = "auto",
     data=None,
@@ -230,11 +218,12 @@ def get_extractor(
     device: str = "auto",
     epochs: int = 30,
     max_seconds: float = 0.0,
+    teacher=None,
 ) -> FeatureExtractor:
     """An extractor: ``"auto"`` (inception if its weights are here, else classifier), ``"inception"``,
     ``"classifier"`` (loaded from ``folder`` when it was trained on the same data, else trained on ``data`` and
-    saved there, its epochs cut to fit ``max_seconds`` when given), or a :class:`FeatureExtractor` instance, returned
-    as it is."""
+    saved there, its epochs cut to fit ``max_seconds`` when given; or, given a ``teacher`` trained on ``data``, that
+    network, saved there), or a :class:`FeatureExtractor` instance, returned as it is."""
     if isinstance(kind, FeatureExtractor):
         return kind
     if kind not in ("auto", "inception", "classifier"):
@@ -254,7 +243,10 @@ def get_extractor(
             return ex
     if data is None:
         raise GanaugError("the classifier feature extractor needs the real training data to train on")
-    ex = ClassifierExtractor.train(data, epochs=epochs, device=device, max_seconds=max_seconds)
+    if teacher is not None:
+        ex = ClassifierExtractor.from_teacher(teacher, data)
+    else:
+        ex = ClassifierExtractor.train(data, epochs=epochs, device=device, max_seconds=max_seconds)
     if folder is not None:
         ex.save(folder)
     return ex

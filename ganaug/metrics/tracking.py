@@ -45,6 +45,7 @@ class QualityTracker:
         metric: str = "fid",
         reference=None,
         max_seconds: float = 0.0,
+        teacher=None,
     ):
         if metric not in ("fid", "cas"):
             raise ValueError(f"--eval-metric {metric!r} is not accepted; choose fid or cas")
@@ -53,7 +54,7 @@ class QualityTracker:
         self.arch_args = arch_args
         self.device = device
         self.extractor = get_extractor("auto", data=labelled, folder=self.run_dir / "metrics", device=str(device),
-                                       max_seconds=max_seconds)  # fmt: skip
+                                       max_seconds=max_seconds, teacher=teacher)  # fmt: skip
         ref = labelled if reference is None else reference  # the split given by --eval-split, else the training data
         self.reference = "training data" if reference is None else "held-out split"
         gen = torch.Generator().manual_seed(0)

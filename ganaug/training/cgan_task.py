@@ -183,14 +183,12 @@ class CganTask(Task):
     def start(self, run: RunFolder) -> None:
         cfg = self.trainer.cfg
         if cfg.eval_every > 0:
-            from ..metrics.extractor import teacher_as_extractor
             from ..metrics.tracking import QualityTracker
 
-            if self.teacher is not None:  # the extractor is the teacher: one network of that kind trained, not two
-                teacher_as_extractor(self.teacher, self.labelled, run.path / "metrics")
-            device = self.trainer.engine.device
+            device = self.trainer.engine.device  # the teacher is the extractor: one network of that kind, not two
             self.tracker = QualityTracker(run.path, self.labelled, self.arch_args, device, metric=cfg.eval_metric,
-                                          reference=self.reference, max_seconds=setup_limit(cfg))  # fmt: skip
+                                          reference=self.reference, max_seconds=setup_limit(cfg),
+                                          teacher=self.teacher)  # fmt: skip
 
     def save_samples(self, path: Path) -> None:
         """A row per class of the EMA generator, the same noise every time."""
