@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--fraction", type=float, default=0.1, help="the small/imbalanced regime's fraction")
     parser.add_argument("--steps", type=int, default=0, help="generator training steps; 0 = ganaug's default "
                         "(on a CPU a 10-minute budget for 28x28 images, else 5000 steps)")  # fmt: skip
+    parser.add_argument("--max-time", default="", help="the fit's --max-time (e.g. 20m); default: ganaug's (auto)")
     parser.add_argument("--arch", default="", help="generator architecture (default: the preset's, for this machine)")
     parser.add_argument("--ch", type=int, default=0, help="generator width; 0 = the preset's or architecture's")
     parser.add_argument("--batch-size", type=int, default=0, help="generator batch size; 0 = ganaug's default")
@@ -89,11 +90,12 @@ def main() -> None:
     else:
         # only the options given are passed: a passed option counts as the user's, and the preset's defaults for
         # this machine (on a CPU: a cheaper network for a time budget) apply only to options the user left alone
-        given = {"steps": args.steps, "arch": args.arch, "ch": args.ch, "batch_size": args.batch_size}
+        given = {"steps": args.steps, "arch": args.arch, "ch": args.ch, "batch_size": args.batch_size,
+                 "max_time": args.max_time}  # fmt: skip
         given = {k: v for k, v in given.items() if v}
         run = ganaug.fit(
             data, preset=preset, device=args.device, out=out,
-            name=f"{args.dataset}-{args.regime}-{args.arch or 'default'}-{args.steps or 'default'}",
+            name=f"{args.dataset}-{args.regime}-{args.arch or 'default'}-{args.steps or args.max_time or 'default'}",
             **given, **fractions, **fit_extra,
         )  # fmt: skip
         model = str(run.path)
