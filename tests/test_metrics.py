@@ -156,6 +156,27 @@ def test_fit_eval_metric_cas_keeps_the_weights_with_best_class_fidelity(tiny_fol
         ganaug.fit(tiny_folder, **TINY, steps=1, eval_every=1, eval_metric="kid", out=tmp_path, progress=False)
 
 
+@pytest.mark.parametrize("scores", [(0.4, 0.5, 0.6), (0.4, 0.6, 0.5)])
+def test_a_fit_whose_cas_still_rises_at_its_end_says_a_longer_fit_may_help(tiny_folder, tmp_path, monkeypatch, capsys,
+                                                                          scores):  # fmt: skip
+    from ganaug.metrics.tracking import QualityTracker
+
+    measured = iter(scores)  # the CAS of each fit-time measurement, in order
+    monkeypatch.setattr(QualityTracker, "_cas", lambda self, fake: next(measured))
+    run = ganaug.fit(tiny_folder, **TINY, steps=6, eval_every=2, eval_metric="cas", out=tmp_path, name="c",
+                     progress=False)  # fmt: skip
+    rising = scores[-1] == max(scores)
+    training = json.loads((run.path / "export" / "config.json").read_text())["training"]
+    assert training["best_cas"] == max(scores) and training["best_step"] == 2 * (scores.index(max(scores)) + 1)
+    assert training.get("cas_still_rising", False) is rising
+    card = (run.path / "export" / "README.md").read_text()
+    assert ("still rising at the last measurement" in card) is rising
+    assert (
+        "note: the fit-time CAS was highest at the last measurement (0.6, step 6)" in capsys.readouterr().out
+    ) is rising
+    shutil.rmtree(run.path)
+
+
 def test_cas_trains_class_balanced_so_a_rare_class_counts():
     from ganaug.metrics.quality import classifier_accuracy_score
 

@@ -280,9 +280,15 @@ def _export_choice(training: dict, steps: object) -> list[str]:
     by = str(training.get("best_by", "fid"))
     score = f" ({float(training['best_cas']):.3f})" if by == "cas" and training.get("best_cas") is not None else ""
     best = "highest" if by == "cas" else "lowest"
+    rising = (
+        " (still rising at the last measurement: a fit with a longer `--max-time`, or more `--steps`, may give samples"
+        " that carry their class better)"
+        if training.get("cas_still_rising")
+        else ""
+    )
     return [
         f"- exported weights: the EMA generator at step {training['best_step']} of {steps}, the {best} "
-        f"{by.upper()}{score} measured on the {training.get('best_fid_reference', 'training data')}"
+        f"{by.upper()}{score} measured on the {training.get('best_fid_reference', 'training data')}{rising}"
     ]
 
 

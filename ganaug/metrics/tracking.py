@@ -6,7 +6,8 @@ run's own (``RUN/metrics/extractor.*``: the run's teacher classifier when it has
 noise at every evaluation, so the curves move only with the generator. CAS (classification accuracy score) is the
 balanced accuracy on that real data of a small classifier trained on class-balanced samples alone: how well the
 samples carry their class, which FID does not measure. The best EMA weights by ``--eval-metric`` are kept in
-``checkpoints/best/`` (safetensors + JSON) and are the ones exported.
+``checkpoints/best/`` (safetensors + JSON) and are the ones exported; a CAS still highest at the last of three or
+more measurements is recorded (``cas_still_rising``), since a longer fit may then give better samples.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ class QualityTracker:
         self.best = info.get(metric)
         self.best_fid = info.get("fid")
         self.best_step = info.get("step")
+        self.measured = 1 if info else 0  # a resumed run's earlier best counts as a measurement
+        self.last_step: int | None = None
 
     @torch.no_grad()
     def evaluate(self, step: int, ema: nn.Module) -> dict:
@@ -83,6 +86,7 @@ class QualityTracker:
         value = fid(self.real, self.extractor(self._draw(net, self.z, self.labels)))
         cas = self._cas(self._draw(net, self.cas_z, self.cas_labels))
         score = value if self.metric == "fid" else cas
+        self.measured, self.last_step = self.measured + 1, step
         better = score is not None and (
             self.best is None or (score < self.best if self.metric == "fid" else score > self.best)
         )
@@ -110,6 +114,11 @@ class QualityTracker:
                                               device=str(self.device), steps=CAS_STEPS)  # fmt: skip
         return round(score["balanced_accuracy"], 4)
 
+    def still_rising(self) -> bool:
+        """Whether CAS was highest at the last of three or more measurements: the run may have ended too early."""
+        at_last = self.best_step is not None and self.best_step == self.last_step
+        return self.metric == "cas" and self.measured >= 3 and at_last
+
     def best_net(self, net: nn.Module) -> nn.Module:
         """``net`` with the best EMA weights loaded (``net`` as it is when nothing was measured)."""
         from safetensors.torch import load_file
@@ -130,4 +139,6 @@ class QualityTracker:
             config["training"].update(best_step=self.best_step, best_by=self.metric, best_fid_reference=self.reference)
             if self.metric == "cas":
                 config["training"]["best_cas"] = self.best
+            if self.still_rising():
+                config["training"]["cas_still_rising"] = True
         return config

@@ -224,6 +224,11 @@ class CganTask(Task):
                                  "epochs_asked": t.get("epochs_asked", t["epochs"])}  # fmt: skip
         config = self.tracker.update_config(config) if self.tracker else config
         write_export(run.path / "export", net.cpu(), config, run.path.name, teacher=self.teacher)
+        if config["training"].get("cas_still_rising"):
+            t = config["training"]
+            print(f"note: the fit-time CAS was highest at the last measurement ({t['best_cas']}, step "
+                  f"{t['best_step']}), so the samples may still have been improving; a new fit with a longer "
+                  "--max-time (or more --steps) may carry the classes better")  # fmt: skip
 
 
 def setup_limit(cfg: FitConfig) -> float:
