@@ -159,6 +159,7 @@ def test_torchrun_two_processes_gloo(tmp_path):
     config = json.loads((run / "export" / "config.json").read_text())
     assert config["training"]["processes"] == 2 and config["training"]["steps_done"] == 6
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["ddp"]  # rank 1 wrote nothing
+    assert proc.stdout.count("model:") == 1 and proc.stdout.strip().splitlines()[-1] == str(run)  # nor printed
 
 
 def test_ctrl_c_says_how_to_resume(tmp_path):

@@ -242,3 +242,4 @@ def test_cli_torchrun_two_processes(tmp_path):
     assert config["task"] == "cyclegan" and config["training"]["processes"] == 2
     assert config["training"]["command"].startswith("ganaug fit --task cyclegan")
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["ddp"]
+    assert proc.stdout.count("model:") == 1 and proc.stdout.strip().splitlines()[-1] == str(tmp_path / "runs" / "ddp")

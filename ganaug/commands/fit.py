@@ -84,6 +84,10 @@ def fit(ctx: click.Context, data: tuple[str, ...], resume: str | None, dry_run: 
     if dry_run:
         click.echo(json.dumps(result, indent=2))
         return
+    from ..training.engine import launched_rank
+
+    if launched_rank() != 0:
+        return  # under torchrun only rank 0 has a run folder to name
     click.echo(f"samples: {result.path / 'export' / 'samples.png'}")
     click.echo(f"model:   {result.export}")
     click.echo(str(result.path))

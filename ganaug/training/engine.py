@@ -124,10 +124,15 @@ def planned_engine(device: str = "auto", precision: str = "auto") -> dict:
             "processes": int(os.environ.get("WORLD_SIZE", "1"))}  # fmt: skip
 
 
+def launched_rank() -> int:
+    """This process's rank when launched by torchrun (0 otherwise): only rank 0 writes and prints."""
+    return int(os.environ.get("RANK", "0"))
+
+
 def create_engine(device: str = "auto", precision: str = "auto", channels_last: bool = True) -> Engine:
     """Pick the device and precision; join the process group when launched by torchrun."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
+    rank = launched_rank()
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
