@@ -1,6 +1,11 @@
-"""The engine's precision and memory format on CPU: bf16 where the CPU has it natively, fp16 refused."""
+"""The engine's precision and memory format on CPU: bf16 where the CPU has it natively, fp16 refused; crash stacks."""
 
 from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -44,3 +49,13 @@ def test_classifier_learns_in_either_precision(precision):
     assert acc > 0.9
     with pytest.raises(ValueError, match="choose auto, fp32 or bf16"):
         train_classifier(SmallResNet(1, 2, 8, 8), x, y, steps=1, precision="fp8")
+
+
+def test_watch_crashes_prints_the_stack_of_a_native_abort():
+    """What a torchrun rank does before joining the group: an abort in native code shows where Python was."""
+    code = "from ganaug.training.engine import watch_crashes\nwatch_crashes()\nimport os\n\n"
+    code += "def end():\n    os.abort()\n\nend()\n"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONFAULTHANDLER"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == -signal.SIGABRT
+    assert "Fatal Python error: Aborted" in proc.stderr and "in end" in proc.stderr

@@ -124,6 +124,15 @@ def planned_engine(device: str = "auto", precision: str = "auto") -> dict:
             "processes": int(os.environ.get("WORLD_SIZE", "1"))}  # fmt: skip
 
 
+def watch_crashes() -> None:
+    """A rank that dies in native code (SIGABRT, SIGSEGV) prints every thread's Python stack to stderr first, so a
+    torchrun fit that loses a rank says where it was; torchrun reports only the exit code."""
+    import faulthandler
+
+    if not faulthandler.is_enabled():
+        faulthandler.enable()
+
+
 def launched_rank() -> int:
     """This process's rank when launched by torchrun (0 otherwise): only rank 0 writes and prints."""
     return int(os.environ.get("RANK", "0"))
@@ -149,6 +158,7 @@ def create_engine(device: str = "auto", precision: str = "auto", channels_last: 
     if precision == "fp16" and dev.type != "cuda":
         raise GanaugError("precision fp16 needs CUDA; on the CPU use --precision bf16 or fp32 (or auto)")
     if world_size > 1 and not dist.is_initialized():
+        watch_crashes()
         dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
     return Engine(
         device=dev,
