@@ -1,9 +1,10 @@
-"""The engine's precision and memory format on CPU: bf16 where the CPU has it natively, fp16 refused; crash stacks."""
+"""The engine on CPU: bf16 where the CPU has it natively, fp16 refused; crash stacks; a process group ended whole."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -59,3 +60,52 @@ def test_watch_crashes_prints_the_stack_of_a_native_abort():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == -signal.SIGABRT
     assert "Fatal Python error: Aborted" in proc.stderr and "in end" in proc.stderr
+
+
+RANK_SCRIPT = """
+import os
+import torch
+from ganaug.training.engine import create_engine
+
+
+def threads():
+    names = []
+    for t in os.listdir("/proc/self/task"):
+        try:
+            names.append(open(f"/proc/self/task/{t}/comm").read().strip())
+        except OSError:
+            pass
+    return ",".join(sorted(names))
+
+
+engine = create_engine("cpu", "fp32", channels_last=False)
+net = torch.nn.Linear(4, 1)
+net(torch.full((2, 4), float(engine.rank))).sum().backward()
+engine.all_reduce_grads(net)
+engine.barrier()
+print("open", threads(), flush=True)
+engine.close()
+print("closed", threads(), net.weight.grad.tolist(), flush=True)
+"""
+
+
+def test_close_joins_the_group_threads_before_the_interpreter_exits(tmp_path):
+    """A rank that reaches interpreter exit with gloo's worker threads alive can abort ("terminate called without an
+    active exception": a thread frees a finished collective's tensors while Python finalizes); close() must end them."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+    env["OMP_NUM_THREADS"] = "1"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", RANK_SCRIPT], env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        for r in range(2)
+    ]  # fmt: skip
+    for proc in procs:
+        out, err = proc.communicate(timeout=240)
+        assert proc.returncode == 0, err[-4000:]
+        opened, closed = (line.split(" ", 2) for line in out.strip().splitlines())
+        assert "gloo" in opened[1]  # the group's threads are visible while it is open
+        assert "gloo" not in closed[1], closed[1]
+        assert closed[2] == "[[1.0, 1.0, 1.0, 1.0]]"  # gradients 0 and 2 averaged: the group really ran
