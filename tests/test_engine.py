@@ -64,7 +64,9 @@ def test_watch_crashes_prints_the_stack_of_a_native_abort():
 
 RANK_SCRIPT = """
 import os
+import sys
 import torch
+import torch.distributed as dist
 from ganaug.training.engine import create_engine
 
 
@@ -78,6 +80,11 @@ def threads():
     return ",".join(sorted(names))
 
 
+dist.init_process_group("gloo")  # a caller's own group: the engine uses it and leaves it open
+create_engine("cpu", "fp32", channels_last=False).close()
+print("caller's group kept", dist.is_initialized(), flush=True)
+dist.destroy_process_group()
+os.environ["MASTER_PORT"] = sys.argv[1]
 engine = create_engine("cpu", "fp32", channels_last=False)
 net = torch.nn.Linear(4, 1)
 net(torch.full((2, 4), float(engine.rank))).sum().backward()
@@ -89,23 +96,30 @@ print("closed", threads(), net.weight.grad.tolist(), flush=True)
 """
 
 
-def test_close_joins_the_group_threads_before_the_interpreter_exits(tmp_path):
-    """A rank that reaches interpreter exit with gloo's worker threads alive can abort ("terminate called without an
-    active exception": a thread frees a finished collective's tensors while Python finalizes); close() must end them."""
+def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+        return s.getsockname()[1]
+
+
+def test_close_ends_its_own_group_and_its_threads_before_the_interpreter_exits(tmp_path):
+    """A rank that reaches interpreter exit with gloo's worker threads alive can abort ("terminate called without an
+    active exception": a thread frees a finished collective's tensors while Python finalizes); close() must end them.
+    A group the caller started stays open."""
+    env = {**os.environ, "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}
     env["OMP_NUM_THREADS"] = "1"
+    cmd = [sys.executable, "-c", RANK_SCRIPT, str(_free_port())]
     procs = [
-        subprocess.Popen([sys.executable, "-c", RANK_SCRIPT], env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        subprocess.Popen(cmd, env={**env, "RANK": str(r), "LOCAL_RANK": str(r)}, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, cwd=tmp_path)
         for r in range(2)
     ]  # fmt: skip
     for proc in procs:
         out, err = proc.communicate(timeout=240)
         assert proc.returncode == 0, err[-4000:]
-        opened, closed = (line.split(" ", 2) for line in out.strip().splitlines())
+        kept, opened, closed = out.strip().splitlines()
+        assert kept == "caller's group kept True"
+        opened, closed = opened.split(" ", 2), closed.split(" ", 2)
         assert "gloo" in opened[1]  # the group's threads are visible while it is open
         assert "gloo" not in closed[1], closed[1]
         assert closed[2] == "[[1.0, 1.0, 1.0, 1.0]]"  # gradients 0 and 2 averaged: the group really ran

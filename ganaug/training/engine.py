@@ -26,6 +26,7 @@ class Engine:
     channels_last: bool = False
     rank: int = 0
     world_size: int = 1
+    owns_group: bool = False  # the engine started the process group (not a caller's script), so it ends it
     scalers: dict = field(default_factory=dict)
 
     @property
@@ -91,8 +92,11 @@ class Engine:
             dist.barrier()
 
     def close(self) -> None:
-        if self.distributed and dist.is_initialized():
+        """End the process group this engine started: destroying it joins gloo's worker threads, which must not
+        outlive the interpreter (one that frees a collective's tensors while Python finalizes aborts the process)."""
+        if self.owns_group and dist.is_initialized():
             dist.destroy_process_group()
+            self.owns_group = False
 
 
 @functools.cache
@@ -157,7 +161,8 @@ def create_engine(device: str = "auto", precision: str = "auto", channels_last: 
     precision = resolve_precision(precision, dev.type)
     if precision == "fp16" and dev.type != "cuda":
         raise GanaugError("precision fp16 needs CUDA; on the CPU use --precision bf16 or fp32 (or auto)")
-    if world_size > 1 and not dist.is_initialized():
+    owns_group = world_size > 1 and not dist.is_initialized()
+    if owns_group:
         watch_crashes()
         dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
     return Engine(
@@ -166,4 +171,5 @@ def create_engine(device: str = "auto", precision: str = "auto", channels_last: 
         channels_last=channels_last,
         rank=rank,
         world_size=world_size,
+        owns_group=owns_group,
     )
