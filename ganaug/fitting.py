@@ -99,7 +99,8 @@ def fit(
     With ``task="cyclegan"``, ``data`` is a pair ``(DATA_A, DATA_B)`` and an A<->B translator is trained instead.
 
     ``options`` are :class:`FitConfig` fields. Returns the :class:`Run` (or, with ``dry_run``, the resolved
-    configuration as a dict without training).
+    configuration as a dict without training). Under torchrun only rank 0 writes the run folder; the other ranks'
+    ``Run.path`` is ``.``.
     """
     from .training.budget import budget_option
     from .training.cgan_task import prepare_cgan
