@@ -96,27 +96,38 @@ print("closed", threads(), net.weight.grad.tolist(), flush=True)
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _free_ports(n: int) -> list[int]:
+    """``n`` distinct free ports (all held open while they are chosen)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def test_close_ends_its_own_group_and_its_threads_before_the_interpreter_exits(tmp_path):
     """A rank that reaches interpreter exit with gloo's worker threads alive can abort ("terminate called without an
     active exception": a thread frees a finished collective's tensors while Python finalizes); close() must end them.
     A group the caller started stays open."""
-    env = {**os.environ, "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}
+    first, second = _free_ports(2)
+    env = {**os.environ, "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(first)}
     env["OMP_NUM_THREADS"] = "1"
-    cmd = [sys.executable, "-c", RANK_SCRIPT, str(_free_port())]
+    cmd = [sys.executable, "-c", RANK_SCRIPT, str(second)]
     procs = [
         subprocess.Popen(cmd, env={**env, "RANK": str(r), "LOCAL_RANK": str(r)}, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, cwd=tmp_path)
         for r in range(2)
     ]  # fmt: skip
-    for proc in procs:
-        out, err = proc.communicate(timeout=240)
-        assert proc.returncode == 0, err[-4000:]
+    try:
+        results = [proc.communicate(timeout=240) + (proc.returncode,) for proc in procs]
+    finally:
+        for proc in procs:
+            proc.kill()  # a rank left waiting for a dead peer does not outlive the test
+    for out, err, returncode in results:
+        assert returncode == 0, err[-4000:]
         kept, opened, closed = out.strip().splitlines()
         assert kept == "caller's group kept True"
         opened, closed = opened.split(" ", 2), closed.split(" ", 2)
