@@ -6,12 +6,15 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from .helpers import REPO
 
 
-def test_import_is_light():
-    heavy = "('torch', 'torchvision', 'datasets', 'matplotlib', 'albumentations', 'huggingface_hub')"
-    code = f"import sys, ganaug; print(sorted(m for m in {heavy} if m in sys.modules))"
+@pytest.mark.parametrize("module", ["ganaug", "ganaug.cli"])  # the CLI: `ganaug --help` starts in a moment
+def test_import_is_light(module):
+    heavy = "('torch', 'torchvision', 'datasets', 'matplotlib', 'albumentations', 'huggingface_hub', 'sklearn')"
+    code = f"import sys, {module}; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
 

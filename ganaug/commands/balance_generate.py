@@ -9,8 +9,6 @@ import json
 import click
 
 from ..errors import GanaugError
-from ..generation import synthetic_files
-from ..generation.synthetic_files import MANIFEST
 from .codes import CODE_OPTION, code_values
 from .errors import handle_errors
 
@@ -65,6 +63,8 @@ def balance(
     quiet: bool,
 ) -> None:
     """Write a class-balanced copy of DATA: its real files plus synthetic ones from MODEL, and manifest.csv."""
+    from ..generation import synthetic_files  # torch and the data readers: not for `ganaug --help`
+
     fixed = code_values(codes)
     plan = synthetic_files.plan_balance(data, model, target, recipe, seed, truncation, resolution, device, fixed)
     if plan.declined:
@@ -73,7 +73,7 @@ def balance(
         click.echo(json.dumps(plan.to_dict(), indent=2))
         return
     out_path = plan.write(out, how, progress=not quiet)
-    click.echo(f"balanced ({plan.summary()}); manifest: {out_path / MANIFEST}", err=True)
+    click.echo(f"balanced ({plan.summary()}); manifest: {out_path / synthetic_files.MANIFEST}", err=True)
     click.echo(str(out_path))
 
 
@@ -121,6 +121,8 @@ def generate(
     """Write a synthetic labelled dataset from MODEL: N samples per class, as a class folder or a datasets dataset."""
     if push_repo and fmt != "hf" and per_class >= 0 and seed >= 0:  # before the model loads; bad counts first
         raise GanaugError("--push uploads a Hugging Face dataset: use it with --format hf")
+    from ..generation import synthetic_files
+
     fixed = code_values(codes)
     plan = synthetic_files.plan_generate(model, per_class, fmt, classes, recipe, seed, truncation, device, fixed)
     if dry_run:
